@@ -1,0 +1,37 @@
+"""Command-line interface: ``scalinglab --help``.
+
+Thin by design: parse, call the library, print. Each area registers its
+commands on the shared app in its own module.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from ..errors import ScalinglabError
+from ._app import app
+from . import core  # noqa: F401  fit, predict, optimal, laws
+from . import approaches  # noqa: F401  isoflop, envelope, chinchilla, validate, compare
+from . import dynamics  # noqa: F401  curve, hparams, critical-batch
+from . import runner  # noqa: F401  plan, run, status, export, demo
+
+__all__ = ["app", "main"]
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: exit 0 on success, 1 on bad input, 2 on bad usage."""
+    try:
+        app(args=argv, standalone_mode=False)
+    except ScalinglabError as error:
+        click.echo(f"error: {error}", err=True)
+        sys.exit(1)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(130)
+    except click.exceptions.ClickException as error:
+        error.show()
+        sys.exit(error.exit_code)
+    except click.exceptions.Exit as done:
+        sys.exit(done.exit_code)
