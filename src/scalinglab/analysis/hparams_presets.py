@@ -1,0 +1,52 @@
+"""Published learning-rate and batch-size laws, usable without any data.
+
+Each preset maps (N, D) to a peak learning rate and a batch size in tokens.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..errors import ScalinglabError
+
+
+@dataclass(frozen=True)
+class HparamSuggestion:
+    """A learning rate and a batch size in tokens for one (N, D)."""
+
+    lr: float
+    batch_tokens: float
+    source: str
+
+
+def steplaw(N: float, D: float) -> HparamSuggestion:
+    """Step Law (Li et al. 2025, arXiv 2503.04715): eta = 1.79 N^-0.713 D^0.307, B = 0.58 D^0.571.
+
+    N is non-embedding parameters, D training tokens, B in tokens. Unrounded
+    bootstrap means from the authors' released fit.
+    """
+    lr = 1.797 * N**-0.7129 * D**0.3075
+    return HparamSuggestion(lr, 0.5807 * D**0.5709, "Li et al. 2025 (Step Law)")
+
+
+def deepseek(N: float, D: float) -> HparamSuggestion:
+    """DeepSeek LLM (Bi et al. 2024, arXiv 2401.02954): eta = 0.3118 C^-0.125, B = 0.292 C^0.3271.
+
+    C = 6 N D here (the paper uses non-embedding FLOPs per token times D).
+    """
+    C = 6.0 * N * D
+    return HparamSuggestion(0.3118 * C**-0.1250, 0.2920 * C**0.3271, "Bi et al. 2024 (DeepSeek LLM)")
+
+
+HPARAM_PRESETS = {"steplaw": steplaw, "deepseek": deepseek}
+
+
+def suggest_hparams(N: float, D: float, *, preset: str = "steplaw") -> HparamSuggestion:
+    """Learning rate and batch size (tokens) for a model of N parameters trained on D tokens."""
+    if preset not in HPARAM_PRESETS:
+        raise ScalinglabError(
+            f"unknown hyperparameter preset {preset!r}; choose one of {sorted(HPARAM_PRESETS)}."
+        )
+    if N <= 0 or D <= 0:
+        raise ScalinglabError(f"N and D must be > 0; got N={N}, D={D}.")
+    return HPARAM_PRESETS[preset](N, D)
