@@ -1,0 +1,435 @@
+"""The validated run table every fit and analysis starts from.
+
+:func:`read_runs` reads a file or a DataFrame, maps the user's columns onto the
+canonical ``N`` (parameters), ``D`` (tokens), ``C`` (FLOPs), ``loss`` and ``run``
+(plus optional ``U``, unique tokens, and ``step``), parses unit suffixes,
+derives D from C = 6 N D or C from D, checks every value, and records what it
+assumed. Bad data raises :class:`~scalinglab.errors.InputError` naming the
+file, column and rows; nothing is silently dropped or repaired.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..errors import InputError, ScalinglabError, ScalinglabWarning
+from ..io import RawTable, read_table
+from . import _validate as check
+from ._columns import CANONICAL, missing_column_error, resolve_columns
+from .conventions import Conventions
+
+__all__ = ["RunTable", "read_runs"]
+
+FLOAT_COLUMNS = ("N", "D", "C", "loss", "U", "step")
+# Beyond this factor between C and 6ND the columns probably use different units.
+_C_RATIO_WARN = 3.0
+_C_EXACT_RTOL = 1e-6
+
+
+@dataclass(frozen=True, eq=False)
+class RunTable:
+    """Validated training runs: one row per run, or per checkpoint of a run.
+
+    Attributes
+    ----------
+    frame : pandas.DataFrame
+        Canonical columns ``N``, ``D``, ``C``, ``loss`` (float64) and ``run``
+        (str); optional ``U`` and ``step`` (float64); then the user's other
+        columns unchanged. Rows sharing a ``run`` are checkpoints of one run.
+    source : str
+        The file path as given, or ``"<DataFrame>"``.
+    mapping : dict
+        Canonical name -> the original column name it was read from.
+    conventions : Conventions
+        How N, C and the loss are counted.
+    notes : tuple of str
+        What was derived or assumed, e.g. ``"D derived as C / (6 N) for all 245 rows"``.
+    row_numbers : numpy.ndarray
+        For each row, its number in the source as a user sees it.
+    row_convention : str
+        What ``row_numbers`` count, e.g. ``"1-based data rows, header excluded"``.
+    """
+
+    frame: pd.DataFrame
+    source: str
+    mapping: dict[str, str]
+    conventions: Conventions
+    notes: tuple[str, ...] = ()
+    row_numbers: np.ndarray | None = field(default=None, repr=False)
+    row_convention: str = "1-based rows"
+
+    def __post_init__(self) -> None:
+        if self.row_numbers is None:
+            object.__setattr__(self, "row_numbers", np.arange(1, len(self.frame) + 1))
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+    def __repr__(self) -> str:
+        mapped = ", ".join(f"{k}={v!r}" for k, v in self.mapping.items())
+        return (
+            f"RunTable({len(self)} rows, {self.n_runs} runs, source={self.source!r}, "
+            f"{mapped}, conventions={self.conventions})"
+        )
+
+    @property
+    def n_runs(self) -> int:
+        """Number of distinct runs."""
+        return int(self.frame["run"].nunique())
+
+    def has(self, name: str) -> bool:
+        """Whether the table has column ``name`` (canonical or the user's)."""
+        return name in self.frame.columns
+
+    def array(self, name: str) -> np.ndarray:
+        """A float64 copy of column ``name``.
+
+        Raises
+        ------
+        InputError
+            If the column is absent or not numeric.
+        """
+        if not self.has(name):
+            raise InputError(
+                f"the run table has no column {name!r}; it has "
+                f"{', '.join(repr(str(c)) for c in self.frame.columns)}.",
+                source=self.source,
+                column=name,
+            )
+        try:
+            return self.frame[name].to_numpy(dtype=np.float64, copy=True)
+        except (TypeError, ValueError):
+            raise InputError(
+                f"column {name!r} is not numeric, so it has no float values.",
+                source=self.source,
+                column=name,
+            ) from None
+
+    def runs(self) -> np.ndarray:
+        """Integer run index per row, 0..n_runs-1 in order of first appearance."""
+        codes, _ = pd.factorize(self.frame["run"], sort=False)
+        return codes.astype(np.int64)
+
+    def subset(self, mask: object) -> RunTable:
+        """The rows where boolean ``mask`` is true, with the same metadata.
+
+        Raises
+        ------
+        ScalinglabError
+            If ``mask`` is not boolean with one entry per row, or keeps no rows.
+        """
+        keep = np.asarray(mask)
+        if keep.dtype != bool or keep.shape != (len(self),):
+            raise ScalinglabError(
+                f"subset needs a boolean mask with one entry per row ({len(self)}); "
+                f"got dtype {keep.dtype} and shape {keep.shape}."
+            )
+        return self._take(keep, f"subset kept {int(keep.sum())} of {len(self)} rows")
+
+    def query(self, expr: str) -> RunTable:
+        """The rows matching a pandas query, e.g. ``"N >= 1e9 and loss < 3"``.
+
+        Column names with spaces go in backticks: ``"`Model Size` > 1e9"``.
+        """
+        try:
+            kept = self.frame.query(expr).index
+        except Exception as err:  # pandas raises many types for a bad expression
+            columns = ", ".join(str(c) for c in self.frame.columns)
+            raise InputError(
+                f"cannot evaluate the query {expr!r}: {err}. Columns: {columns}; "
+                "write names with spaces in backticks.",
+                source=self.source,
+            ) from None
+        keep = np.zeros(len(self), dtype=bool)
+        keep[np.asarray(kept, dtype=np.int64)] = True
+        return self._take(keep, f"query {expr!r} kept {int(keep.sum())} of {len(self)} rows")
+
+    def _take(self, keep: np.ndarray, note: str) -> RunTable:
+        if not keep.any():
+            raise InputError(f"{note}; nothing is left to work with.", source=self.source)
+        return replace(
+            self,
+            frame=self.frame[keep].reset_index(drop=True),
+            notes=(*self.notes, note),
+            row_numbers=self.row_numbers[keep],
+        )
+
+    def data_hash(self) -> str:
+        """SHA-256 of the canonical columns' names and values (stable across file formats)."""
+        digest = hashlib.sha256()
+        for name in CANONICAL:
+            if name not in self.frame.columns:
+                continue
+            digest.update(name.encode() + b"\0")
+            column = self.frame[name]
+            if name == "run":
+                digest.update("\x1f".join(column.astype(str)).encode())
+            else:
+                digest.update(column.to_numpy(dtype="<f8").tobytes())
+            digest.update(b"\0")
+        return digest.hexdigest()
+
+    def provenance(self) -> dict:
+        """JSON-safe record of where the data came from and what was assumed."""
+        return {
+            "source": self.source,
+            "mapping": dict(self.mapping),
+            "conventions": self.conventions.to_dict(),
+            "notes": list(self.notes),
+            "data_hash": self.data_hash(),
+            "n_rows": len(self),
+            "n_runs": self.n_runs,
+        }
+
+
+def read_runs(
+    source: str | Path | pd.DataFrame | RunTable,
+    *,
+    N: str | None = None,
+    D: str | None = None,
+    C: str | None = None,
+    loss: str | None = None,
+    run: str | None = None,
+    U: str | None = None,
+    step: str | None = None,
+    N_kind: str = "unknown",
+    loss_unit: str = "nats",
+    columns: Mapping[str, str] | None = None,
+    dropna: bool = False,
+) -> RunTable:
+    """Read and validate a table of training runs.
+
+    Parameters
+    ----------
+    source : str, pathlib.Path, pandas.DataFrame or RunTable
+        A ``.csv``, ``.tsv``, ``.parquet``, ``.jsonl`` or ``.json`` file
+        (optionally ``.gz``), or a DataFrame. A RunTable is returned unchanged.
+    N, D, C, loss, run, U, step : str, optional
+        The user's column for each canonical quantity. When omitted, the
+        canonical name and then common aliases are looked up case-insensitively
+        (e.g. ``params``, ``tokens``, ``flops``, ``eval_loss``, ``run_id``).
+    N_kind : {"unknown", "total", "non_embedding", "active"}
+        What N counts.
+    loss_unit : str
+        ``"nats"`` (default), ``"bits"``, ``"bits_per_byte"`` or another unit;
+        units containing "normalized" or "relative" allow losses <= 0.
+    columns : mapping, optional
+        Canonical name -> user column, the same as the keywords (for configs).
+    dropna : bool
+        Drop rows with a missing value in a mapped column (and say how many in
+        ``notes``) instead of raising.
+
+    Returns
+    -------
+    RunTable
+
+    Raises
+    ------
+    InputError
+        Unreadable file, missing or ambiguous column, text in a numeric column,
+        or values that are missing, infinite, or not positive; the message
+        names the file, column and rows.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> runs = read_runs(pd.DataFrame({"params": ["70M", "1.3B"], "flops": [4.2e18, 1.56e20],
+    ...                                "loss": [3.2, 2.6]}))
+    >>> runs.array("D").round()
+    array([1.e+10, 2.e+10])
+    """
+    if isinstance(source, RunTable):
+        return source
+    conventions = Conventions(N=N_kind, loss=loss_unit)
+    raw = _raw_table(source)
+    explicit = _explicit_mapping(columns, N=N, D=D, C=C, loss=loss, run=run, U=U, step=step)
+    mapping, notes = resolve_columns(list(raw.frame.columns), explicit, source=raw.source)
+    _require(mapping, raw)
+    return _build(raw, mapping, conventions, notes, dropna=dropna)
+
+
+def _raw_table(source: str | Path | pd.DataFrame) -> RawTable:
+    if isinstance(source, pd.DataFrame):
+        raw = _raw_from_frame(source)
+    elif isinstance(source, (str, Path)):
+        raw = read_table(source)
+    else:
+        raise ScalinglabError(
+            "read_runs reads a file path or a pandas DataFrame; "
+            f"got {type(source).__name__}."
+        )
+    if len(raw.frame) == 0:
+        raise InputError("the table has a header but no data rows.", source=raw.source)
+    return raw
+
+
+def _raw_from_frame(frame: pd.DataFrame) -> RawTable:
+    index = frame.index
+    if pd.api.types.is_integer_dtype(index.dtype) and index.is_unique:
+        rows, convention = index.to_numpy(), "DataFrame index labels"
+    else:
+        rows, convention = np.arange(1, len(frame) + 1), "1-based row positions in the DataFrame"
+    return RawTable(frame.reset_index(drop=True).copy(), rows, convention, "<DataFrame>")
+
+
+def _explicit_mapping(columns: Mapping[str, str] | None, **keywords: str | None) -> dict:
+    explicit = dict(keywords)
+    for canonical, original in (columns or {}).items():
+        if canonical not in CANONICAL:
+            raise ScalinglabError(
+                f"columns= maps unknown name {canonical!r}; the names are {', '.join(CANONICAL)}."
+            )
+        if explicit.get(canonical) not in (None, original):
+            raise ScalinglabError(
+                f"{canonical} is given twice: {canonical}={explicit[canonical]!r} and "
+                f"columns[{canonical!r}]={original!r}; keep one."
+            )
+        explicit[canonical] = original
+    return explicit
+
+
+def _require(mapping: dict[str, str], raw: RawTable) -> None:
+    columns = list(raw.frame.columns)
+    for canonical in ("N", "loss"):
+        if canonical not in mapping:
+            raise missing_column_error(columns, canonical, raw.source)
+    if "D" not in mapping and "C" not in mapping:
+        err = missing_column_error(columns, "D", raw.source)
+        err.args = (f"{err.args[0]} Or give a compute column (--C; aliases flops, compute) "
+                    "and D is derived as C / (6 N).",)
+        raise err
+
+
+def _build(
+    raw: RawTable, mapping: dict[str, str], conventions: Conventions, notes: list[str], *,
+    dropna: bool,
+) -> RunTable:
+    where = check.Where(raw.source, raw.row_numbers, raw.row_convention)
+    values = {
+        name: check.to_float(raw.frame[mapping[name]], name, mapping[name], where)
+        for name in FLOAT_COLUMNS
+        if name in mapping
+    }
+    if "run" in mapping:
+        values["run"], run_missing = check.run_ids(raw.frame[mapping["run"]])
+    else:
+        run_missing = np.zeros(len(raw.frame), dtype=bool)
+    keep = _missing_rows(values, run_missing, mapping, where, dropna, notes)
+    raw = RawTable(raw.frame[keep].reset_index(drop=True), raw.row_numbers[keep],
+                   raw.row_convention, raw.source)
+    values = {name: array[keep] for name, array in values.items()}
+    where = check.Where(raw.source, raw.row_numbers, raw.row_convention)
+    _check_values(values, mapping, conventions, where)
+    conventions = _fill_compute(values, conventions, notes, where)
+    if "run" not in mapping:
+        values["run"] = np.array([str(r) for r in raw.row_numbers], dtype=object)
+        notes.append(f"no run column: each row is its own run ({len(raw.frame)} runs)")
+    frame = _canonical_frame(raw.frame, values, mapping, notes)
+    _note_duplicates(frame, where, notes)
+    return RunTable(frame, raw.source, dict(mapping), conventions, tuple(notes),
+                    raw.row_numbers, raw.row_convention)
+
+
+def _missing_rows(
+    values: dict, run_missing: np.ndarray, mapping: dict, where: check.Where, dropna: bool,
+    notes: list[str],
+) -> np.ndarray:
+    per_column = {name: np.isnan(a) for name, a in values.items() if name != "run"}
+    per_column["run"] = run_missing
+    missing = np.logical_or.reduce(list(per_column.values()))
+    if not missing.any():
+        return np.ones(len(missing), dtype=bool)
+    if not dropna:
+        name = next(n for n in CANONICAL if n in per_column and per_column[n].any())
+        raise check.missing_error(per_column[name], name, mapping[name], where)
+    if missing.all():
+        raise InputError("every row has a missing value; nothing is left after dropna.",
+                         source=where.source)
+    rows = ", ".join(str(r) for r in where.rows(missing)[:8])
+    more = ", ..." if missing.sum() > 8 else ""
+    notes.append(f"dropped {int(missing.sum())} of {len(missing)} rows with missing values "
+                 f"(dropna=True; rows {rows}{more}, {where.row_convention})")
+    return ~missing
+
+
+def _check_values(values: dict, mapping: dict, conventions: Conventions, where: check.Where) -> None:
+    for name in ("N", "D", "C", "U"):
+        if name in values:
+            check.check_finite_positive(values[name], name, mapping[name], where)
+    check.check_loss(values["loss"], mapping["loss"], conventions.loss, where)
+    if "step" in values:
+        bad = ~np.isfinite(values["step"]) | (values["step"] < 0)
+        if bad.any():
+            raise where.error("step must be a finite number >= 0.", column=mapping["step"],
+                              mask=bad)
+
+
+def _fill_compute(
+    values: dict, conventions: Conventions, notes: list[str], where: check.Where
+) -> Conventions:
+    n = len(values["N"])
+    if "D" not in values:
+        values["D"] = values["C"] / (6.0 * values["N"])
+        notes.append(f"D derived as C / (6 N) for all {n} rows")
+        return replace(conventions, C="6ND")
+    if "C" not in values:
+        values["C"] = 6.0 * values["N"] * values["D"]
+        notes.append(f"C derived as 6 N D for all {n} rows")
+        return replace(conventions, C="6ND")
+    ratio = values["C"] / (6.0 * values["N"] * values["D"])
+    low, high = float(ratio.min()), float(ratio.max())
+    if max(abs(low - 1.0), abs(high - 1.0)) <= _C_EXACT_RTOL:
+        notes.append(f"C and D both given; C = 6 N D holds within {_C_EXACT_RTOL:g} (checked)")
+        return replace(conventions, C="6ND")
+    notes.append(f"C and D both given; C / (6 N D) ranges {low:.4g} to {high:.4g}; "
+                 "C used as given")
+    far = (ratio > _C_RATIO_WARN) | (ratio < 1.0 / _C_RATIO_WARN)
+    if far.any():
+        rows = ", ".join(str(r) for r in where.rows(far)[:8])
+        warnings.warn(
+            f"{where.source}: C differs from 6 N D by more than {_C_RATIO_WARN:g}x in "
+            f"{int(far.sum())} rows ({rows}; {where.row_convention}); check that N, D and C "
+            "are in parameters, tokens and FLOPs.",
+            ScalinglabWarning,
+            stacklevel=4,
+        )
+    return replace(conventions, C="given")
+
+
+def _canonical_frame(original: pd.DataFrame, values: dict, mapping: dict, notes: list[str]) -> pd.DataFrame:
+    order = [name for name in ("N", "D", "C", "loss", "run", "U", "step") if name in values]
+    data = {name: values[name] if name == "run" else values[name].astype(np.float64)
+            for name in order}
+    frame = pd.DataFrame(data)
+    frame["run"] = frame["run"].astype(object)
+    mapped = set(mapping.values())
+    for column in original.columns:
+        if column in mapped:
+            continue
+        name = column
+        if column in frame.columns:
+            name = f"{column}_original"
+            notes.append(f"column {column!r} kept as {name!r} because {column} was read "
+                         f"from {mapping[column]!r}")
+        frame[name] = original[column].to_numpy()
+    return frame
+
+
+def _note_duplicates(frame: pd.DataFrame, where: check.Where, notes: list[str]) -> None:
+    columns = [c for c in ("N", "D", "C", "loss", "U", "step") if c in frame.columns]
+    duplicated = frame.duplicated(subset=columns, keep=False).to_numpy()
+    if not duplicated.any():
+        return
+    rows = ", ".join(str(r) for r in where.rows(duplicated)[:8])
+    message = (f"{int(duplicated.sum())} rows repeat another row's N, D, C and loss "
+               f"(rows {rows}{', ...' if duplicated.sum() > 8 else ''}; {where.row_convention}); "
+               "kept as given: remove copies if they are not real repeated runs")
+    notes.append(message)
+    warnings.warn(f"{where.source}: {message}.", ScalinglabWarning, stacklevel=4)
