@@ -1,0 +1,181 @@
+"""Compute-optimal allocation: N*(C), D*(C), L*(C) and tokens per parameter, with intervals.
+
+Closed form where the law provides one (Chinchilla under C = 6ND); otherwise a
+vectorised 1-D search along the IsoFLOP line in log N, run for every bootstrap
+draw at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Mapping
+
+import numpy as np
+
+from ..errors import ScalinglabError
+from ..laws.base import Law
+
+FlopsPerToken = Callable[[np.ndarray], np.ndarray]
+_GRID_POINTS = 512
+_GOLDEN = (np.sqrt(5.0) - 1.0) / 2.0
+
+
+@dataclass(frozen=True)
+class Allocation:
+    """Compute-optimal allocation at one or more compute budgets.
+
+    ``N``, ``D``, ``loss``, ``tokens_per_param`` have the shape of ``compute``;
+    ``ci95`` maps each of them to ``(low, high)`` when the fit has bootstrap draws.
+    """
+
+    compute: np.ndarray
+    N: np.ndarray
+    D: np.ndarray
+    loss: np.ndarray
+    tokens_per_param: np.ndarray
+    ci95: dict[str, tuple[np.ndarray, np.ndarray]] | None
+    method: str
+    cost_model: str
+
+    def to_dict(self) -> dict:
+        scalar = self.compute.ndim == 0
+
+        def out(x):
+            return float(x) if scalar else np.asarray(x).tolist()
+
+        payload = {
+            "compute": out(self.compute), "N": out(self.N), "D": out(self.D), "loss": out(self.loss),
+            "tokens_per_param": out(self.tokens_per_param), "method": self.method,
+            "cost_model": self.cost_model,
+        }
+        if self.ci95 is not None:
+            payload["ci95"] = {k: [out(lo), out(hi)] for k, (lo, hi) in self.ci95.items()}
+        return payload
+
+
+def six_n(N: np.ndarray) -> np.ndarray:
+    """Training FLOPs per token under the C = 6 N D convention."""
+    return 6.0 * N
+
+
+def optimal_N(
+    law: Law,
+    values: Mapping[str, np.ndarray],
+    compute: np.ndarray,
+    *,
+    flops_per_token: FlopsPerToken | None = None,
+    fixed_inputs: Mapping[str, float] | None = None,
+    method: str = "auto",
+) -> tuple[np.ndarray, str]:
+    """Optimal N for parameter arrays ``values`` (each (S, 1)) at budgets ``compute`` (k,): shape (S, k)."""
+    _check_law(law, fixed_inputs)
+    use_closed = law.optimum is not None and flops_per_token is None and not fixed_inputs
+    if method == "closed" and not use_closed:
+        raise ScalinglabError(f"law {law.name!r} has no closed-form optimum for this cost model.")
+    if use_closed and method != "numeric":
+        with np.errstate(all="ignore"):
+            return np.asarray(law.optimum(compute[None, :], **values), dtype=float), "closed form"
+    return _numeric_optimum(law, values, compute, flops_per_token or six_n, fixed_inputs or {}), "numeric"
+
+
+def _check_law(law: Law, fixed_inputs) -> None:
+    needed = set(law.inputs) - {"N", "D"} - set(fixed_inputs or {})
+    if "N" not in law.inputs or "D" not in law.inputs or needed:
+        extra = f"; give values for {', '.join(sorted(needed))}" if needed else ""
+        raise ScalinglabError(
+            f"compute-optimal allocation needs a law of N and D; {law.name!r} takes "
+            f"{', '.join(law.inputs)}{extra}."
+        )
+
+
+def _loss_on_isoflop(law, values, x, compute, fpt, fixed):
+    N = np.exp(x)
+    inputs = {"N": N, "D": compute / fpt(N), **{k: np.full_like(N, v) for k, v in fixed.items()}}
+    with np.errstate(all="ignore"):
+        loss = np.asarray(law.function(*(inputs[n] for n in law.inputs), **values), dtype=float)
+    return np.where(np.isfinite(loss), loss, np.inf)
+
+
+def _numeric_optimum(law, values, compute, fpt, fixed) -> np.ndarray:
+    S = next(iter(values.values())).shape[0]
+    k = compute.size
+    # Scan log N on a grid up to N = C/6 (at least one token), then golden-section refine.
+    top = np.log(compute / 6.0)
+    fraction = np.linspace(0.0, 1.0, _GRID_POINTS)[None, :, None]
+    xs = np.log(10.0) + fraction * (top[None, None, :] - np.log(10.0))  # (1, G, k)
+    xs = np.broadcast_to(xs, (S, _GRID_POINTS, k))
+    vals = {n: v[:, :, None] for n, v in values.items()}
+    loss = _loss_on_isoflop(law, vals, xs, compute[None, None, :], fpt, fixed)
+    best = np.argmin(loss, axis=1)  # (S, k)
+    rows = np.arange(S)[:, None]
+    cols = np.arange(k)[None, :]
+    lo = xs[rows, np.maximum(best - 1, 0), cols]
+    hi = xs[rows, np.minimum(best + 1, _GRID_POINTS - 1), cols]
+    return np.exp(_golden(lambda x: _loss_on_isoflop(law, values, x, compute[None, :], fpt, fixed), lo, hi))
+
+
+def _golden(f, lo: np.ndarray, hi: np.ndarray, tol: float = 1e-13) -> np.ndarray:
+    a, b = lo.copy(), hi.copy()
+    c = b - _GOLDEN * (b - a)
+    d = a + _GOLDEN * (b - a)
+    fc, fd = f(c), f(d)
+    for _ in range(200):
+        if np.all(np.abs(b - a) <= tol * (1 + np.abs(a))):
+            break
+        left = fc < fd
+        b = np.where(left, d, b)
+        a = np.where(left, a, c)
+        d_new = np.where(left, c, a + _GOLDEN * (b - a))
+        c_new = np.where(left, b - _GOLDEN * (b - a), d)
+        fd_new = np.where(left, fc, np.nan)
+        fc_new = np.where(left, np.nan, fd)
+        c, d = c_new, d_new
+        need_c, need_d = np.isnan(fc_new), np.isnan(fd_new)
+        fc = np.where(need_c, f(c), fc_new)
+        fd = np.where(need_d, f(d), fd_new)
+    return (a + b) / 2.0
+
+
+def optimal_allocation(
+    result,
+    compute,
+    *,
+    flops_per_token: FlopsPerToken | None = None,
+    level: float = 0.95,
+    method: str = "auto",
+    **fixed_inputs: float,
+) -> Allocation:
+    """N*, D*, L*, D*/N* at ``compute`` for a fit or preset (anything with ``law``, ``params``, ``draws``)."""
+    law = result.law
+    C = np.asarray(compute, dtype=float)
+    flat = np.atleast_1d(C).ravel()
+    if np.any(~np.isfinite(flat)) or np.any(flat <= 0):
+        raise ScalinglabError(f"compute must be finite and > 0 FLOPs; got {compute!r}.")
+    fpt = flops_per_token or six_n
+    point = {k: np.array([[v]]) for k, v in result.params.items()}
+    N, how = optimal_N(law, point, flat, flops_per_token=flops_per_token, fixed_inputs=fixed_inputs, method=method)
+    N = N[0]
+    D = flat / fpt(N)
+    loss = law.predict(result.params, **_inputs(N, D, fixed_inputs))
+    ci = None
+    if getattr(result, "draws", None) is not None:
+        values = {name: result.draws[:, i : i + 1] for i, name in enumerate(law.param_names)}
+        Ns, _ = optimal_N(law, values, flat, flops_per_token=flops_per_token, fixed_inputs=fixed_inputs, method=method)
+        Ds = flat[None, :] / fpt(Ns)
+        with np.errstate(all="ignore"):
+            Ls = np.asarray(law.function(*(_inputs(Ns, Ds, fixed_inputs)[n] for n in law.inputs), **values))
+        alpha = 1 - level
+        ci = {}
+        for name, samples in (("N", Ns), ("D", Ds), ("loss", Ls), ("tokens_per_param", Ds / Ns)):
+            low, high = np.nanpercentile(samples, [50 * alpha, 100 - 50 * alpha], axis=0)
+            ci[name] = (low.reshape(C.shape), high.reshape(C.shape))
+    shape = C.shape
+    return Allocation(
+        compute=C, N=N.reshape(shape), D=D.reshape(shape), loss=loss.reshape(shape),
+        tokens_per_param=(D / N).reshape(shape), ci95=ci, method=how,
+        cost_model="C = 6 N D" if flops_per_token is None else "C = flops_per_token(N) * D",
+    )
+
+
+def _inputs(N, D, fixed):
+    return {"N": N, "D": D, **{k: np.full_like(N, v, dtype=float) for k, v in fixed.items()}}

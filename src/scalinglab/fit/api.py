@@ -1,0 +1,192 @@
+"""``fit(law, runs)``: the one entry point every law and every analysis uses."""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Mapping
+
+import numpy as np
+
+from .._version import __version__
+from ..errors import FitDidNotConverge, InputError, ScalinglabError
+from ..laws.base import Law
+from ..laws.registry import get_law
+from . import diagnostics as diag
+from .bootstrap import bootstrap as run_bootstrap
+from .engine import Problem, predictions, refine, screen
+from .objectives import get_objective
+from .result import FitResult
+
+DEFAULT_REFINE = 16
+
+
+def fit(
+    law: str | Law,
+    runs: Any,
+    *,
+    objective: str = "huber",
+    delta: float | None = None,
+    bootstrap: int = 1000,
+    seed: int = 0,
+    weights: np.ndarray | None = None,
+    fixed: Mapping[str, float] | None = None,
+    bounds: Mapping[str, tuple[float, float]] | None = None,
+    init: Mapping[str, float] | None = None,
+    refine_starts: int = DEFAULT_REFINE,
+    strict: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+) -> FitResult:
+    """Fit a scaling law to runs.
+
+    Parameters
+    ----------
+    law : a registered law name (``scalinglab laws``), a formula string, or a :class:`Law`.
+    runs : a :class:`~scalinglab.data.RunTable`, a path or DataFrame (read with
+        :func:`~scalinglab.data.read_runs` defaults), or a dict of arrays with the
+        law's inputs and ``loss`` (and optionally ``run``).
+    objective : "huber" (default, delta 1e-3 on log-loss residuals, summed), "msle",
+        "mse" or "asymmetric" (over-predictions weighted ``delta`` times, default 4).
+    bootstrap : replicates of the run-level bootstrap (0 skips it).
+    seed : seeds the bootstrap; the fit itself is deterministic.
+    weights : per-point weights (default 1).
+    fixed, bounds, init : hold, bound or start parameters by name.
+    refine_starts : how many of the best screened starts are refined.
+    strict : raise :class:`FitDidNotConverge` instead of warning.
+    progress : called as ``progress(done, total)`` during the bootstrap.
+
+    Returns
+    -------
+    FitResult
+
+    Examples
+    --------
+    >>> import numpy as np, scalinglab as sl
+    >>> N, D = np.meshgrid([1e7, 1e8, 1e9], [1e9, 1e10, 1e11])
+    >>> L = 1.7 + 400 * N**-0.34 + 410 * D**-0.28
+    >>> result = sl.fit("chinchilla", {"N": N.ravel(), "D": D.ravel(), "loss": L.ravel()}, bootstrap=0)
+    >>> round(result.params["alpha"], 4)
+    0.34
+    """
+    law = _configure(get_law(law), fixed, bounds, init)
+    table = _as_table(runs, law)
+    inputs = {name: table.array(name) for name in law.inputs}
+    target = table.array("loss")
+    point_weights = _point_weights(weights, target.size)
+    problem = Problem(law, inputs, target, get_objective(objective, delta), point_weights)
+    run_index = table.runs()
+    if not law.free_params:
+        raise ScalinglabError(f"every parameter of {law.name!r} is fixed; nothing to fit.")
+
+    starts = law.start_grid()
+    screened = screen(problem, starts)
+    order = np.argsort(screened, kind="stable")[: max(1, refine_starts)]
+    refined = refine(problem, starts[order])
+    best = int(np.argmin(refined.objective))
+    if not np.isfinite(refined.objective[best]):
+        raise ScalinglabError(
+            f"{law.name}: every start gave a non-finite objective; check that the losses are "
+            "positive and the law can reach them, or give starting values with init=."
+        )
+    theta = refined.theta[best]
+    params = {k: float(v[0, 0]) for k, v in law.unpack(theta[None]).items()}
+    residuals = (predictions(problem, theta[None]) - problem.observed)[0]
+    n_runs = int(run_index.max()) + 1
+    agreeing, distinct = _agreement(refined, best)
+
+    found = (
+        diag.not_converged(bool(refined.converged[best]), float(refined.gradient[best]))
+        + diag.at_bounds(law, params)
+        + diag.few_runs(n_runs, len(law.free_params))
+        + diag.collinear_ratio(inputs)
+        + diag.outliers(residuals)
+        + diag.weakly_identified(distinct, agreeing, len(order))
+    )
+    draws = None
+    if bootstrap > 0:
+        reps = run_bootstrap(problem, theta, run_index, replicates=bootstrap, seed=seed, progress=progress)
+        values = law.unpack(reps.theta)
+        draws = np.column_stack([values[name][:, 0] for name in law.param_names])
+        found += diag.bootstrap_failures(int((~reps.converged).sum()), bootstrap)
+
+    result = FitResult(
+        law=law,
+        params=params,
+        objective=float(refined.objective[best]),
+        objective_spec=problem.objective,
+        converged=bool(refined.converged[best]),
+        gradient=float(refined.gradient[best]),
+        n_points=int(target.size),
+        n_runs=n_runs,
+        diagnostics=tuple(found),
+        draws=draws,
+        residual_scale=diag.robust_scale(residuals),
+        input_ranges={k: (float(v.min()), float(v.max())) for k, v in inputs.items()},
+        settings={
+            "objective": problem.objective.to_dict(),
+            "bootstrap": int(bootstrap),
+            "seed": int(seed),
+            "starts_screened": int(len(starts)),
+            "starts_refined": int(len(order)),
+            "starts_agreeing": int(agreeing),
+            "weights": "given" if weights is not None else "uniform",
+        },
+        provenance={**table.provenance(), "law": law.describe(), "version": __version__},
+    )
+    if strict and not result.converged:
+        raise FitDidNotConverge(f"{law.name} did not converge", result)
+    return result
+
+
+def _configure(law: Law, fixed, bounds, init) -> Law:
+    if bounds:
+        law = law.bound(**bounds)
+    if init:
+        law = law.with_init(**init)
+    if fixed:
+        law = law.fix(**fixed)
+    return law
+
+
+def _point_weights(weights, n: int) -> np.ndarray:
+    if weights is None:
+        return np.ones(n)
+    w = np.asarray(weights, dtype=float)
+    if w.shape != (n,) or not np.all(np.isfinite(w)) or np.any(w < 0):
+        raise ScalinglabError(f"weights must be {n} finite values >= 0; got shape {w.shape}.")
+    return w
+
+
+def _agreement(refined, best: int, rtol: float = 1e-6) -> tuple[int, int]:
+    """How many refined starts reached the best optimum, and how many distinct near-equal optima exist."""
+    f = refined.objective
+    near = np.isfinite(f) & (f <= f[best] * (1 + rtol) + 1e-15)
+    same = near & np.all(np.abs(refined.theta - refined.theta[best]) <= 1e-3 * (1 + np.abs(refined.theta[best])), axis=1)
+    return int(same.sum()), int(1 + (near & ~same).any())
+
+
+def _as_table(runs: Any, law: Law):
+    from ..data import RunTable, read_runs
+
+    if isinstance(runs, RunTable):
+        table = runs
+    elif isinstance(runs, Mapping):
+        table = _table_from_arrays(runs, law)
+    else:
+        table = read_runs(runs)
+    for name in (*law.inputs, "loss"):
+        if not table.has(name):
+            raise InputError(
+                f"law {law.name!r} needs column {name!r}, which the run table lacks; its columns are "
+                f"{', '.join(map(str, table.frame.columns))}. Map it with --{name} COLUMN.",
+                source=table.source,
+            )
+    return table
+
+
+def _table_from_arrays(arrays: Mapping[str, Any], law: Law):
+    import pandas as pd
+
+    from ..data import read_runs
+
+    frame = pd.DataFrame({k: np.ravel(np.asarray(v)) for k, v in arrays.items()})
+    extra = {name: name for name in ("N", "D", "C", "U") if name in frame and name in law.inputs}
+    return read_runs(frame, loss="loss", **extra, **({"run": "run"} if "run" in frame else {}))

@@ -1,0 +1,163 @@
+"""Structured warnings about a fit: what looks wrong and what to do about it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..laws.base import Law
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    """One finding. ``code`` is stable for machines, ``message`` is for people."""
+
+    code: str
+    message: str
+    severity: str = "warning"  # "warning" | "info"
+    details: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return {"code": self.code, "severity": self.severity, "message": self.message,
+                "details": self.details}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Diagnostic":
+        return cls(data["code"], data["message"], data.get("severity", "warning"),
+                   data.get("details", {}))
+
+
+def at_bounds(law: Law, params: dict[str, float], tolerance: float = 0.01) -> list[Diagnostic]:
+    """Free parameters within ``tolerance`` (relative) of a finite bound."""
+    found = []
+    for p in law.free_params:
+        value = params[p.name]
+        width = p.upper - p.lower
+        for side, bound in (("lower", p.lower), ("upper", p.upper)):
+            if not np.isfinite(bound):
+                continue
+            if p.log and bound == 0:
+                near = value < 1e-6
+            else:
+                scale = width if np.isfinite(width) else max(abs(bound), 1.0)
+                near = abs(value - bound) <= tolerance * scale
+            if near:
+                found.append(Diagnostic(
+                    "at_bound",
+                    f"{p.name} = {value:.6g} is at its {side} bound {bound:g}; the optimum may lie "
+                    f"outside it. Widen the bound (--bound {p.name}=LOW,HIGH) or fix the parameter.",
+                    details={"param": p.name, "side": side, "bound": bound, "value": value},
+                ))
+    return found
+
+
+def not_converged(converged: bool, gradient: float) -> list[Diagnostic]:
+    if converged:
+        return []
+    return [Diagnostic(
+        "not_converged",
+        f"the optimizer stopped before meeting its tolerances (max |gradient| {gradient:.3g}); "
+        "treat the parameters with care, or try more starts or a fixed parameter.",
+        details={"gradient": gradient},
+    )]
+
+
+def few_runs(n_runs: int, n_free: int) -> list[Diagnostic]:
+    if n_runs >= n_free + 2:
+        return []
+    return [Diagnostic(
+        "few_runs",
+        f"{n_runs} runs for {n_free} free parameters (want at least {n_free + 2}); the fit is "
+        "barely determined. Add runs or fix parameters (e.g. --fix E=1.7).",
+        details={"n_runs": n_runs, "n_free": n_free},
+    )]
+
+
+def collinear_ratio(inputs: dict[str, np.ndarray], spread_limit: float = np.log(2.0)) -> list[Diagnostic]:
+    """All runs at (nearly) one tokens-per-parameter ratio: alpha and beta can't be separated."""
+    if "N" not in inputs or "D" not in inputs:
+        return []
+    ratio = np.log(inputs["D"] / inputs["N"])
+    spread = float(ratio.max() - ratio.min())
+    if spread >= spread_limit:
+        return []
+    middle = float(np.exp(np.median(ratio)))
+    return [Diagnostic(
+        "collinear_ratio",
+        f"all runs have nearly one tokens-per-parameter ratio (D/N within a factor "
+        f"{np.exp(spread):.2f} of {middle:.3g}); the N and D exponents can't be separated. "
+        "Add runs at other ratios or fix one exponent.",
+        details={"tokens_per_param": middle, "spread_factor": float(np.exp(spread))},
+    )]
+
+
+def outliers(residuals: np.ndarray, threshold: float = 4.0) -> list[Diagnostic]:
+    """Points whose residual is more than ``threshold`` robust standard deviations from the median."""
+    scale = robust_scale(residuals)
+    if scale == 0:
+        return []
+    z = (residuals - np.median(residuals)) / scale
+    rows = np.flatnonzero(np.abs(z) > threshold)
+    if rows.size == 0:
+        return []
+    shown = ", ".join(str(int(r) + 1) for r in rows[:10])
+    return [Diagnostic(
+        "outliers",
+        f"{rows.size} point(s) lie more than {threshold:g} robust SDs from the fit "
+        f"(rows {shown}{'...' if rows.size > 10 else ''}, 1-based); check them for bad runs.",
+        details={"rows": [int(r) + 1 for r in rows], "z": [float(z[r]) for r in rows]},
+    )]
+
+
+def weakly_identified(distinct: int, agreeing: int, refined: int) -> list[Diagnostic]:
+    if distinct <= 1:
+        return []
+    return [Diagnostic(
+        "multiple_optima",
+        f"{refined - agreeing}/{refined} refined starts reached a different optimum with a "
+        "near-equal objective: parameters are weakly identified.",
+        severity="info",
+        details={"distinct_optima": distinct, "agreeing": agreeing, "refined": refined},
+    )]
+
+
+def bootstrap_failures(failed: int, total: int) -> list[Diagnostic]:
+    if failed == 0:
+        return []
+    return [Diagnostic(
+        "bootstrap_not_converged",
+        f"{failed}/{total} bootstrap replicates did not meet the tolerances; they are kept.",
+        severity="info" if failed < 0.05 * total else "warning",
+        details={"failed": failed, "total": total},
+    )]
+
+
+def extrapolation(ranges: dict[str, tuple[float, float]], inputs: dict[str, np.ndarray]) -> list[Diagnostic]:
+    """Inputs outside the fitted range, with how far (in factors of the range's edge)."""
+    found = []
+    for name, (low, high) in ranges.items():
+        if name not in inputs:
+            continue
+        values = np.asarray(inputs[name], dtype=float)
+        top, bottom = float(np.max(values)), float(np.min(values))
+        if top > high * (1 + 1e-9):
+            found.append(Diagnostic(
+                "extrapolation",
+                f"{name} = {top:.3g} is {top / high:.3g}x the largest fitted {name} ({high:.3g}); "
+                "the interval covers parameter and run-to-run noise, not a change of regime.",
+                details={"input": name, "value": top, "fitted_max": high, "factor": top / high},
+            ))
+        if bottom < low * (1 - 1e-9):
+            found.append(Diagnostic(
+                "extrapolation",
+                f"{name} = {bottom:.3g} is {low / bottom:.3g}x below the smallest fitted {name} ({low:.3g}).",
+                details={"input": name, "value": bottom, "fitted_min": low, "factor": low / bottom},
+            ))
+    return found
+
+
+def robust_scale(values: np.ndarray) -> float:
+    """Median absolute deviation scaled to a normal SD."""
+    values = np.asarray(values, dtype=float)
+    return float(1.4826 * np.median(np.abs(values - np.median(values)))) if values.size else 0.0

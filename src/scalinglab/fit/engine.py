@@ -1,0 +1,169 @@
+"""One fitting engine for every law: batched multi-start screening + damped Gauss-Newton.
+
+The objective is ``sum_i w_i rho(r_i(theta))``. Everything is vectorised over a
+batch of S parameter vectors, so screening a 4,500-point start grid, refining
+the best starts, and refitting 1,000 bootstrap replicates are each a handful of
+numpy calls per iteration rather than thousands of optimizer runs.
+
+The refinement is Levenberg-Marquardt on the generalised Gauss-Newton model
+``H = J^T diag(w rho'') J`` (exact for the Huber penalty up to second-order
+terms in r), with projected steps for bounds. Its stopping rule is on the step
+in parameter space and on the *relative* decrease of the objective, so it does
+not stop early when the objective itself is tiny (about 1e-3 for the log-Huber).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..laws.base import Inputs, Law
+from .objectives import Objective
+
+_FD_STEP = 1e-6
+
+
+@dataclass(frozen=True)
+class Problem:
+    """What the engine needs: the law, its inputs, targets, objective and point weights."""
+
+    law: Law
+    inputs: Inputs
+    target: np.ndarray  # observed loss, shape (n,)
+    objective: Objective
+    weights: np.ndarray  # shape (n,)
+
+    @property
+    def observed(self) -> np.ndarray:
+        return np.log(self.target) if self.objective.space == "log" else self.target
+
+
+@dataclass(frozen=True)
+class Refined:
+    """Batched refinement outcome: fit-space vectors, objectives and convergence per member."""
+
+    theta: np.ndarray  # (S, P)
+    objective: np.ndarray  # (S,)
+    converged: np.ndarray  # (S,) bool
+    iterations: np.ndarray  # (S,)
+    gradient: np.ndarray  # (S,) max |projected gradient|
+
+
+def predictions(problem: Problem, theta: np.ndarray) -> np.ndarray:
+    """Model predictions (S, n) in the objective's residual space."""
+    values = problem.law.unpack(theta)
+    with np.errstate(all="ignore"):
+        pred = np.asarray(problem.law.evaluate(problem.inputs, values), dtype=float)
+        pred = np.broadcast_to(pred, (theta.shape[0], problem.target.size))
+        return np.log(pred) if problem.objective.space == "log" else pred
+
+
+def objective_values(problem: Problem, theta: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+    """Objective for each row of theta (S,); non-finite predictions give +inf."""
+    r = predictions(problem, theta) - problem.observed
+    w = problem.weights if weights is None else weights
+    with np.errstate(all="ignore"):
+        total = np.sum(w * problem.objective.rho(r), axis=-1)
+    return np.where(np.isfinite(total), total, np.inf)
+
+
+def screen(problem: Problem, starts: np.ndarray, chunk: int = 2048) -> np.ndarray:
+    """Objective at every start (S,), evaluated in chunks to bound memory."""
+    return np.concatenate(
+        [objective_values(problem, starts[i : i + chunk]) for i in range(0, len(starts), chunk)]
+    ) if len(starts) else np.empty(0)
+
+
+def _analytic_jacobian(problem: Problem, theta: np.ndarray) -> np.ndarray | None:
+    law = problem.law
+    if law.log_jacobian is None:
+        return None
+    values = law.unpack(theta)
+    args = [np.asarray(problem.inputs[n], dtype=float) for n in law.inputs]
+    with np.errstate(all="ignore"):
+        by_name = law.log_jacobian(*args, **values)
+        columns = []
+        for p in law.free_params:
+            d = np.broadcast_to(by_name[p.name], (theta.shape[0], problem.target.size))
+            columns.append(d * values[p.name] if p.log else d)
+        jac = np.stack(columns, axis=-1)
+        if problem.objective.space == "linear":
+            jac = jac * np.exp(predictions(problem, theta))[..., None]
+    return jac
+
+
+def jacobian(problem: Problem, theta: np.ndarray) -> np.ndarray:
+    """d residual / d theta, shape (S, n, P): analytic when the law provides it, else central differences."""
+    jac = _analytic_jacobian(problem, theta)
+    if jac is not None:
+        return jac
+    S, P = theta.shape
+    step = _FD_STEP * np.maximum(1.0, np.abs(theta))
+    shifted = np.repeat(theta[:, None, :], 2 * P, axis=1)
+    idx = np.arange(P)
+    shifted[:, idx, idx] += step
+    shifted[:, P + idx, idx] -= step
+    pred = predictions(problem, shifted.reshape(-1, P)).reshape(S, 2 * P, -1)
+    return np.moveaxis((pred[:, :P] - pred[:, P:]) / (2 * step[..., None]), 1, 2)
+
+
+def _lm_step(H, g, mu, free):
+    """Solve (H + mu diag) step = -g on the free coordinates; bound-held ones get no step."""
+    P = g.shape[-1]
+    scale = np.maximum(np.diagonal(H, axis1=1, axis2=2), 1e-12 * np.max(np.abs(H), axis=(1, 2))[:, None] + 1e-300)
+    damped = H + (mu[:, None] * scale)[:, :, None] * np.eye(P)
+    mask = free[:, :, None] & free[:, None, :]
+    damped = np.where(mask, damped, np.eye(P))
+    rhs = np.where(free, -g, 0.0)
+    return np.linalg.solve(damped, rhs[..., None])[..., 0]
+
+
+def refine(
+    problem: Problem,
+    theta0: np.ndarray,
+    *,
+    weights: np.ndarray | None = None,
+    max_iter: int = 500,
+    xtol: float = 1e-10,
+    ftol: float = 1e-14,
+) -> Refined:
+    """Refine each row of ``theta0`` (S, P); ``weights`` may be (n,) or per-member (S, n)."""
+    low, high = problem.law.fit_bounds()
+    theta = np.clip(np.array(theta0, dtype=float), low, high)
+    S = theta.shape[0]
+    w = np.broadcast_to(problem.weights if weights is None else weights, (S, problem.target.size))
+    f = objective_values(problem, theta, w)
+    mu = np.full(S, 1e-3)
+    active = np.isfinite(f)
+    converged = np.zeros(S, bool)
+    iterations = np.zeros(S, int)
+    gradient = np.full(S, np.inf)
+    for _ in range(max_iter):
+        if not active.any():
+            break
+        a = np.flatnonzero(active)
+        th, wa = theta[a], w[a]
+        r = predictions(problem, th) - problem.observed
+        J = jacobian(problem, th)
+        with np.errstate(all="ignore"):
+            g = np.einsum("sn,snp->sp", wa * problem.objective.psi(r), J)
+            H = np.einsum("sn,snp,snq->spq", wa * problem.objective.curvature(r), J, J)
+        held = ((th <= low) & (g > 0)) | ((th >= high) & (g < 0))
+        free = ~held
+        gradient[a] = np.max(np.abs(np.where(free, g, 0.0)), axis=1)
+        step = _lm_step(np.nan_to_num(H), np.nan_to_num(g), mu[a], free)
+        candidate = np.clip(th + step, low, high)
+        f_new = objective_values(problem, candidate, wa)
+        accept = f_new <= f[a]
+        small_step = np.max(np.abs(candidate - th) / (1.0 + np.abs(th)), axis=1) <= xtol
+        small_gain = (f[a] - f_new) <= ftol * np.maximum(f[a], 1e-300)
+        theta[a[accept]] = candidate[accept]
+        f[a[accept]] = f_new[accept]
+        mu[a] = np.where(accept, np.maximum(mu[a] * 0.3, 1e-12), mu[a] * 10.0)
+        iterations[a] += 1
+        done = (accept & small_step & small_gain) | (accept & (gradient[a] == 0.0))
+        stuck = mu[a] > 1e12
+        converged[a] = done | (stuck & small_step)
+        active[a] = ~(done | stuck)
+    return Refined(theta, f, converged, iterations, gradient)

@@ -1,0 +1,218 @@
+"""FitResult: parameters, intervals, predictions and provenance of one fit (statsmodels-style)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping
+
+import numpy as np
+
+from ..errors import InputError, ScalinglabError
+from ..laws.base import Law
+from .diagnostics import Diagnostic, extrapolation
+from .objectives import Objective, get_objective
+
+FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True, eq=False)
+class FitResult:
+    """The outcome of :func:`scalinglab.fit`.
+
+    Attributes
+    ----------
+    law : the fitted :class:`~scalinglab.laws.Law` (with any fixed or bounded parameters).
+    params : fitted values by name (natural units, unrounded).
+    objective : value of the fitted objective at ``params`` (summed over points).
+    objective_spec : the objective (name, residual space, delta).
+    converged : whether the optimizer met its tolerances at the best start.
+    gradient : max |projected gradient| at the optimum (fit space).
+    n_points, n_runs : data size (bootstrap resamples runs).
+    diagnostics : structured warnings (see :class:`~scalinglab.fit.diagnostics.Diagnostic`).
+    draws : bootstrap parameter draws (replicates, params) in ``law.param_names`` order, or None.
+    residual_scale : robust SD of the residuals in the objective's space (run-to-run noise).
+    input_ranges : fitted range of each input, for extrapolation warnings.
+    settings : objective, bootstrap size, seed, starts screened/refined/agreeing.
+    provenance : data hash, source, column mapping, conventions, law, package version.
+    """
+
+    law: Law
+    params: dict[str, float]
+    objective: float
+    objective_spec: Objective
+    converged: bool
+    gradient: float
+    n_points: int
+    n_runs: int
+    diagnostics: tuple[Diagnostic, ...]
+    draws: np.ndarray | None
+    residual_scale: float
+    input_ranges: dict[str, tuple[float, float]]
+    settings: dict = field(default_factory=dict)
+    provenance: dict = field(default_factory=dict)
+
+    # -- parameters ---------------------------------------------------------
+    def draws_by_name(self) -> dict[str, np.ndarray]:
+        self._require_draws("parameter intervals")
+        return {name: self.draws[:, i] for i, name in enumerate(self.law.param_names)}
+
+    def conf_int(self, alpha: float = 0.05) -> dict[str, tuple[float, float]]:
+        """Percentile bootstrap interval of each parameter at level 1 - alpha."""
+        return {k: _percentile_interval(v, alpha) for k, v in self.draws_by_name().items()}
+
+    def std_err(self) -> dict[str, float]:
+        """Bootstrap standard deviation of each parameter."""
+        return {k: float(np.std(v, ddof=1)) for k, v in self.draws_by_name().items()}
+
+    # -- predictions --------------------------------------------------------
+    def predict(self, **inputs: np.ndarray | float) -> np.ndarray:
+        """Predicted loss at the given inputs (arrays broadcast), e.g. ``predict(N=7e9, D=2e12)``."""
+        return self.law.predict(self.params, **inputs)
+
+    def predict_draws(self, **inputs: np.ndarray | float) -> np.ndarray:
+        """Predictions under every bootstrap draw, shape (replicates, *broadcast shape)."""
+        self._require_draws("prediction intervals")
+        arrays = np.broadcast_arrays(*(np.asarray(inputs[n], dtype=float) for n in self.law.inputs))
+        flat = {n: a.ravel() for n, a in zip(self.law.inputs, arrays)}
+        values = {name: self.draws[:, i : i + 1] for i, name in enumerate(self.law.param_names)}
+        with np.errstate(all="ignore"):
+            pred = np.asarray(self.law.evaluate(flat, values), dtype=float)
+        return np.broadcast_to(pred, (len(self.draws), arrays[0].size)).reshape(-1, *arrays[0].shape)
+
+    def predict_interval(
+        self, level: float = 0.95, *, kind: str = "prediction", **inputs: np.ndarray | float
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Interval for the loss at ``inputs``.
+
+        ``kind="mean"`` covers parameter uncertainty only (bootstrap over runs).
+        ``kind="prediction"`` (default) also covers run-to-run scatter of a new run,
+        drawn from the fit's robust residual scale with a fixed seed, so the
+        interval is reproducible bit for bit.
+        """
+        draws = self.predict_draws(**inputs)
+        if kind == "prediction":
+            draws = self._add_noise(draws)
+        elif kind != "mean":
+            raise ScalinglabError(f"kind must be 'prediction' or 'mean'; got {kind!r}.")
+        return _percentile_interval(draws, 1 - level, axis=0)
+
+    def _add_noise(self, draws: np.ndarray) -> np.ndarray:
+        z = np.random.default_rng(self.settings.get("seed", 0) + 7919).standard_normal(draws.shape[0])
+        z = z.reshape(-1, *([1] * (draws.ndim - 1)))
+        if self.objective_spec.space == "log":
+            return draws * np.exp(self.residual_scale * z)
+        return draws + self.residual_scale * z
+
+    def extrapolation(self, **inputs: np.ndarray | float) -> list[Diagnostic]:
+        """Diagnostics for inputs outside the fitted range (how far, in factors)."""
+        return extrapolation(self.input_ranges, {k: np.asarray(v) for k, v in inputs.items()})
+
+    def optimal(self, compute, *, flops_per_token=None, level: float = 0.95, **fixed_inputs):
+        """Compute-optimal N*, D*, loss and tokens per parameter at ``compute`` FLOPs, with intervals."""
+        from ..analysis.optimal import optimal_allocation
+
+        return optimal_allocation(self, compute, flops_per_token=flops_per_token, level=level, **fixed_inputs)
+
+    # -- reporting ----------------------------------------------------------
+    def summary(self):
+        """A :class:`~scalinglab.fit.summary.Summary` (text, markdown, dict, rich)."""
+        from .summary import Summary
+
+        return Summary(self)
+
+    def to_dict(self) -> dict:
+        """JSON-safe dict; :func:`load_fit` rebuilds an identical result from it."""
+        return {
+            "format": FORMAT_VERSION,
+            "law": self.law.describe() | {"source": self.law.source},
+            "params": dict(self.params),
+            "ci95": self.conf_int() if self.draws is not None else None,
+            "objective": self.objective,
+            "objective_spec": self.objective_spec.to_dict(),
+            "converged": self.converged,
+            "gradient": self.gradient,
+            "n_points": self.n_points,
+            "n_runs": self.n_runs,
+            "diagnostics": [d.to_dict() for d in self.diagnostics],
+            "draws": None if self.draws is None else self.draws.tolist(),
+            "residual_scale": self.residual_scale,
+            "input_ranges": {k: list(v) for k, v in self.input_ranges.items()},
+            "settings": self.settings,
+            "provenance": self.provenance,
+        }
+
+    def save(self, path: str | Path) -> Path:
+        """Write the fit as JSON (parameters, draws, diagnostics, provenance)."""
+        from ..cli._common import jsonable
+
+        path = Path(path)
+        path.write_text(json.dumps(jsonable(self.to_dict()), indent=1) + "\n")
+        return path
+
+    def _require_draws(self, what: str) -> None:
+        if self.draws is None:
+            raise ScalinglabError(
+                f"{what} need bootstrap draws; this fit has none (refit with bootstrap > 0)."
+            )
+
+
+def load_fit(path: str | Path) -> FitResult:
+    """Reload a fit saved with :meth:`FitResult.save`; it predicts bit-identically."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise InputError("no such fit file; save one with `scalinglab fit ... -o FILE`.", source=str(path)) from None
+    except json.JSONDecodeError as error:
+        raise InputError(f"not a JSON fit file ({error}).", source=str(path)) from None
+    if not isinstance(data, dict) or data.get("format") != FORMAT_VERSION:
+        raise InputError(f"not a scalinglab fit file (format {FORMAT_VERSION} expected).", source=str(path))
+    return from_dict(data)
+
+
+def from_dict(data: Mapping) -> FitResult:
+    law = _rebuild_law(data["law"])
+    spec = data["objective_spec"]
+    draws = data.get("draws")
+    return FitResult(
+        law=law,
+        params={k: float(v) for k, v in data["params"].items()},
+        objective=float(data["objective"]),
+        objective_spec=get_objective(spec["name"], spec.get("delta")),
+        converged=bool(data["converged"]),
+        gradient=float(data["gradient"]) if data.get("gradient") is not None else float("nan"),
+        n_points=int(data["n_points"]),
+        n_runs=int(data["n_runs"]),
+        diagnostics=tuple(Diagnostic.from_dict(d) for d in data.get("diagnostics", [])),
+        draws=None if draws is None else np.asarray(draws, dtype=float),
+        residual_scale=float(data["residual_scale"]),
+        input_ranges={k: (float(v[0]), float(v[1])) for k, v in data["input_ranges"].items()},
+        settings=dict(data.get("settings", {})),
+        provenance=dict(data.get("provenance", {})),
+    )
+
+
+def _rebuild_law(described: Mapping) -> Law:
+    from ..laws.registry import LAWS, get_law
+
+    source = described.get("source")
+    if source:
+        law = get_law(source)
+    elif described["name"] in LAWS:
+        law = get_law(described["name"])
+    else:
+        raise ScalinglabError(f"cannot rebuild law {described['name']!r}: not registered and no formula.")
+    changes = {}
+    for p in described["params"]:
+        changes[p["name"]] = {k: p[k] if p[k] is not None else (np.inf if k == "upper" else -np.inf)
+                              for k in ("init", "lower", "upper", "fixed")}
+    return law._replace_params(changes)
+
+
+def _percentile_interval(values: np.ndarray, alpha: float, axis: int = 0):
+    low, high = np.percentile(values, [100 * alpha / 2, 100 * (1 - alpha / 2)], axis=axis)
+    if np.ndim(low) == 0:
+        return float(low), float(high)
+    return low, high

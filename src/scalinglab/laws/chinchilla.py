@@ -1,0 +1,59 @@
+"""Chinchilla's parametric loss (Hoffmann et al. 2022, approach 3)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .base import Law, make_law
+
+# The initialisation grid of the Chinchilla replication (Besiroglu et al. 2024):
+# alpha, beta in {0, 0.5, ..., 2}, log E in {-1, -0.5, ..., 1}, log A, log B in {0, 5, ..., 25}.
+_LOG_SCALE_GRID = tuple(np.exp(np.arange(0.0, 26.0, 5.0)))
+_EXPONENT_GRID = tuple(np.arange(0.0, 2.01, 0.5))
+_LOG_E_GRID = tuple(np.exp(np.arange(-1.0, 1.01, 0.5)))
+
+
+def chinchilla(N, D, *, E, A, B, alpha, beta):
+    """L(N, D) = E + A / N**alpha + B / D**beta  (Hoffmann et al. 2022, eq. 2)."""
+    return E + A * N**-alpha + B * D**-beta
+
+
+def _chinchilla_log_jacobian(N, D, *, E, A, B, alpha, beta):
+    model_term = A * N**-alpha
+    data_term = B * D**-beta
+    loss = E + model_term + data_term
+    return {
+        "E": 1.0 / loss,
+        "A": N**-alpha / loss,
+        "B": D**-beta / loss,
+        "alpha": -model_term * np.log(N) / loss,
+        "beta": -data_term * np.log(D) / loss,
+    }
+
+
+def chinchilla_optimal_N(C, *, E, A, B, alpha, beta):
+    """N*(C) = G (C/6)^(beta/(alpha+beta)), G = (alpha A / (beta B))^(1/(alpha+beta)) (Hoffmann eq. 4)."""
+    G = (alpha * A / (beta * B)) ** (1.0 / (alpha + beta))
+    return G * (C / 6.0) ** (beta / (alpha + beta))
+
+
+def chinchilla_law() -> Law:
+    """The Chinchilla law with log-space scale parameters (the LSE form) and the replication's grid.
+
+    Exponents are bounded to [0, 3] (the grid spans [0, 2]); E, A, B are positive.
+    """
+    return make_law(
+        chinchilla,
+        {
+            "E": dict(init=1.8, lower=0.0, log=True, grid=_LOG_E_GRID),
+            "A": dict(init=400.0, lower=0.0, log=True, grid=_LOG_SCALE_GRID),
+            "B": dict(init=400.0, lower=0.0, log=True, grid=_LOG_SCALE_GRID),
+            "alpha": dict(init=0.34, lower=0.0, upper=3.0, grid=_EXPONENT_GRID),
+            "beta": dict(init=0.28, lower=0.0, upper=3.0, grid=_EXPONENT_GRID),
+        },
+        name="chinchilla",
+        formula="L = E + A*N**-alpha + B*D**-beta",
+        reference="Hoffmann et al. 2022, arXiv 2203.15556, eq. 2",
+        log_jacobian=_chinchilla_log_jacobian,
+        optimum=chinchilla_optimal_N,
+    )
