@@ -13,8 +13,10 @@ import click
 from ..errors import ScalinglabError
 from ._app import app
 from . import core  # noqa: F401  fit, predict, optimal, laws
-from . import approaches  # noqa: F401  isoflop, envelope, chinchilla, validate, compare
-from . import dynamics  # noqa: F401  curve, hparams, critical-batch
+from . import approaches  # noqa: F401  isoflop, envelope, chinchilla
+from . import validation  # noqa: F401  validate, compare-laws, compare
+from . import curves  # noqa: F401  curve fit/predict/optimize
+from . import hparams  # noqa: F401  hparams fit/suggest, critical-batch
 from . import runner  # noqa: F401  plan, run, status, export, demo
 
 __all__ = ["app", "main"]

@@ -1,0 +1,3 @@
+"""CLI commands (see scalinglab.cli)."""
+
+from ._app import app  # noqa: F401
