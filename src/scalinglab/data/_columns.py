@@ -34,6 +34,12 @@ ALIASES: dict[str, tuple[str, ...]] = {
 }
 
 
+def describe(canonical: str) -> str:
+    """``"N"`` -> ``"N (parameters)"``; ``"loss"`` stays ``"loss"``."""
+    meaning = MEANING[canonical]
+    return canonical if meaning == canonical else f"{canonical} ({meaning})"
+
+
 def normalise(name: object) -> str:
     """``"Model Size"`` -> ``"model_size"``: lower case, separators as underscores."""
     return re.sub(r"[\s\-./]+", "_", str(name).strip().lower()).strip("_")
@@ -101,7 +107,7 @@ def _find_named(columns: Sequence[object], canonical: str, name: str, source: st
     if len(loose) == 1:
         return loose[0]
     raise InputError(
-        f"column {name!r} given for {canonical} ({MEANING[canonical]}) is not in the table. "
+        f"column {name!r} given for {describe(canonical)} is not in the table. "
         f"{_available(columns, name)} Check the spelling of --{canonical}.",
         source=source,
         column=name,
@@ -126,7 +132,7 @@ def _only(candidates: list, canonical: str, source: str) -> str:
         return candidates[0]
     names = " and ".join(repr(c) for c in candidates)
     raise InputError(
-        f"columns {names} could each be {canonical} ({MEANING[canonical]}); "
+        f"columns {names} could each be {describe(canonical)}; "
         f"say which one to use: {flag_hint(canonical)}.",
         source=source,
     )
@@ -149,7 +155,7 @@ def missing_column_error(columns: Sequence[object], canonical: str, source: str)
     """The error for a required canonical column that was not found."""
     looked = ", ".join([canonical, *ALIASES[canonical]])
     return InputError(
-        f"no column for {canonical} ({MEANING[canonical]}): looked for {looked} "
+        f"no column for {describe(canonical)}: looked for {looked} "
         f"(case-insensitive). {_available(columns, canonical)} {flag_hint(canonical)}.",
         source=source,
     )

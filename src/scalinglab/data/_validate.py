@@ -10,7 +10,7 @@ import pandas as pd
 
 from ..errors import InputError, ScalinglabError
 from ..units import parse_quantity
-from ._columns import MEANING
+from ._columns import describe
 from .conventions import loss_may_be_negative
 
 # Columns whose values may carry unit suffixes ("1.3B", "300M").
@@ -60,7 +60,7 @@ def to_float(series: pd.Series, canonical: str, original: str, where: Where) -> 
     """
     if pd.api.types.is_bool_dtype(series.dtype):
         raise where.error(
-            f"{canonical} ({MEANING[canonical]}) must hold numbers; the column holds "
+            f"{describe(canonical)} must hold numbers; the column holds "
             f"true/false values. Pick another column with --{canonical}.",
             column=original,
             mask=np.ones(len(series), dtype=bool),
@@ -76,7 +76,7 @@ def to_float(series: pd.Series, canonical: str, original: str, where: Where) -> 
         examples = ", ".join(repr(v) for v in series[bad].tolist()[:3])
         expected = "numbers such as 7e9, 1.3B or 300M" if units else "numbers such as 2.31"
         raise where.error(
-            f"{canonical} ({MEANING[canonical]}) must hold {expected}; got text {examples}. "
+            f"{describe(canonical)} must hold {expected}; got text {examples}. "
             f"Fix these cells, or pick another column with --{canonical}.",
             column=original,
             mask=bad,
@@ -124,7 +124,7 @@ def check_finite_positive(values: np.ndarray, canonical: str, original: str, whe
     bad = values <= 0
     if bad.any():
         raise where.error(
-            f"{canonical} ({MEANING[canonical]}) must be > 0; got {int(bad.sum())} non-positive "
+            f"{describe(canonical)} must be > 0; got {int(bad.sum())} non-positive "
             f"value{'s' if bad.sum() > 1 else ''} ({_examples(values[bad])}). If this column holds "
             f"log10 values, convert them with 10**x before reading; otherwise fix or remove "
             "these rows.",
@@ -154,7 +154,7 @@ def _check_finite(values: np.ndarray, canonical: str, original: str, where: Wher
     bad = np.isinf(values)
     if bad.any():
         raise where.error(
-            f"{canonical} ({MEANING[canonical]}) must be finite; got {_examples(values[bad])}. "
+            f"{describe(canonical)} must be finite; got {_examples(values[bad])}. "
             "Fix or remove these rows.",
             column=original,
             mask=bad,
@@ -169,7 +169,7 @@ def _examples(values: np.ndarray) -> str:
 def missing_error(mask: np.ndarray, canonical: str, original: str, where: Where) -> InputError:
     """The error for missing (empty or NaN) cells in a required column."""
     return where.error(
-        f"{canonical} ({MEANING[canonical]}) is missing (empty or NaN) in "
+        f"{describe(canonical)} is missing (empty or NaN) in "
         f"{int(mask.sum())} row{'s' if mask.sum() > 1 else ''}. Fill these cells, remove the "
         "rows, or pass dropna=True (--dropna) to drop rows with missing values.",
         column=original,
