@@ -1,0 +1,318 @@
+"""The sweep driver: run a plan into a study directory, resuming whatever was left.
+
+``run_study(plan, "runs/")`` opens (or creates) the study, replays the workers'
+journals of an earlier session, skips finished runs, resumes interrupted ones
+from their checkpoints, and streams every metric row into the store. It is the
+only writer of the study database. Ctrl-C stops the workers, records which runs
+were interrupted and re-raises ``KeyboardInterrupt``; the next call resumes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import fcntl
+import importlib.metadata
+import os
+import platform
+import socket
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .._version import __version__
+from ..errors import ScalinglabError
+from .executors import Event, Task, Trial, make_executor
+from .store import Study
+
+__all__ = ["run_study", "SweepReport", "builtin_trial", "CHECKPOINTS_PER_RUN"]
+
+CHECKPOINTS_PER_RUN = 10  # default checkpoint_every = steps // 10: lose at most ~10% on a crash
+
+
+@dataclass(frozen=True)
+class SweepReport:
+    """What one call of :func:`run_study` did.
+
+    Attributes
+    ----------
+    study_dir
+        The study directory.
+    total, finished
+        Planned runs, and runs finished in the study after this call.
+    ran, skipped
+        Runs completed by this call, and runs already finished before it.
+    resumed
+        Runs an earlier session left unfinished (they continue from checkpoints).
+    failed
+        ``{run_id: error message}`` for runs that failed in this call.
+    rows_added
+        Metric rows this call added to the store (journal replays included).
+    """
+
+    study_dir: str
+    total: int
+    finished: int
+    ran: int
+    skipped: int
+    resumed: tuple[str, ...] = ()
+    failed: dict[str, str] = field(default_factory=dict)
+    rows_added: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe dict of every field."""
+        return dataclasses.asdict(self)
+
+
+def run_study(
+    plan: Any,
+    study_dir: str | Path,
+    *,
+    executor: str = "local",
+    address: str | None = None,
+    command: str | None = None,
+    workers: int | None = None,
+    threads: int | None = None,
+    checkpoint_every: int | None = None,
+    progress: bool = True,
+    trial: Trial | None = None,
+) -> SweepReport:
+    """Run every unfinished run of ``plan`` and store its metrics in ``study_dir``.
+
+    Parameters
+    ----------
+    plan
+        A ``Plan`` or the path of a plan file (JSON or YAML).
+    study_dir
+        The study directory; created if missing, resumed if it exists.
+    executor, address
+        ``"local"`` (a process pool on this machine) or ``"ray"`` with an optional
+        cluster ``address`` (None, ``"auto"`` or ``"ray://host:port"``).
+    command
+        External-command template (see :mod:`scalinglab.run.external`); None trains
+        with the built-in trainer.
+    workers, threads
+        Concurrent runs and CPU threads per run (defaults: the cores, and cores //
+        workers).
+    checkpoint_every
+        Steps between checkpoints; default ``steps // 10`` per run.
+    progress
+        Show rich progress bars on stderr (only when it is a terminal).
+    trial
+        A custom trial function ``trial(task, emit) -> dict`` (advanced, tests).
+
+    Returns
+    -------
+    SweepReport
+    """
+    plan = _load(plan)
+    study_dir = Path(study_dir)
+    runs = {run.run_id: run for run in plan.runs}
+    if command is not None:
+        from .external import validate_template
+
+        validate_template(command, runs.values())
+    chosen = make_executor(executor, address=address, workers=workers, threads=threads)
+    with _exclusive(study_dir), Study.create(study_dir, plan.to_dict(),
+                                             [r.to_dict() for r in runs.values()]) as study:
+        return _Driver(study, runs, chosen, command, checkpoint_every, trial, progress).run()
+
+
+def builtin_trial(task: Task, emit: Any) -> dict[str, Any]:
+    """Train ``task.spec`` (a ``PlannedRun``) with the built-in PyTorch trainer."""
+    import torch
+
+    from .config import TrainConfig
+    from .trainer import train
+
+    torch.set_num_threads(task.threads)
+    config = TrainConfig.from_planned_run(task.spec)
+    for name in ("num_threads", "threads", "torch_threads"):
+        if hasattr(config, name):
+            config = dataclasses.replace(config, **{name: task.threads})
+    result = train(config, emit=emit, checkpoint_path=task.checkpoint_path,
+                   checkpoint_every=task.checkpoint_every)
+    return _as_dict(result)
+
+
+class _Driver:
+    """One session of a sweep: owns the store and consumes the executor's events."""
+
+    def __init__(self, study: Study, runs: dict[str, Any], executor: Any, command: str | None,
+                 checkpoint_every: int | None, trial: Trial | None, progress: bool) -> None:
+        self.study, self.runs, self.executor, self.command = study, runs, executor, command
+        self.checkpoint_every, self.show = checkpoint_every, progress
+        self.trial = trial or (_external_trial() if command else builtin_trial)
+        self.failed: dict[str, str] = {}
+        self.in_flight: set[str] = set()
+        self.ran = self.rows_added = 0
+
+    def run(self) -> SweepReport:
+        resumed = tuple(self.study.recover_interrupted())
+        states = self.study.states()
+        todo = [rid for rid in self.runs if states[rid] != "finished"]
+        for run_id in todo:  # rows in flight when an earlier driver died
+            self.rows_added += self.study.replay_journal(run_id)
+        session = self.study.start_session(self._provenance(len(todo)))
+        outcome = "interrupted"
+        try:
+            with _Progress(self.study, self.runs, self.show) as bars:
+                self._consume(self.executor.events(self.trial, self._tasks(todo)), bars)
+            outcome = "failed" if self.failed else "finished"
+        except KeyboardInterrupt:
+            self.study.mark_interrupted(self.in_flight)
+            raise
+        finally:
+            self.study.end_session(session, outcome)
+        states = self.study.states()
+        return SweepReport(
+            str(self.study.path), len(self.runs), sum(s == "finished" for s in states.values()),
+            self.ran, len(self.runs) - len(todo), resumed, self.failed, self.rows_added,
+        )
+
+    def _tasks(self, todo: list[str]) -> list[Task]:
+        return [
+            Task(
+                run_id=rid, spec=self.runs[rid], command=self.command,
+                checkpoint_path=str(self.study.checkpoint_path(rid)),
+                journal_path=str(self.study.journal_path(rid)),
+                log_path=str(self.study.log_path(rid)), study_dir=str(self.study.path),
+                checkpoint_every=self.checkpoint_every or _default_every(self.runs[rid]),
+            )
+            for rid in todo
+        ]
+
+    def _consume(self, events: Iterator[Event], bars: _Progress) -> None:
+        try:
+            for kind, run_id, payload in events:
+                self._handle(kind, run_id, payload)
+                bars.update(kind, run_id, payload)
+        finally:
+            events.close()  # stops the workers, also on Ctrl-C
+
+    def _handle(self, kind: str, run_id: str, payload: Any) -> None:
+        if kind == "start":
+            self.study.mark_running(run_id)
+            self.in_flight.add(run_id)
+        elif kind == "rows":
+            self.rows_added += self.study.insert_rows(run_id, payload)
+        elif kind == "done":
+            journal = self.study.journal_path(run_id)
+            self.study.mark_finished(run_id, payload, _journal_rows(journal))
+            self.study.checkpoint_path(run_id).unlink(missing_ok=True)
+            self.in_flight.discard(run_id)
+            self.ran += 1
+        elif kind == "failed":
+            self.study.mark_failed(run_id, str(payload))
+            self.in_flight.discard(run_id)
+            self.failed[run_id] = str(payload)
+
+    def _provenance(self, n_todo: int) -> dict[str, Any]:
+        return {
+            "scalinglab": __version__, "python": platform.python_version(),
+            "platform": platform.platform(), "host": socket.gethostname(), "pid": os.getpid(),
+            "argv": sys.argv, "executor": self.executor.name,
+            "address": getattr(self.executor, "address", None), "command": self.command,
+            "runs_to_do": n_todo, "torch": _version("torch"), "ray": _version("ray"),
+        }
+
+
+def _journal_rows(path: Path) -> list[dict[str, Any]]:
+    from .store import read_journal
+
+    return read_journal(path)
+
+
+def _external_trial() -> Trial:
+    from .external import external_trial
+
+    return external_trial
+
+
+def _default_every(run: Any) -> int | None:
+    steps = getattr(run, "steps", None)
+    return max(1, int(steps) // CHECKPOINTS_PER_RUN) if steps else None
+
+
+def _load(plan: Any) -> Any:
+    if isinstance(plan, (str, os.PathLike)):
+        from ..plan import load_plan
+
+        return load_plan(plan)
+    if not hasattr(plan, "runs") or not hasattr(plan, "to_dict"):
+        raise ScalinglabError(
+            f"expected a Plan or the path of a plan file; got {type(plan).__name__}. "
+            "Make one with `scalinglab plan ladder ... -o PLAN.json`."
+        )
+    return plan
+
+
+def _as_dict(result: Any) -> dict[str, Any]:
+    if result is None:
+        return {}
+    if hasattr(result, "to_dict"):
+        return dict(result.to_dict())
+    if dataclasses.is_dataclass(result):
+        return dataclasses.asdict(result)
+    return dict(result)
+
+
+def _version(package: str) -> str | None:
+    try:
+        return importlib.metadata.version(package)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+@contextmanager
+def _exclusive(study_dir: Path) -> Iterator[None]:
+    """One driver per study: a second ``scalinglab run`` on it fails fast."""
+    study_dir.mkdir(parents=True, exist_ok=True)
+    with open(study_dir / ".lock", "a+") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as error:
+            raise ScalinglabError(
+                f"another `scalinglab run` is using study {study_dir}; wait for it to finish "
+                "or stop it first (a killed driver releases the study at once)."
+            ) from error
+        yield
+
+
+class _Progress:
+    """Rich progress bars: one for the sweep, one per run in flight."""
+
+    def __init__(self, study: Study, runs: dict[str, Any], show: bool) -> None:
+        self.runs, self.bars, self.tasks = runs, None, {}
+        if show and sys.stderr.isatty():
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+            self.bars = Progress("{task.description}", BarColumn(), MofNCompleteColumn(),
+                                 TimeElapsedColumn(), console=Console(stderr=True))
+            done = sum(s == "finished" for s in study.states().values())
+            self.sweep = self.bars.add_task("sweep (runs)", total=len(runs), completed=done)
+
+    def __enter__(self) -> _Progress:
+        if self.bars is not None:
+            self.bars.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bars is not None:
+            self.bars.stop()
+
+    def update(self, kind: str, run_id: str, payload: Any) -> None:
+        if self.bars is None:
+            return
+        if kind == "start":
+            steps = getattr(self.runs[run_id], "steps", None)
+            self.tasks[run_id] = self.bars.add_task(f"  {run_id}", total=steps)
+        elif kind == "rows" and run_id in self.tasks and payload:
+            self.bars.update(self.tasks[run_id], completed=payload[-1].get("step", 0))
+        elif kind in ("done", "failed"):
+            if run_id in self.tasks:
+                self.bars.remove_task(self.tasks.pop(run_id))
+            self.bars.advance(self.sweep, 1 if kind == "done" else 0)

@@ -1,0 +1,141 @@
+"""The sweep driver and the local executor, with a fast deterministic fake trial.
+
+The fake trial stands in for the trainer with the same contract: rows through
+``emit``, a checkpoint every ``checkpoint_every`` steps, resume from it, and rows
+after the checkpoint re-emitted after a crash.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import pytest
+
+from scalinglab.run.executors import available_cores, threads_per_worker
+from scalinglab.run.store import Study
+from scalinglab.run.sweep import run_study
+
+
+@dataclass(frozen=True)
+class FakeRun:
+    run_id: str
+    steps: int = 20
+    seed: int = 0
+    crash_at: int | None = None  # the worker dies (os._exit) once, at this step
+    raise_at: int | None = None  # the trial raises once, at this step
+    sleep: float = 0.0
+
+    def to_dict(self):
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class FakePlan:
+    runs: tuple
+
+    def to_dict(self):
+        return {"runs": [r.to_dict() for r in self.runs]}
+
+
+def fake_row(spec, step):
+    """Deterministic metrics: eval every 5 steps and at the end."""
+    last = step == spec["steps"]
+    loss = 2.0 + 0.1 * spec["seed"] + 3.0 / step
+    return {"step": step, "tokens": 128.0 * step, "flops": 6e5 * step, "lr": 1e-3,
+            "train_loss": loss, "eval_loss": loss + 0.05 if step % 5 == 0 or last else None,
+            "wall_time": 0.0}
+
+
+def fake_trial(task, emit):
+    spec = task.spec.to_dict()
+    checkpoint = Path(task.checkpoint_path)
+    start = json.loads(checkpoint.read_text())["step"] if checkpoint.exists() else 0
+    once = Path(task.study_dir) / f"{task.run_id}.failed-once"
+    for step in range(start + 1, spec["steps"] + 1):
+        time.sleep(spec["sleep"])
+        emit(fake_row(spec, step))
+        if step in (spec["crash_at"], spec["raise_at"]) and not once.exists():
+            once.touch()
+            if step == spec["crash_at"]:
+                os._exit(7)
+            raise RuntimeError(f"boom at step {step}")
+        if step % task.checkpoint_every == 0:
+            tmp = checkpoint.with_suffix(".tmp")
+            checkpoint.parent.mkdir(parents=True, exist_ok=True)
+            tmp.write_text(json.dumps({"step": step}))
+            os.replace(tmp, checkpoint)
+    return {"threads": task.threads, "omp": os.environ["OMP_NUM_THREADS"], "start": start}
+
+
+def expected_rows(plan):
+    return {r.run_id: [fake_row(r.to_dict(), s) for s in range(1, r.steps + 1)] for r in plan.runs}
+
+
+def stored_rows(study_dir):
+    with Study.open(study_dir) as study:
+        out = {}
+        for row in study.metric_rows():
+            out.setdefault(row.pop("run_id"), []).append(row)
+        return out
+
+
+def sweep(plan, path, **options):
+    return run_study(plan, path, trial=fake_trial, progress=False, checkpoint_every=4, **options)
+
+
+PLAN = FakePlan((FakeRun("a", seed=0), FakeRun("b", seed=1, steps=13), FakeRun("c", seed=2)))
+
+
+def test_sweep_stores_every_row_once_and_never_redoes_finished_runs(tmp_path):
+    report = sweep(PLAN, tmp_path / "s", workers=2)
+    assert (report.total, report.finished, report.ran, report.failed) == (3, 3, 3, {})
+    assert report.rows_added == 20 + 13 + 20
+    assert stored_rows(tmp_path / "s") == expected_rows(PLAN)
+    again = sweep(PLAN, tmp_path / "s", workers=2)
+    assert (again.ran, again.skipped, again.rows_added) == (0, 3, 0)
+    with Study.open(tmp_path / "s") as study:
+        runs = study.runs()
+        assert [r["attempts"] for r in runs] == [1, 1, 1]
+        assert [r["final_loss"] for r in runs] == [
+            pytest.approx(2.0 + 0.1 * seed + 3.0 / steps + 0.05, rel=1e-15)
+            for seed, steps in ((0, 20), (1, 13), (2, 20))
+        ]
+        assert [s["outcome"] for s in study.sessions()] == ["finished", "finished"]
+        assert not any(study.checkpoint_path(r["run_id"]).exists() for r in runs)
+
+
+def test_workers_split_the_cores_between_them(tmp_path):
+    sweep(PLAN, tmp_path / "s", workers=2)
+    with Study.open(tmp_path / "s") as study:
+        results = [r["result"] for r in study.runs()]
+    threads = threads_per_worker(available_cores(), 2)
+    assert {r["threads"] for r in results} == {threads}
+    assert {r["omp"] for r in results} == {str(threads)}
+
+
+def test_worker_death_fails_the_run_and_next_sweep_resumes_it(tmp_path):
+    plan = FakePlan((FakeRun("a", crash_at=10), FakeRun("b", seed=1)))
+    first = sweep(plan, tmp_path / "s", workers=1)
+    assert list(first.failed) == ["a"] and "exit code 7" in first.failed["a"]
+    assert first.finished == 1  # "b" still ran after the worker was replaced
+    second = sweep(plan, tmp_path / "s", workers=1)
+    assert (second.ran, second.skipped, second.failed) == (1, 1, {})
+    assert stored_rows(tmp_path / "s") == expected_rows(plan)
+    with Study.open(tmp_path / "s") as study:
+        result = {r["run_id"]: r["result"] for r in study.runs()}["a"]
+    assert result["start"] == 8  # resumed from the step-8 checkpoint, not from scratch
+
+
+def test_trial_exception_is_recorded_with_its_message(tmp_path):
+    plan = FakePlan((FakeRun("a", raise_at=3),))
+    report = sweep(plan, tmp_path / "s")
+    assert "RuntimeError: boom at step 3" in report.failed["a"]
+    with Study.open(tmp_path / "s") as study:
+        assert study.states() == {"a": "failed"}
+        assert "boom" in study.runs()[0]["error"]
+    assert sweep(plan, tmp_path / "s").finished == 1
+    assert stored_rows(tmp_path / "s") == expected_rows(plan)
