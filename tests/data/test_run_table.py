@@ -305,7 +305,8 @@ def test_nan_rows_are_errors_unless_dropna(tmp_path):
     np.testing.assert_array_equal(table.array("N"), [1e8, 3e8])
     np.testing.assert_array_equal(table.row_numbers, [1, 3])
     assert any(
-        note.startswith("dropped 3 of 5 rows with missing values (dropna=True; rows 2, 4, 5")
+        note == "dropped 3 of 5 rows with missing values (dropna=True): rows 2, 4, 5 "
+        f"({HEADER_NOTE})"
         for note in table.notes
     )
 
@@ -497,3 +498,54 @@ def test_epoch_chinchilla_reads_with_D_derived(shared_data):
     assert table.array("loss").min() == pytest.approx(2.07739, rel=1e-5)
     explicit = read_runs(path, N="Model Size", C="Training FLOP", loss="loss", N_kind="total")
     assert explicit.data_hash() == table.data_hash()
+
+
+# --- hardening: encodings, nullable types, missing headers, conventions from names -----
+
+
+def test_byte_order_mark_is_ignored(tmp_path):
+    path = tmp_path / "excel.csv"
+    path.write_text("N,D,loss\n1e8,1e9,3\n", encoding="utf-8-sig")
+    assert read_runs(path).mapping == {"N": "N", "D": "D", "loss": "loss"}
+
+
+def test_nullable_string_column_with_units_and_missing_values():
+    df = pd.DataFrame({"N": pd.array(["1.3B", None, "70M"], dtype="string"),
+                       "D": [1e9, 2e9, 3e9], "loss": [3.0, 2.0, 1.0]})
+    with pytest.raises(InputError, match=r"column 'N', row 1 \(DataFrame index labels\)"):
+        read_runs(df)
+    np.testing.assert_array_equal(read_runs(df, dropna=True).array("N"), [1.3e9, 7e7])
+
+
+def test_integers_beyond_int64_in_jsonl(tmp_path):
+    path = tmp_path / "runs.jsonl"
+    path.write_text('{"N": 100000000, "C": 12956022673438285000000, "loss": 3.0}\n')
+    table = read_runs(path)
+    assert table.array("C")[0] == 1.2956022673438285e22
+    assert table.array("D")[0] == 1.2956022673438285e22 / 6e8
+
+
+def test_file_without_header_gets_a_hint(tmp_path):
+    path = write_csv(tmp_path, "1e8,1e9,3\n1e8,1e9,3\n")
+    with pytest.raises(InputError, match="The first line looks like data, not a header"):
+        read_runs(path)
+
+
+def test_folder_is_not_a_file(tmp_path):
+    with pytest.raises(InputError, match="this is a folder; expected a file of runs"):
+        read_runs(tmp_path)
+
+
+def test_N_kind_is_inferred_from_an_explicit_column_name_and_noted():
+    df = pd.DataFrame({"n_nonembed": N, "tokens": D, "loss": LOSS})
+    table = read_runs(df)
+    assert table.conventions.N == "non_embedding"
+    assert any("inferred from the column name 'n_nonembed'" in note for note in table.notes)
+    assert read_runs(frame()).conventions.N == "unknown"
+
+
+def test_N_kind_that_contradicts_the_column_name_warns():
+    df = pd.DataFrame({"params_nonembed": N, "tokens": D, "loss": LOSS})
+    with pytest.warns(ScalinglabWarning, match="N_kind='total' was given but the N column"):
+        table = read_runs(df, N_kind="total")
+    assert table.conventions.N == "total"  # the user's statement is kept, the doubt recorded

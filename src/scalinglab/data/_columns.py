@@ -24,12 +24,17 @@ MEANING = {
 # the user names no column. Order does not matter: two hits are an ambiguity.
 ALIASES: dict[str, tuple[str, ...]] = {
     "N": ("params", "parameters", "n_params", "num_params", "model_size", "nparams",
-          "n_parameters", "num_parameters"),
-    "D": ("tokens", "n_tokens", "data", "train_tokens", "num_tokens", "training_tokens"),
-    "C": ("flops", "compute", "flop", "training_flop", "training_flops", "train_flops"),
-    "loss": ("final_loss", "eval_loss", "val_loss", "train_loss", "validation_loss"),
+          "n_parameters", "num_parameters", "param_count", "parameter_count", "total_params",
+          "params_total", "n_nonembed", "params_nonembed", "non_embedding_params",
+          "nonembedding_params", "active_params", "n_active_params"),
+    "D": ("tokens", "n_tokens", "data", "train_tokens", "num_tokens", "training_tokens",
+          "total_tokens", "tokens_seen"),
+    "C": ("flops", "compute", "flop", "training_flop", "training_flops", "train_flops",
+          "total_flops", "model_flops", "training_compute"),
+    "loss": ("final_loss", "eval_loss", "val_loss", "train_loss", "validation_loss",
+             "valid_loss"),
     "run": ("run_id", "name", "model", "run_name"),
-    "U": ("unique_tokens", "n_unique", "unique_data"),
+    "U": ("unique_tokens", "n_unique", "unique_data", "unique_tokens_count"),
     "step": ("global_step", "iteration"),
 }
 
@@ -156,9 +161,26 @@ def missing_column_error(columns: Sequence[object], canonical: str, source: str)
     looked = ", ".join([canonical, *ALIASES[canonical]])
     return InputError(
         f"no column for {describe(canonical)}: looked for {looked} "
-        f"(case-insensitive). {_available(columns, canonical)} {flag_hint(canonical)}.",
+        f"(case-insensitive). {_available(columns, canonical)}{_header_hint(columns)} "
+        f"P{flag_hint(canonical)[1:]}.",
         source=source,
     )
+
+
+def _header_hint(columns: Sequence[object]) -> str:
+    """A hint when the 'column names' are numbers: the file probably has no header line."""
+    def numeric(name: object) -> bool:
+        # pandas renames a repeated header "1e8" to "1e8.1"
+        try:
+            float(re.sub(r"\.\d+$", "", str(name).strip()))
+        except ValueError:
+            return False
+        return True
+
+    if columns and all(numeric(c) for c in columns):
+        return (" The first line looks like data, not a header: add a header line naming the "
+                "columns (e.g. N,D,loss).")
+    return ""
 
 
 def _available(columns: Sequence[object], wanted: str) -> str:

@@ -85,7 +85,7 @@ def to_float(series: pd.Series, canonical: str, original: str, where: Where) -> 
 
 
 def _cell_to_float(cell: object, units: bool) -> tuple[float, bool]:
-    if cell is None or (isinstance(cell, float) and math.isnan(cell)):
+    if cell is None or cell is pd.NA or (isinstance(cell, float) and math.isnan(cell)):
         return math.nan, False
     if isinstance(cell, (bool, np.bool_)):
         return math.nan, True

@@ -11,6 +11,8 @@ file, column and rows; nothing is silently dropped or repaired.
 from __future__ import annotations
 
 import hashlib
+import os
+import re
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -22,7 +24,7 @@ import pandas as pd
 from ..errors import InputError, ScalinglabError, ScalinglabWarning
 from ..io import RawTable, read_table
 from . import _validate as check
-from ._columns import CANONICAL, missing_column_error, resolve_columns
+from ._columns import CANONICAL, missing_column_error, normalise, resolve_columns
 from .conventions import Conventions
 
 __all__ = ["RunTable", "read_runs"]
@@ -252,13 +254,14 @@ def read_runs(
     explicit = _explicit_mapping(columns, N=N, D=D, C=C, loss=loss, run=run, U=U, step=step)
     mapping, notes = resolve_columns(list(raw.frame.columns), explicit, source=raw.source)
     _require(mapping, raw)
+    conventions = _N_kind_from_name(conventions, mapping["N"], notes)
     return _build(raw, mapping, conventions, notes, dropna=dropna)
 
 
 def _raw_table(source: str | Path | pd.DataFrame) -> RawTable:
     if isinstance(source, pd.DataFrame):
         raw = _raw_from_frame(source)
-    elif isinstance(source, (str, Path)):
+    elif isinstance(source, (str, os.PathLike)):
         raw = read_table(source)
     else:
         raise ScalinglabError(
@@ -305,6 +308,29 @@ def _require(mapping: dict[str, str], raw: RawTable) -> None:
         err.args = (f"{err.args[0]} Or give a compute column (--C; aliases flops, compute) "
                     "and D is derived as C / (6 N).",)
         raise err
+
+
+def _N_kind_from_name(conventions: Conventions, column: str, notes: list[str]) -> Conventions:
+    """Use a column name such as ``n_nonembed`` as evidence of the N convention, and say so."""
+    name = normalise(column)
+    if re.search(r"non_?emb|non_?vocab", name):
+        kind = "non_embedding"
+    elif "active" in name:
+        kind = "active"
+    elif "total" in name:
+        kind = "total"
+    else:
+        return conventions
+    if conventions.N == "unknown":
+        notes.append(f"N counted as {kind!r} parameters, inferred from the column name "
+                     f"{column!r}; pass N_kind to state it")
+        return replace(conventions, N=kind)
+    if conventions.N != kind:
+        message = (f"N_kind={conventions.N!r} was given but the N column {column!r} suggests "
+                   f"{kind!r} parameters; check the counting convention")
+        notes.append(message)
+        warnings.warn(message + ".", ScalinglabWarning, stacklevel=3)
+    return conventions
 
 
 def _build(
@@ -355,7 +381,7 @@ def _missing_rows(
     rows = ", ".join(str(r) for r in where.rows(missing)[:8])
     more = ", ..." if missing.sum() > 8 else ""
     notes.append(f"dropped {int(missing.sum())} of {len(missing)} rows with missing values "
-                 f"(dropna=True; rows {rows}{more}, {where.row_convention})")
+                 f"(dropna=True): rows {rows}{more} ({where.row_convention})")
     return ~missing
 
 

@@ -116,6 +116,8 @@ def read_table(path: str | Path) -> RawTable:
         Unknown suffix, missing or empty file, or content that does not parse.
     """
     source = str(path)
+    if Path(path).is_dir():
+        raise InputError("this is a folder; expected a file of runs.", source=source)
     kind = format_of(path)
     if not Path(path).is_file():
         raise InputError(
@@ -133,7 +135,8 @@ def read_table(path: str | Path) -> RawTable:
 
 def _read_delimited(path: str | Path, source: str, sep: str) -> tuple[pd.DataFrame, np.ndarray]:
     try:
-        frame = pd.read_csv(path, sep=sep, compression="infer")
+        # utf-8-sig drops the byte-order mark spreadsheet exports put before the header
+        frame = pd.read_csv(path, sep=sep, compression="infer", encoding="utf-8-sig")
     except pd.errors.EmptyDataError:
         raise InputError(
             "the file is empty; expected a header and data rows.", source=source
@@ -167,8 +170,8 @@ def _read_parquet(path: str | Path, source: str) -> tuple[pd.DataFrame, np.ndarr
 
 def _open_text(path: str | Path):
     if str(path).lower().endswith(".gz"):
-        return gzip.open(path, "rt", encoding="utf-8")
-    return open(path, encoding="utf-8")
+        return gzip.open(path, "rt", encoding="utf-8-sig")
+    return open(path, encoding="utf-8-sig")
 
 
 def _read_jsonl(path: str | Path, source: str) -> tuple[pd.DataFrame, np.ndarray]:
