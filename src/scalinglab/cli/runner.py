@@ -1,3 +1,228 @@
-"""CLI commands (see scalinglab.cli)."""
+"""CLI: ``plan ladder``, ``plan isoflop``, ``run``, ``status``, ``export``, ``demo``."""
 
-from ._app import app  # noqa: F401
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from ..errors import ScalinglabError
+from ..units import parse_quantity, parse_range
+from ._app import app
+from ._common import print_json
+
+plan_app = typer.Typer(
+    help="Design a ladder or an IsoFLOP grid of training runs and save it as a plan.",
+    no_args_is_help=True,
+)
+app.add_typer(plan_app, name="plan")
+
+_OUTPUT = typer.Option(None, "-o", "--output", help="Plan file to write (.json or .yaml).")
+_JSON = typer.Option(False, "--json", help="Print one JSON object instead of tables.")
+
+
+@plan_app.command("ladder")
+def plan_ladder(
+    N: str = typer.Option("1e5..1e6", "--N", help="Parameter range LOW..HIGH, e.g. 1e6..3e7 or 1M..30M."),
+    sizes: int = typer.Option(4, "--sizes", help="Model sizes, log-spaced over the N range."),
+    tokens_per_param: str = typer.Option("10,20,40", "--tokens-per-param", help="Comma-separated D/N ratios."),
+    hparams: str = typer.Option("steplaw", "--hparams", help="Learning-rate and batch-size law: steplaw or deepseek."),
+    seed: int = typer.Option(0, "--seed", help="Training seed of every run."),
+    output: Optional[Path] = _OUTPUT,
+    json_out: bool = _JSON,
+) -> None:
+    """Plan a ladder: SIZES model sizes x each tokens-per-parameter ratio.
+
+    Example: scalinglab plan ladder --N 1e6..3e7 --sizes 6 --tokens-per-param 5,10,20,40 -o plan.json
+    """
+    from ..plan import ladder
+
+    plan = ladder(N_range=parse_range(N, name="--N"), sizes=sizes,
+                  tokens_per_param=_numbers(tokens_per_param, "--tokens-per-param"),
+                  hparams=hparams, seed=seed)
+    _save_and_show(plan, output, json_out)
+
+
+@plan_app.command("isoflop")
+def plan_isoflop(
+    budgets: str = typer.Option("1e13..1e15", "--budgets", help="Compute range LOW..HIGH in FLOPs (C = 6ND)."),
+    n_budgets: int = typer.Option(3, "--n-budgets", help="Budgets, log-spaced over the range."),
+    points: int = typer.Option(5, "--points", help="Model sizes per budget."),
+    hparams: str = typer.Option("steplaw", "--hparams", help="Learning-rate and batch-size law: steplaw or deepseek."),
+    seed: int = typer.Option(0, "--seed", help="Training seed of every run."),
+    output: Optional[Path] = _OUTPUT,
+    json_out: bool = _JSON,
+) -> None:
+    """Plan an IsoFLOP grid: POINTS model sizes at each of N_BUDGETS compute budgets.
+
+    Example: scalinglab plan isoflop --budgets 1e14..1e16 --points 7 -o plan.json
+    """
+    from ..plan import isoflop_grid
+
+    plan = isoflop_grid(budgets=parse_range(budgets, name="--budgets"), n_budgets=n_budgets,
+                        points=points, hparams=hparams, seed=seed)
+    _save_and_show(plan, output, json_out)
+
+
+@app.command("run")
+def run(
+    plan: Path = typer.Argument(..., help="Plan file from `scalinglab plan ...`."),
+    study: Path = typer.Option(..., "--study", help="Study directory (created, or resumed if it exists)."),
+    executor: str = typer.Option("local", "--executor", help="local (process pool) or ray."),
+    address: Optional[str] = typer.Option(None, "--address", help="Ray address: auto or ray://host:10001 (default: start a local Ray)."),
+    command: Optional[str] = typer.Option(None, "--command", help="Your own trainer, e.g. 'python train.py --layers {n_layer} --metrics {metrics_path}'."),
+    workers: Optional[int] = typer.Option(None, "--workers", help="Concurrent runs (local executor; default: the cores)."),
+    threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads per run (default: cores // workers)."),
+    checkpoint_every: Optional[int] = typer.Option(None, "--checkpoint-every", help="Steps between checkpoints (default: steps // 10)."),
+    json_out: bool = _JSON,
+) -> None:
+    """Run every unfinished run of PLAN into the study; rerun the same command to resume.
+
+    Example: scalinglab run plan.json --study runs/ladder --executor local
+    """
+    from ..run.sweep import run_study
+
+    try:
+        report = run_study(plan, study, executor=executor, address=address, command=command,
+                           workers=workers, threads=threads, checkpoint_every=checkpoint_every,
+                           progress=not json_out)
+    except KeyboardInterrupt:
+        typer.echo(f"interrupted: rerun `scalinglab run {plan} --study {study}` to resume.", err=True)
+        raise typer.Exit(130)
+    _show_report(report, json_out)
+
+
+@app.command("status")
+def status(
+    study: Path = typer.Argument(..., help="Study directory."),
+    json_out: bool = _JSON,
+) -> None:
+    """Show each run of a study: state, progress and final loss.
+
+    Example: scalinglab status runs/ladder --json
+    """
+    from ..run.export import study_status
+
+    payload = study_status(study)
+    if json_out:
+        return print_json(payload)
+    _console().print(_status_table(payload))
+
+
+@app.command("export")
+def export(
+    study: Path = typer.Argument(..., help="Study directory."),
+    output: Path = typer.Option(..., "-o", "--output", help="File to write: .csv, .tsv or .parquet."),
+    curves: bool = typer.Option(False, "--curves", help="Every metric row instead of one row per run."),
+    json_out: bool = _JSON,
+) -> None:
+    """Write the run table (N, D, C, loss, run and the plan's columns) that `fit` reads.
+
+    Example: scalinglab export runs/ladder -o runs.csv && scalinglab fit runs.csv
+    """
+    from ..run.export import export_study
+
+    summary = export_study(study, output, curves=curves)
+    if json_out:
+        return print_json(summary)
+    what = "metric rows" if curves else "runs"
+    typer.echo(f"wrote {summary.rows} {what} to {summary.path}")
+    if summary.left_out:
+        typer.echo(f"left out {len(summary.left_out)} unfinished run(s); `scalinglab run` finishes them.")
+
+
+@app.command("demo")
+def demo(
+    study: Path = typer.Option(Path("scalinglab-demo"), "--study", help="Study directory (resumed if it exists)."),
+    plot: Optional[Path] = typer.Option(None, "--plot", help="Figure file (default: STUDY/demo.png)."),
+    quick: bool = typer.Option(False, "--quick", help="A tiny ladder (about a minute) instead of about ten."),
+    workers: Optional[int] = typer.Option(None, "--workers", help="Concurrent runs (default: the cores)."),
+    seed: int = typer.Option(0, "--seed", help="Training and bootstrap seed."),
+    json_out: bool = _JSON,
+) -> None:
+    """Plan, train and fit a small ladder on this CPU, then predict its largest run.
+
+    Fits the Chinchilla law on every run but the largest model size, predicts the
+    held-out runs, and prints predicted vs actual loss with a 95% interval.
+
+    Example: scalinglab demo --plot demo.png
+    """
+    from ..run.demo import run_demo
+
+    result = run_demo(study, plot=plot, quick=quick, workers=workers, seed=seed,
+                      progress=not json_out)
+    if json_out:
+        return print_json(result)
+    _console().print(result.as_text())
+
+
+# -- display helpers ---------------------------------------------------------------------
+
+
+def _console() -> Console:
+    return Console()
+
+
+def _numbers(text: str, name: str) -> tuple[float, ...]:
+    parts = [p for p in str(text).split(",") if p.strip()]
+    if not parts:
+        raise ScalinglabError(f"{name} needs comma-separated numbers such as 5,10,20; got {text!r}.")
+    return tuple(parse_quantity(p, name=name) for p in parts)
+
+
+def _save_and_show(plan: Any, output: Path | None, json_out: bool) -> None:
+    from ..plan import save_plan
+
+    if output is not None:
+        save_plan(plan, output)
+    if json_out:
+        return print_json({"path": str(output) if output else None, **plan.to_dict()})
+    _console().print(_plan_table(plan))
+    for warning in plan.warnings:
+        typer.echo(f"warning: {warning}", err=True)
+    if output is not None:
+        typer.echo(f"wrote {len(plan.runs)} runs to {output}")
+
+
+def _plan_table(plan: Any) -> Table:
+    table = Table(title=f"plan: {len(plan.runs)} runs")
+    for name in ("run", "layers", "d_model", "heads", "N", "D", "D/N", "C", "lr", "batch", "steps"):
+        table.add_column(name, justify="left" if name == "run" else "right")
+    for r in plan.runs:
+        table.add_row(r.run_id, str(r.shape.n_layer), str(r.shape.d_model), str(r.shape.n_head),
+                      _g(r.N), _g(r.D), f"{r.D / r.N:.3g}", _g(r.C), f"{r.lr:.3g}",
+                      _g(r.batch_tokens), str(r.steps))
+    return table
+
+
+def _status_table(payload: dict[str, Any]) -> Table:
+    counts = ", ".join(f"{n} {state}" for state, n in payload["counts"].items())
+    table = Table(title=f"{payload['study']}: {payload['total']} runs ({counts})")
+    for name in ("run", "N", "D", "state", "progress", "final loss"):
+        table.add_column(name, justify="left" if name in ("run", "state") else "right")
+    for r in payload["runs"]:
+        progress = "" if r["progress"] is None else f"{r['step'] or 0}/{r['steps']} ({r['progress']:.0%})"
+        loss = "" if r["final_loss"] is None else f"{r['final_loss']:.4f}"
+        table.add_row(r["run_id"], _g(r["N"]), _g(r["D"]), r["state"], progress, loss)
+    return table
+
+
+def _show_report(report: Any, json_out: bool) -> None:
+    if json_out:
+        print_json(report)
+    else:
+        typer.echo(
+            f"{report.study_dir}: {report.finished}/{report.total} runs finished "
+            f"({report.ran} now, {report.skipped} before); {report.rows_added} metric rows added."
+        )
+        for run_id, error in report.failed.items():
+            typer.echo(f"run {run_id} failed: {error}", err=True)
+    if report.failed:
+        raise typer.Exit(1)
+
+
+def _g(value: Any) -> str:
+    return "" if value is None else f"{float(value):.3g}"
