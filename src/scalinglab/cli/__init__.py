@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 
-import click
+import typer
 
 from ..errors import ScalinglabError
 from ._app import app
@@ -23,17 +23,9 @@ __all__ = ["app", "main"]
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: exit 0 on success, 1 on bad input, 2 on bad usage."""
+    """Entry point: exit 0 on success, 1 on bad input, 2 on bad usage (typer's own handling)."""
     try:
-        app(args=argv, standalone_mode=False)
+        app(args=argv, prog_name="scalinglab")
     except ScalinglabError as error:
-        click.echo(f"error: {error}", err=True)
+        typer.echo(f"error: {error}", err=True)
         sys.exit(1)
-    except click.exceptions.Abort:
-        click.echo("aborted", err=True)
-        sys.exit(130)
-    except click.exceptions.ClickException as error:
-        error.show()
-        sys.exit(error.exit_code)
-    except click.exceptions.Exit as done:
-        sys.exit(done.exit_code)

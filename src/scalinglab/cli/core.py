@@ -1,3 +1,210 @@
-"""CLI commands (see scalinglab.cli)."""
+"""``fit``, ``predict``, ``optimal`` and ``laws``: the core loop from the command line."""
 
-from ._app import app  # noqa: F401
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from ..data import read_runs
+from ..errors import ScalinglabError
+from ..fit import fit as fit_law
+from ..fit import load_fit
+from ..laws import all_laws
+from ._app import app
+from ._common import print_json
+from ._options import (bootstrap_progress, flops_per_token, parse_assignments, parse_bounds,
+                       parse_quantities)
+
+console = Console()
+
+DataArg = typer.Argument(..., help="Run table: CSV, TSV, Parquet, JSONL or JSON.", show_default=False)
+JsonOpt = typer.Option(False, "--json", help="Print one JSON object instead of tables.")
+
+
+def read_columns(data: Path, N, D, C, loss, run, U, N_kind):
+    """The run table with the user's column mapping (shared by commands that read runs)."""
+    return read_runs(data, N=N, D=D, C=C, loss=loss, run=run, U=U, N_kind=N_kind)
+
+
+@app.command()
+def fit(
+    data: Path = DataArg,
+    law: str = typer.Option("chinchilla", help="Law name (see `scalinglab laws`) or a formula string."),
+    N: Optional[str] = typer.Option(None, "--N", help="Column with parameters (default N or an alias)."),
+    D: Optional[str] = typer.Option(None, "--D", help="Column with training tokens."),
+    C: Optional[str] = typer.Option(None, "--C", help="Column with training FLOPs."),
+    loss: Optional[str] = typer.Option(None, "--loss", help="Column with the loss."),
+    run: Optional[str] = typer.Option(None, "--run", help="Column naming the run of each row (checkpoints)."),
+    U: Optional[str] = typer.Option(None, "--U", help="Column with unique tokens (data_constrained law)."),
+    N_kind: str = typer.Option("unknown", "--N-kind", help="How N is counted: total, non_embedding, active."),
+    objective: str = typer.Option("huber", help="huber, msle, mse or asymmetric."),
+    delta: Optional[float] = typer.Option(None, help="Huber delta (default 1e-3) or asymmetric penalty."),
+    bootstrap: int = typer.Option(1000, help="Bootstrap replicates over runs; 0 skips."),
+    seed: int = typer.Option(0, help="Seed of the bootstrap."),
+    fix: Optional[list[str]] = typer.Option(None, "--fix", help="Hold a parameter: NAME=VALUE (repeatable)."),
+    bound: Optional[list[str]] = typer.Option(None, "--bound", help="Bound a parameter: NAME=LOW,HIGH."),
+    output: Optional[Path] = typer.Option(None, "-o", "--output", help="Save the fit (JSON) here."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Fit a scaling law with bootstrap intervals and diagnostics.
+
+    Example: scalinglab fit runs.csv --law chinchilla --N params --D tokens --loss loss -o runs.chinchilla.json
+    """
+    runs = read_columns(data, N, D, C, loss, run, U, N_kind)
+    with bootstrap_progress(not as_json and bootstrap > 0) as progress:
+        result = fit_law(law, runs, objective=objective, delta=delta, bootstrap=bootstrap, seed=seed,
+                         fixed=parse_assignments(fix, "--fix"), bounds=parse_bounds(bound), progress=progress)
+    if output is not None:
+        result.save(output)
+    if as_json:
+        print_json(result.to_dict() | {"saved": str(output) if output else None})
+        return
+    console.print(result.summary())
+    for note in runs.notes:
+        console.print(f"[dim]data: {note}[/dim]")
+    if output is not None:
+        console.print(f"saved fit to {output}")
+
+
+def _inputs_from_options(law_inputs, given: dict[str, Optional[str]], at: list[str] | None) -> dict:
+    values = {k: parse_quantities(v, f"--{k}") for k, v in given.items() if v is not None}
+    values.update({k: [v] for k, v in parse_assignments(at, "--at").items()})
+    missing = [name for name in law_inputs if name not in values]
+    if missing:
+        raise ScalinglabError(
+            f"this law needs {', '.join(law_inputs)}; give {', '.join('--' + m for m in missing)} "
+            "(or --at NAME=VALUE)."
+        )
+    return {k: values[k] for k in law_inputs}
+
+
+@app.command()
+def predict(
+    fit_file: Path = typer.Option(..., "--fit", help="A fit saved with `scalinglab fit -o`."),
+    N: Optional[str] = typer.Option(None, "--N", help="Parameters, e.g. 7e9 or 7B (comma list allowed)."),
+    D: Optional[str] = typer.Option(None, "--D", help="Training tokens, e.g. 2T."),
+    C: Optional[str] = typer.Option(None, "--C", help="Training FLOPs (laws of C)."),
+    U: Optional[str] = typer.Option(None, "--U", help="Unique tokens (data_constrained)."),
+    at: Optional[list[str]] = typer.Option(None, "--at", help="Other law inputs: NAME=VALUE."),
+    level: float = typer.Option(0.95, help="Interval level."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Predict the loss of a planned run, with an interval when the fit has bootstrap draws.
+
+    Example: scalinglab predict --fit runs.chinchilla.json --N 7e9 --D 2e12
+    """
+    result = load_fit(fit_file)
+    inputs = _inputs_from_options(result.law.inputs, {"N": N, "D": D, "C": C, "U": U}, at)
+    from ..analysis.prediction import prediction_table
+
+    table = prediction_table(result, inputs, level=level)
+    if as_json:
+        print_json(table if len(table["rows"]) > 1 else table["rows"][0] | {"diagnostics": table["diagnostics"]})
+        return
+    _print_rows("prediction (95% interval for a new run)", table["rows"], ["loss"])
+    for d in table["diagnostics"]:
+        console.print(f"[yellow]{d['message']}[/yellow]")
+
+
+@app.command()
+def optimal(
+    compute: str = typer.Option(..., "--compute", help="Compute budget(s) in FLOPs, e.g. 1e24 or 1e21,1e24."),
+    fit_file: Optional[Path] = typer.Option(None, "--fit", help="A saved fit."),
+    preset: Optional[str] = typer.Option(None, "--preset", help="A published law, e.g. besiroglu2024."),
+    flops: Optional[str] = typer.Option(None, "--flops-per-token", help="Cost model in N, e.g. '6*N + 2e9' (default 6*N)."),
+    U: Optional[str] = typer.Option(None, "--U", help="Unique tokens available (data_constrained laws)."),
+    level: float = typer.Option(0.95, help="Interval level."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Compute-optimal N*, D*, loss and tokens per parameter for a budget.
+
+    Example: scalinglab optimal --preset besiroglu2024 --compute 1e24
+    """
+    source = _fit_or_preset(fit_file, preset)
+    budgets = parse_quantities(compute, "--compute")
+    fixed = {"U": float(parse_quantities(U, "--U")[0])} if U else {}
+    allocation = source.optimal(budgets if budgets.size > 1 else budgets[0],
+                                flops_per_token=flops_per_token(flops), level=level, **fixed)
+    payload = allocation.to_dict()
+    if as_json:
+        print_json(payload if budgets.size == 1 else {"budgets": _split(payload, budgets.size)})
+        return
+    _print_rows(f"compute-optimal allocation ({allocation.method}, {allocation.cost_model})",
+                _split(payload, budgets.size), ["compute", "N", "D", "tokens_per_param", "loss"])
+
+
+def _fit_or_preset(fit_file: Optional[Path], preset: Optional[str]):
+    if (fit_file is None) == (preset is None):
+        raise ScalinglabError("give exactly one of --fit FILE or --preset NAME (see `scalinglab laws --presets`).")
+    if fit_file is not None:
+        return load_fit(fit_file)
+    from ..laws.presets import get_preset
+
+    return get_preset(preset).as_result()
+
+
+def _split(payload: dict, count: int) -> list[dict]:
+    if count == 1:
+        return [payload]
+    rows = []
+    for i in range(count):
+        row = {k: payload[k][i] for k in ("compute", "N", "D", "loss", "tokens_per_param")}
+        if "ci95" in payload:
+            row["ci95"] = {k: [lo[i], hi[i]] for k, (lo, hi) in payload["ci95"].items()}
+        rows.append(row)
+    return rows
+
+
+def _print_rows(title: str, rows: list[dict], columns: list[str]) -> None:
+    """One row per prediction or budget; a quantity with an interval shows it beside the value."""
+    table = Table(title=title, title_justify="left")
+    names = columns + [k for k in rows[0] if k not in columns and k != "ci95"]
+    for name in names:
+        table.add_column(name, justify="right")
+    for row in rows:
+        table.add_row(*(_cell(row, name) for name in names))
+    console.print(table)
+
+
+def _cell(row: dict, name: str) -> str:
+    value = row.get(name)
+    text = f"{value:.4g}" if isinstance(value, float) else str(value if value is not None else "")
+    ci = row.get("ci95")
+    interval = ci.get(name) if isinstance(ci, dict) else (ci if name == "loss" else None)
+    return f"{text} [{interval[0]:.4g}, {interval[1]:.4g}]" if interval else text
+
+
+@app.command("laws")
+def list_laws(
+    presets: bool = typer.Option(False, "--presets", help="List published presets instead."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """List the registered laws (formula, inputs, parameters) or the published presets.
+
+    Example: scalinglab laws --presets
+    """
+    if presets:
+        from ..laws.presets import PRESETS
+
+        rows = [p.describe() for p in PRESETS.values()]
+    else:
+        rows = [law.describe() for law in all_laws()]
+    if as_json:
+        print_json({"presets" if presets else "laws": rows})
+        return
+    table = Table(title="published presets" if presets else "laws", title_justify="left")
+    for column in ("name", "formula" if not presets else "law", "inputs" if not presets else "source",
+                   "params"):
+        table.add_column(column)
+    for row in rows:
+        if presets:
+            params = ", ".join(f"{k}={v:.4g}" for k, v in row["params"].items())
+            table.add_row(row["name"], row["law"], row["source"], params)
+        else:
+            params = ", ".join(p["name"] for p in row["params"])
+            table.add_row(row["name"], row["formula"], ", ".join(row["inputs"]), params)
+    console.print(table)

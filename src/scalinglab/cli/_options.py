@@ -1,0 +1,92 @@
+"""Parsing of repeated ``NAME=VALUE`` options and cost expressions, shared by CLI commands."""
+
+from __future__ import annotations
+
+import ast
+import time
+from contextlib import contextmanager
+from typing import Callable, Iterator
+
+import numpy as np
+
+from ..errors import ScalinglabError
+from ..units import parse_quantity
+
+
+def parse_assignments(items: list[str] | None, option: str) -> dict[str, float]:
+    """``["E=1.7", "alpha=0.3"]`` -> ``{"E": 1.7, "alpha": 0.3}``."""
+    values = {}
+    for item in items or []:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise ScalinglabError(f"{option} expects NAME=VALUE (e.g. {option} E=1.7); got {item!r}.")
+        values[name.strip()] = parse_quantity(value, name=f"{option} {name.strip()}")
+    return values
+
+
+def parse_bounds(items: list[str] | None) -> dict[str, tuple[float, float]]:
+    """``["alpha=0,1"]`` -> ``{"alpha": (0.0, 1.0)}``."""
+    bounds = {}
+    for item in items or []:
+        name, sep, value = item.partition("=")
+        parts = value.split(",")
+        if not sep or len(parts) != 2:
+            raise ScalinglabError(f"--bound expects NAME=LOW,HIGH (e.g. --bound alpha=0,1); got {item!r}.")
+        low, high = (parse_quantity(p, name=f"--bound {name}") for p in parts)
+        if not low < high:
+            raise ScalinglabError(f"--bound {name}: LOW must be below HIGH; got {value!r}.")
+        bounds[name.strip()] = (low, high)
+    return bounds
+
+
+def parse_quantities(text: str, name: str) -> np.ndarray:
+    """``"1e21,1e24"`` or ``"3e23"`` -> array of floats."""
+    return np.array([parse_quantity(part, name=name) for part in text.split(",") if part.strip()])
+
+
+_ALLOWED = (ast.Expression, ast.BinOp, ast.UnaryOp, ast.Constant, ast.Name, ast.Load,
+            ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow, ast.USub, ast.UAdd)
+
+
+def flops_per_token(expression: str | None) -> Callable[[np.ndarray], np.ndarray] | None:
+    """A cost model such as ``"6*N + 6*1.2e9"``: training FLOPs per token as a function of N."""
+    if expression is None:
+        return None
+    try:
+        tree = ast.parse(expression, mode="eval")
+    except SyntaxError:
+        raise ScalinglabError(f"--flops-per-token: cannot parse {expression!r}; use e.g. '6*N + 2e9'.") from None
+    for node in ast.walk(tree):
+        if not isinstance(node, _ALLOWED) or (isinstance(node, ast.Name) and node.id != "N"):
+            raise ScalinglabError(
+                f"--flops-per-token may use only N, numbers and + - * / **; got {expression!r}."
+            )
+    code = compile(tree, "<flops-per-token>", "eval")
+    return lambda N: eval(code, {"__builtins__": {}}, {"N": N})  # noqa: S307 - whitelisted AST
+
+
+@contextmanager
+def bootstrap_progress(enabled: bool, label: str = "bootstrap") -> Iterator[Callable[[int, int], None] | None]:
+    """A progress callback that shows a bar on stderr once the work has taken over a second."""
+    if not enabled:
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import Progress
+
+    started = time.perf_counter()
+    state: dict = {}
+
+    def update(done: int, total: int) -> None:
+        if "bar" not in state and time.perf_counter() - started > 1.0 and done < total:
+            state["bar"] = Progress(console=Console(stderr=True), transient=True)
+            state["bar"].start()
+            state["task"] = state["bar"].add_task(label, total=total)
+        if "bar" in state:
+            state["bar"].update(state["task"], completed=done)
+
+    try:
+        yield update
+    finally:
+        if "bar" in state:
+            state["bar"].stop()
