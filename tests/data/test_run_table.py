@@ -549,3 +549,35 @@ def test_N_kind_that_contradicts_the_column_name_warns():
     with pytest.warns(ScalinglabWarning, match="N_kind='total' was given but the N column"):
         table = read_runs(df, N_kind="total")
     assert table.conventions.N == "total"  # the user's statement is kept, the doubt recorded
+
+
+def checkpoints() -> pd.DataFrame:
+    return pd.DataFrame({"N": [1e8, 1e8, 2e8, 1e8, 2e8, 3e8], "D": [1e9, 2e9, 1e9, 3e9, 2e9, 5e9],
+                         "loss": [3.0, 2.9, 2.8, 2.85, 2.7, 2.5],
+                         "run": ["s", "s", "m", "s", "m", "l"]})
+
+
+def test_final_keeps_the_last_checkpoint_of_each_run():
+    table = read_runs(checkpoints())
+    last = table.final()
+    assert last.frame["run"].tolist() == ["s", "m", "l"]
+    np.testing.assert_array_equal(last.array("D"), [3e9, 2e9, 5e9])
+    np.testing.assert_array_equal(last.array("loss"), [2.85, 2.7, 2.5])
+    np.testing.assert_array_equal(last.row_numbers, [3, 4, 5])
+    assert last.notes[-1] == "final checkpoint (largest D) of each of 3 runs kept: 3 of 6 rows"
+    assert last.final() is last
+
+
+def test_final_prefers_step_over_D():
+    df = checkpoints().assign(D=[5e9, 4e9, 3e9, 2e9, 1e9, 1e9], step=[1, 2, 1, 3, 2, 1])
+    last = read_runs(df).final()
+    np.testing.assert_array_equal(last.array("D"), [2e9, 1e9, 1e9])
+
+
+def test_describe():
+    info = read_runs(checkpoints(), N_kind="total").describe()
+    assert info["n_rows"] == 6 and info["n_runs"] == 3 and info["n_model_sizes"] == 3
+    assert info["ranges"]["N"] == [1e8, 3e8]
+    assert info["ranges"]["tokens_per_param"] == [5.0, 30.0]
+    assert info["conventions"]["N"] == "total"
+    json.dumps(info)

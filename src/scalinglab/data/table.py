@@ -153,6 +153,33 @@ class RunTable:
         keep[np.asarray(kept, dtype=np.int64)] = True
         return self._take(keep, f"query {expr!r} kept {int(keep.sum())} of {len(self)} rows")
 
+    def final(self) -> RunTable:
+        """The last checkpoint of each run: its row with the largest ``step``, or ``D``
+        when there is no step column (the later row wins a tie).
+
+        A table with one row per run is returned unchanged.
+        """
+        if self.n_runs == len(self):
+            return self
+        key = "step" if self.has("step") else "D"
+        last = self.frame.sort_values(key, kind="stable").groupby("run", sort=False).tail(1)
+        keep = np.zeros(len(self), dtype=bool)
+        keep[last.index.to_numpy()] = True
+        return self._take(keep, f"final checkpoint (largest {key}) of each of {self.n_runs} "
+                                f"runs kept: {int(keep.sum())} of {len(self)} rows")
+
+    def describe(self) -> dict:
+        """JSON-safe overview: rows, runs, distinct N, and the range of N, D, C, loss and D/N."""
+        ranges = {name: self.array(name) for name in ("N", "D", "C", "loss")}
+        ranges["tokens_per_param"] = ranges["D"] / ranges["N"]
+        return {
+            "n_rows": len(self),
+            "n_runs": self.n_runs,
+            "n_model_sizes": int(np.unique(ranges["N"]).size),
+            "ranges": {k: [float(v.min()), float(v.max())] for k, v in ranges.items()},
+            "conventions": self.conventions.to_dict(),
+        }
+
     def _take(self, keep: np.ndarray, note: str) -> RunTable:
         if not keep.any():
             raise InputError(f"{note}; nothing is left to work with.", source=self.source)
