@@ -23,7 +23,10 @@ def test_round_trip_through_json():
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"N": "embedding"}, "must be one of total, non_embedding, active, unknown; got 'embedding'"),
+        (
+            {"N": "embedding"},
+            "must be one of total, non_embedding, active, unknown; got 'embedding'",
+        ),
         ({"C": "6nd"}, "must be one of 6ND, given; got '6nd'"),
         ({"loss": " "}, "loss unit must be a non-empty string"),
     ],
@@ -40,8 +43,15 @@ def test_from_dict_rejects_unknown_keys():
 
 @pytest.mark.parametrize(
     ("unit", "signed"),
-    [("nats", False), ("bits", False), ("bits_per_byte", False), ("unigram_normalized", True),
-     ("normalised", True), ("relative", True), ("delta_nats", True)],
+    [
+        ("nats", False),
+        ("bits", False),
+        ("bits_per_byte", False),
+        ("unigram_normalized", True),
+        ("normalised", True),
+        ("relative", True),
+        ("delta_nats", True),
+    ],
 )
 def test_which_units_allow_negative_losses(unit, signed):
     assert loss_may_be_negative(unit) is signed

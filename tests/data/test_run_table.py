@@ -1,4 +1,4 @@
-"""read_runs: formats, column mapping, units, derivations, validation messages, hashing."""
+"""read_runs: formats, column mapping, units, derivations, validation, hashing."""
 
 from __future__ import annotations
 
@@ -21,7 +21,9 @@ HEADER_NOTE = "1-based data rows, header excluded"
 
 
 def frame() -> pd.DataFrame:
-    return pd.DataFrame({"N": N, "D": D, "loss": LOSS, "run": RUN, "group": list("aabbb")})
+    return pd.DataFrame(
+        {"N": N, "D": D, "loss": LOSS, "run": RUN, "group": list("aabbb")}
+    )
 
 
 def write_csv(tmp_path, text: str, name: str = "runs.csv"):
@@ -30,10 +32,12 @@ def write_csv(tmp_path, text: str, name: str = "runs.csv"):
     return path
 
 
-# --- formats and hashing -------------------------------------------------------------
+# --- formats and hashing ---
 
 
-@pytest.mark.parametrize("suffix", [".csv", ".csv.gz", ".tsv", ".parquet", ".jsonl", ".json"])
+@pytest.mark.parametrize(
+    "suffix", [".csv", ".csv.gz", ".tsv", ".parquet", ".jsonl", ".json"]
+)
 def test_each_format_reads_the_same_table_and_hash(tmp_path, suffix):
     reference = read_runs(frame())
     path = write_table(frame(), tmp_path / f"runs{suffix}")
@@ -92,13 +96,18 @@ def test_runtable_is_passed_through():
     assert read_runs(table) is table
 
 
-# --- column mapping ------------------------------------------------------------------
+# --- column mapping ---
 
 
 def test_aliases_are_found_case_insensitively_and_noted():
     df = pd.DataFrame({"Params": N, "TOKENS": D, "eval_loss": LOSS, "Run_ID": RUN})
     table = read_runs(df)
-    assert table.mapping == {"N": "Params", "D": "TOKENS", "loss": "eval_loss", "run": "Run_ID"}
+    assert table.mapping == {
+        "N": "Params",
+        "D": "TOKENS",
+        "loss": "eval_loss",
+        "run": "Run_ID",
+    }
     np.testing.assert_array_equal(table.array("N"), N)
     assert "loss read from column 'eval_loss' (recognised alias)" in table.notes
     assert "N read from column 'Params' (recognised alias)" in table.notes
@@ -112,7 +121,9 @@ def test_flops_alias_and_spaced_names():
 
 
 def test_canonical_name_wins_over_alias():
-    df = pd.DataFrame({"N": N, "params": N * 2, "D": D, "loss": LOSS, "train_loss": LOSS + 1})
+    df = pd.DataFrame(
+        {"N": N, "params": N * 2, "D": D, "loss": LOSS, "train_loss": LOSS + 1}
+    )
     table = read_runs(df)
     assert table.mapping["N"] == "N" and table.mapping["loss"] == "loss"
     assert table.frame["params"].tolist() == (N * 2).tolist()
@@ -134,7 +145,11 @@ def test_explicit_mapping_and_columns_dict():
     df = pd.DataFrame({"size": N, "toks": D, "xent": LOSS})
     by_keyword = read_runs(df, N="size", D="toks", loss="xent")
     by_dict = read_runs(df, columns={"N": "size", "D": "toks", "loss": "xent"})
-    assert by_keyword.mapping == by_dict.mapping == {"N": "size", "D": "toks", "loss": "xent"}
+    assert (
+        by_keyword.mapping
+        == by_dict.mapping
+        == {"N": "size", "D": "toks", "loss": "xent"}
+    )
     assert by_keyword.data_hash() == by_dict.data_hash()
 
 
@@ -185,11 +200,14 @@ def test_unmapped_column_that_shadows_a_canonical_name_is_renamed_and_noted():
     assert any("'N' kept as 'N_original'" in note for note in table.notes)
 
 
-# --- units and derivations -------------------------------------------------------------
+# --- units and derivations ---
 
 
 def test_unit_suffixes_are_parsed(tmp_path):
-    path = write_csv(tmp_path, "N,D,C,U,loss\n1.3B,300M,,6.7k,2.5\n70M,2e10,,1T,3.0\n",)
+    path = write_csv(
+        tmp_path,
+        "N,D,C,U,loss\n1.3B,300M,,6.7k,2.5\n70M,2e10,,1T,3.0\n",
+    )
     with pytest.raises(InputError):  # C present but empty: missing, not derived
         read_runs(path)
     path = write_csv(tmp_path, "N,D,U,loss\n1.3B,300M,6.7k,2.5\n70M,2e10,1T,3.0\n")
@@ -200,7 +218,9 @@ def test_unit_suffixes_are_parsed(tmp_path):
 
 
 def test_unparseable_unit_names_file_column_and_row(tmp_path):
-    path = write_csv(tmp_path, "params,D,loss\n1.3B,1e9,2.5\n70M,1e9,3\n12 parsecs,1e9,3\n")
+    path = write_csv(
+        tmp_path, "params,D,loss\n1.3B,1e9,2.5\n70M,1e9,3\n12 parsecs,1e9,3\n"
+    )
     with pytest.raises(InputError) as err:
         read_runs(path)
     message = str(err.value)
@@ -210,10 +230,14 @@ def test_unparseable_unit_names_file_column_and_row(tmp_path):
 
 
 def test_text_in_the_loss_column(tmp_path):
-    path = write_csv(tmp_path, "N,D,loss\n1e8,1e9,2.5\n2e8,1e9,diverged\n3e8,1e9,oops\n")
+    path = write_csv(
+        tmp_path, "N,D,loss\n1e8,1e9,2.5\n2e8,1e9,diverged\n3e8,1e9,oops\n"
+    )
     with pytest.raises(InputError) as err:
         read_runs(path)
-    assert str(err.value).startswith(f"{path}, column 'loss', rows 2, 3 ({HEADER_NOTE}):")
+    assert str(err.value).startswith(
+        f"{path}, column 'loss', rows 2, 3 ({HEADER_NOTE}):"
+    )
     assert "'diverged', 'oops'" in str(err.value)
 
 
@@ -249,7 +273,10 @@ def test_both_C_and_D_given_records_the_ratio_range():
     table = read_runs(pd.DataFrame({"N": N, "D": D, "C": C, "loss": LOSS}))
     np.testing.assert_array_equal(table.array("C"), C)
     assert table.conventions.C == "given"
-    assert "C and D both given; C / (6 N D) ranges 1 to 1.3; C used as given" in table.notes
+    assert (
+        "C and D both given; C / (6 N D) ranges 1 to 1.3; C used as given"
+        in table.notes
+    )
 
 
 def test_both_given_and_consistent_is_recorded_as_6ND():
@@ -264,7 +291,7 @@ def test_C_far_from_6ND_warns_naming_rows():
         read_runs(pd.DataFrame({"N": N, "D": D, "C": C, "loss": LOSS}))
 
 
-# --- validation -----------------------------------------------------------------------
+# --- validation ---
 
 
 @pytest.mark.parametrize(
@@ -294,7 +321,9 @@ def test_log10_values_get_a_hint(tmp_path):
 
 
 def test_nan_rows_are_errors_unless_dropna(tmp_path):
-    path = write_csv(tmp_path, "N,D,loss\n1e8,1e9,3\n2e8,1e9,\n3e8,1e9,2.9\n4e8,,2.8\n5e8,1e9,NaN\n")
+    path = write_csv(
+        tmp_path, "N,D,loss\n1e8,1e9,3\n2e8,1e9,\n3e8,1e9,2.9\n4e8,,2.8\n5e8,1e9,NaN\n"
+    )
     with pytest.raises(InputError) as err:
         read_runs(path)
     message = str(err.value)
@@ -315,7 +344,9 @@ def test_missing_loss_named(tmp_path):
     path = write_csv(tmp_path, "N,D,loss\n1e8,1e9,3\n2e8,1e9,\n3e8,1e9,\n")
     with pytest.raises(InputError) as err:
         read_runs(path)
-    assert str(err.value).startswith(f"{path}, column 'loss', rows 2, 3 ({HEADER_NOTE}):")
+    assert str(err.value).startswith(
+        f"{path}, column 'loss', rows 2, 3 ({HEADER_NOTE}):"
+    )
     assert "missing (empty or NaN) in 2 rows" in str(err.value)
 
 
@@ -355,13 +386,17 @@ def test_dataframe_rows_are_named_by_index_label():
 def test_dataframe_with_text_index_uses_positions():
     df = frame().set_axis(list("vwxyz"))
     df.loc["y", "N"] = np.nan
-    with pytest.raises(InputError, match=r"row 4 \(1-based row positions in the DataFrame\)"):
+    with pytest.raises(
+        InputError, match=r"row 4 \(1-based row positions in the DataFrame\)"
+    ):
         read_runs(df)
 
 
 def test_jsonl_rows_are_named_by_line(tmp_path):
     path = tmp_path / "runs.jsonl"
-    path.write_text('{"N": 1e8, "D": 1e9, "loss": 3}\n\n{"N": "big", "D": 1e9, "loss": 3}\n')
+    path.write_text(
+        '{"N": 1e8, "D": 1e9, "loss": 3}\n\n{"N": "big", "D": 1e9, "loss": 3}\n'
+    )
     with pytest.raises(InputError, match=r"column 'N', row 3 \(1-based line numbers\)"):
         read_runs(path)
 
@@ -379,7 +414,9 @@ def test_single_row_is_a_valid_table():
 
 def test_duplicate_rows_warn_and_are_kept():
     df = pd.concat([frame(), frame().iloc[[1]]], ignore_index=True)
-    with pytest.warns(ScalinglabWarning, match=r"2 rows repeat another row's N, D, C and loss"):
+    with pytest.warns(
+        ScalinglabWarning, match=r"2 rows repeat another row's N, D, C and loss"
+    ):
         table = read_runs(df)
     assert len(table) == 6
     assert any("rows 1, 5" in note for note in table.notes)
@@ -406,13 +443,19 @@ def test_unsupported_source_type():
         read_runs([1, 2, 3])
 
 
-# --- runs, subset, query, array ---------------------------------------------------------
+# --- runs, subset, query, array ---
 
 
 def test_runs_index_checkpoints_together():
-    df = pd.DataFrame({"N": [1e8, 1e8, 2e8, 1e8, 2e8], "D": [1e9, 2e9, 1e9, 3e9, 2e9],
-                       "loss": [3.0, 2.9, 2.8, 2.85, 2.7], "run": ["s", "s", "m", "s", "m"],
-                       "step": [100, 200, 100, 300, 200]})
+    df = pd.DataFrame(
+        {
+            "N": [1e8, 1e8, 2e8, 1e8, 2e8],
+            "D": [1e9, 2e9, 1e9, 3e9, 2e9],
+            "loss": [3.0, 2.9, 2.8, 2.85, 2.7],
+            "run": ["s", "s", "m", "s", "m"],
+            "step": [100, 200, 100, 300, 200],
+        }
+    )
     table = read_runs(df)
     assert table.runs().tolist() == [0, 0, 1, 0, 1]
     assert table.n_runs == 2
@@ -472,13 +515,17 @@ def test_array_is_a_copy_and_absent_columns_are_named():
 
 
 def test_runtable_can_be_built_directly():
-    table = RunTable(pd.DataFrame({"N": N, "D": D, "C": 6 * N * D, "loss": LOSS, "run": RUN}),
-                     "<test>", {}, Conventions())
+    table = RunTable(
+        pd.DataFrame({"N": N, "D": D, "C": 6 * N * D, "loss": LOSS, "run": RUN}),
+        "<test>",
+        {},
+        Conventions(),
+    )
     np.testing.assert_array_equal(table.row_numbers, [1, 2, 3, 4, 5])
     assert table.data_hash() == read_runs(frame()).data_hash()
 
 
-# --- real data ------------------------------------------------------------------------
+# --- real data ---
 
 
 @pytest.mark.realdata
@@ -496,11 +543,13 @@ def test_epoch_chinchilla_reads_with_D_derived(shared_data):
     assert N_.max() == pytest.approx(1.61833e10, rel=1e-4)
     assert C_.max() == pytest.approx(1.29560e22, rel=1e-4)
     assert table.array("loss").min() == pytest.approx(2.07739, rel=1e-5)
-    explicit = read_runs(path, N="Model Size", C="Training FLOP", loss="loss", N_kind="total")
+    explicit = read_runs(
+        path, N="Model Size", C="Training FLOP", loss="loss", N_kind="total"
+    )
     assert explicit.data_hash() == table.data_hash()
 
 
-# --- hardening: encodings, nullable types, missing headers, conventions from names -----
+# --- hardening: encodings, nullable types, missing headers, N conventions ---
 
 
 def test_byte_order_mark_is_ignored(tmp_path):
@@ -510,9 +559,16 @@ def test_byte_order_mark_is_ignored(tmp_path):
 
 
 def test_nullable_string_column_with_units_and_missing_values():
-    df = pd.DataFrame({"N": pd.array(["1.3B", None, "70M"], dtype="string"),
-                       "D": [1e9, 2e9, 3e9], "loss": [3.0, 2.0, 1.0]})
-    with pytest.raises(InputError, match=r"column 'N', row 1 \(DataFrame index labels\)"):
+    df = pd.DataFrame(
+        {
+            "N": pd.array(["1.3B", None, "70M"], dtype="string"),
+            "D": [1e9, 2e9, 3e9],
+            "loss": [3.0, 2.0, 1.0],
+        }
+    )
+    with pytest.raises(
+        InputError, match=r"column 'N', row 1 \(DataFrame index labels\)"
+    ):
         read_runs(df)
     np.testing.assert_array_equal(read_runs(df, dropna=True).array("N"), [1.3e9, 7e7])
 
@@ -527,7 +583,9 @@ def test_integers_beyond_int64_in_jsonl(tmp_path):
 
 def test_file_without_header_gets_a_hint(tmp_path):
     path = write_csv(tmp_path, "1e8,1e9,3\n1e8,1e9,3\n")
-    with pytest.raises(InputError, match="The first line looks like data, not a header"):
+    with pytest.raises(
+        InputError, match="The first line looks like data, not a header"
+    ):
         read_runs(path)
 
 
@@ -540,21 +598,32 @@ def test_N_kind_is_inferred_from_an_explicit_column_name_and_noted():
     df = pd.DataFrame({"n_nonembed": N, "tokens": D, "loss": LOSS})
     table = read_runs(df)
     assert table.conventions.N == "non_embedding"
-    assert any("inferred from the column name 'n_nonembed'" in note for note in table.notes)
+    assert any(
+        "inferred from the column name 'n_nonembed'" in note for note in table.notes
+    )
     assert read_runs(frame()).conventions.N == "unknown"
 
 
 def test_N_kind_that_contradicts_the_column_name_warns():
     df = pd.DataFrame({"params_nonembed": N, "tokens": D, "loss": LOSS})
-    with pytest.warns(ScalinglabWarning, match="N_kind='total' was given but the N column"):
+    with pytest.warns(
+        ScalinglabWarning, match="N_kind='total' was given but the N column"
+    ):
         table = read_runs(df, N_kind="total")
-    assert table.conventions.N == "total"  # the user's statement is kept, the doubt recorded
+    assert (
+        table.conventions.N == "total"
+    )  # the user's statement is kept, the doubt recorded
 
 
 def checkpoints() -> pd.DataFrame:
-    return pd.DataFrame({"N": [1e8, 1e8, 2e8, 1e8, 2e8, 3e8], "D": [1e9, 2e9, 1e9, 3e9, 2e9, 5e9],
-                         "loss": [3.0, 2.9, 2.8, 2.85, 2.7, 2.5],
-                         "run": ["s", "s", "m", "s", "m", "l"]})
+    return pd.DataFrame(
+        {
+            "N": [1e8, 1e8, 2e8, 1e8, 2e8, 3e8],
+            "D": [1e9, 2e9, 1e9, 3e9, 2e9, 5e9],
+            "loss": [3.0, 2.9, 2.8, 2.85, 2.7, 2.5],
+            "run": ["s", "s", "m", "s", "m", "l"],
+        }
+    )
 
 
 def test_final_keeps_the_last_checkpoint_of_each_run():
@@ -564,7 +633,10 @@ def test_final_keeps_the_last_checkpoint_of_each_run():
     np.testing.assert_array_equal(last.array("D"), [3e9, 2e9, 5e9])
     np.testing.assert_array_equal(last.array("loss"), [2.85, 2.7, 2.5])
     np.testing.assert_array_equal(last.row_numbers, [3, 4, 5])
-    assert last.notes[-1] == "final checkpoint (largest D) of each of 3 runs kept: 3 of 6 rows"
+    assert (
+        last.notes[-1]
+        == "final checkpoint (largest D) of each of 3 runs kept: 3 of 6 rows"
+    )
     assert last.final() is last
 
 

@@ -19,8 +19,18 @@ FRAME = pd.DataFrame(
         "run": ["a", "b", "c", "d"],
     }
 )
-SUFFIXES = [".csv", ".csv.gz", ".tsv", ".tab", ".parquet", ".pq", ".jsonl", ".ndjson",
-            ".jsonl.gz", ".json"]
+SUFFIXES = [
+    ".csv",
+    ".csv.gz",
+    ".tsv",
+    ".tab",
+    ".parquet",
+    ".pq",
+    ".jsonl",
+    ".ndjson",
+    ".jsonl.gz",
+    ".json",
+]
 
 
 @pytest.mark.parametrize("suffix", SUFFIXES)
@@ -85,7 +95,9 @@ def test_bad_jsonl_line_is_named(tmp_path):
 def test_jsonl_line_that_is_not_an_object(tmp_path):
     path = tmp_path / "runs.jsonl"
     path.write_text('{"N": 1}\n[1, 2]\n')
-    with pytest.raises(InputError, match="line 2 holds a JSON list, expected an object"):
+    with pytest.raises(
+        InputError, match="line 2 holds a JSON list, expected an object"
+    ):
         read_table(path)
 
 

@@ -23,16 +23,55 @@ MEANING = {
 # Normalised spellings (lower case, spaces/dashes/dots as "_") recognised when
 # the user names no column. Order does not matter: two hits are an ambiguity.
 ALIASES: dict[str, tuple[str, ...]] = {
-    "N": ("params", "parameters", "n_params", "num_params", "model_size", "nparams",
-          "n_parameters", "num_parameters", "param_count", "parameter_count", "total_params",
-          "params_total", "n_nonembed", "params_nonembed", "non_embedding_params",
-          "nonembedding_params", "active_params", "n_active_params"),
-    "D": ("tokens", "n_tokens", "data", "train_tokens", "num_tokens", "training_tokens",
-          "total_tokens", "tokens_seen"),
-    "C": ("flops", "compute", "flop", "training_flop", "training_flops", "train_flops",
-          "total_flops", "model_flops", "training_compute"),
-    "loss": ("final_loss", "eval_loss", "val_loss", "train_loss", "validation_loss",
-             "valid_loss"),
+    "N": (
+        "params",
+        "parameters",
+        "n_params",
+        "num_params",
+        "model_size",
+        "nparams",
+        "n_parameters",
+        "num_parameters",
+        "param_count",
+        "parameter_count",
+        "total_params",
+        "params_total",
+        "n_nonembed",
+        "params_nonembed",
+        "non_embedding_params",
+        "nonembedding_params",
+        "active_params",
+        "n_active_params",
+    ),
+    "D": (
+        "tokens",
+        "n_tokens",
+        "data",
+        "train_tokens",
+        "num_tokens",
+        "training_tokens",
+        "total_tokens",
+        "tokens_seen",
+    ),
+    "C": (
+        "flops",
+        "compute",
+        "flop",
+        "training_flop",
+        "training_flops",
+        "train_flops",
+        "total_flops",
+        "model_flops",
+        "training_compute",
+    ),
+    "loss": (
+        "final_loss",
+        "eval_loss",
+        "val_loss",
+        "train_loss",
+        "validation_loss",
+        "valid_loss",
+    ),
     "run": ("run_id", "name", "model", "run_name"),
     "U": ("unique_tokens", "n_unique", "unique_data", "unique_tokens_count"),
     "step": ("global_step", "iteration"),
@@ -89,7 +128,9 @@ def resolve_columns(
     mapping: dict[str, str] = {}
     for canonical in CANONICAL:
         if explicit.get(canonical) is not None:
-            mapping[canonical] = _find_named(columns, canonical, explicit[canonical], source)
+            mapping[canonical] = _find_named(
+                columns, canonical, explicit[canonical], source
+            )
     _reject_shared(mapping, source)
     notes = []
     claimed = set(mapping.values())
@@ -101,11 +142,15 @@ def resolve_columns(
             mapping[canonical] = found
             claimed.add(found)
             if alias_used:
-                notes.append(f"{canonical} read from column {found!r} (recognised alias)")
+                notes.append(
+                    f"{canonical} read from column {found!r} (recognised alias)"
+                )
     return mapping, notes
 
 
-def _find_named(columns: Sequence[object], canonical: str, name: str, source: str) -> str:
+def _find_named(
+    columns: Sequence[object], canonical: str, name: str, source: str
+) -> str:
     if name in columns:
         return name
     loose = [c for c in columns if normalise(c) == normalise(name)]
@@ -148,7 +193,8 @@ def _reject_shared(mapping: dict[str, str], source: str) -> None:
     for canonical, original in mapping.items():
         if original in seen:
             raise InputError(
-                f"column {original!r} is named for both {seen[original]} and {canonical}; "
+                f"column {original!r} is named for both {seen[original]} and "
+                f"{canonical}; "
                 "each role needs its own column.",
                 source=source,
                 column=original,
@@ -156,7 +202,9 @@ def _reject_shared(mapping: dict[str, str], source: str) -> None:
         seen[original] = canonical
 
 
-def missing_column_error(columns: Sequence[object], canonical: str, source: str) -> InputError:
+def missing_column_error(
+    columns: Sequence[object], canonical: str, source: str
+) -> InputError:
     """The error for a required canonical column that was not found."""
     looked = ", ".join([canonical, *ALIASES[canonical]])
     return InputError(
@@ -168,7 +216,8 @@ def missing_column_error(columns: Sequence[object], canonical: str, source: str)
 
 
 def _header_hint(columns: Sequence[object]) -> str:
-    """A hint when the 'column names' are numbers: the file probably has no header line."""
+    """A hint when the 'column names' are numbers: the file probably lacks a header."""
+
     def numeric(name: object) -> bool:
         # pandas renames a repeated header "1e8" to "1e8.1"
         try:
@@ -178,8 +227,10 @@ def _header_hint(columns: Sequence[object]) -> str:
         return True
 
     if columns and all(numeric(c) for c in columns):
-        return (" The first line looks like data, not a header: add a header line naming the "
-                "columns (e.g. N,D,loss).")
+        return (
+            " The first line looks like data, not a header: add a header line "
+            "naming the columns (e.g. N,D,loss)."
+        )
     return ""
 
 
@@ -190,6 +241,9 @@ def _available(columns: Sequence[object], wanted: str) -> str:
     close = difflib.get_close_matches(wanted, names, n=3, cutoff=0.6)
     if not close:
         lowered = {n.lower(): n for n in names}
-        close = [lowered[m] for m in difflib.get_close_matches(wanted.lower(), list(lowered), n=3)]
+        close = [
+            lowered[m]
+            for m in difflib.get_close_matches(wanted.lower(), list(lowered), n=3)
+        ]
     hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
     return f"Available columns: {shown}{more}.{hint}"

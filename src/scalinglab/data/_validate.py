@@ -30,8 +30,10 @@ class Where:
         """Row numbers (as the user sees them) where ``mask`` is true."""
         return [_plain(r) for r in self.row_numbers[np.asarray(mask, dtype=bool)]]
 
-    def error(self, message: str, *, column: str | None, mask: np.ndarray) -> InputError:
-        """An :class:`InputError` naming file, column and the rows where ``mask`` holds."""
+    def error(
+        self, message: str, *, column: str | None, mask: np.ndarray
+    ) -> InputError:
+        """An :class:`InputError` naming file, column and the rows where ``mask``."""
         rows = self.rows(mask)
         parts = [self.source]
         if column is not None:
@@ -52,7 +54,9 @@ def _row_list(rows: list) -> str:
     return f"row{'s' if len(rows) > 1 else ''} {shown}{more}"
 
 
-def to_float(series: pd.Series, canonical: str, original: str, where: Where) -> np.ndarray:
+def to_float(
+    series: pd.Series, canonical: str, original: str, where: Where
+) -> np.ndarray:
     """Convert one column to float64; text that is not a number is an error.
 
     Missing cells become NaN (checked later); N, D, C and U accept unit
@@ -74,7 +78,9 @@ def to_float(series: pd.Series, canonical: str, original: str, where: Where) -> 
         values[i], bad[i] = _cell_to_float(cell, units)
     if bad.any():
         examples = ", ".join(repr(v) for v in series[bad].tolist()[:3])
-        expected = "numbers such as 7e9, 1.3B or 300M" if units else "numbers such as 2.31"
+        expected = (
+            "numbers such as 7e9, 1.3B or 300M" if units else "numbers such as 2.31"
+        )
         raise where.error(
             f"{describe(canonical)} must hold {expected}; got text {examples}. "
             f"Fix these cells, or pick another column with --{canonical}.",
@@ -107,27 +113,31 @@ def _cell_to_float(cell: object, units: bool) -> tuple[float, bool]:
 
 
 def run_ids(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """Run ids as strings (whole-number floats written without ``.0``) and a missing mask."""
+    """Run ids as strings (whole floats without ``.0``) and the mask of missing ids."""
     missing = series.isna().to_numpy()
     if pd.api.types.is_float_dtype(series.dtype):
         finite = series[~missing]
         if np.all(np.isfinite(finite)) and np.all(finite == np.round(finite)):
             series = series.astype("Int64")
-    text = np.array([None if m else str(v) for v, m in zip(series.tolist(), missing)], dtype=object)
+    text = np.array(
+        [None if m else str(v) for v, m in zip(series.tolist(), missing, strict=True)],
+        dtype=object,
+    )
     empty = np.array([isinstance(t, str) and not t.strip() for t in text])
     return text, missing | empty
 
 
-def check_finite_positive(values: np.ndarray, canonical: str, original: str, where: Where) -> None:
+def check_finite_positive(
+    values: np.ndarray, canonical: str, original: str, where: Where
+) -> None:
     """N, D, C and U must be finite and > 0."""
     _check_finite(values, canonical, original, where)
     bad = values <= 0
     if bad.any():
         raise where.error(
-            f"{describe(canonical)} must be > 0; got {int(bad.sum())} non-positive "
-            f"value{'s' if bad.sum() > 1 else ''} ({_examples(values[bad])}). If this column holds "
-            f"log10 values, convert them with 10**x before reading; otherwise fix or remove "
-            "these rows.",
+            f"{describe(canonical)} must be > 0; got "
+            f"{_count(bad, 'non-positive value')} ({_examples(values[bad])}). If this column holds log10 values, convert "
+            "them with 10**x before reading; otherwise fix or remove these rows.",
             column=original,
             mask=bad,
         )
@@ -141,16 +151,18 @@ def check_loss(values: np.ndarray, original: str, unit: str, where: Where) -> No
     bad = values <= 0
     if bad.any():
         raise where.error(
-            f"loss must be > 0 in loss unit {unit!r}; got {int(bad.sum())} non-positive "
-            f"value{'s' if bad.sum() > 1 else ''} ({_examples(values[bad])}). If these are "
-            "normalised losses that may be negative, pass loss_unit='normalized' "
+            f"loss must be > 0 in loss unit {unit!r}; got "
+            f"{_count(bad, 'non-positive value')} ({_examples(values[bad])}). "
+            "If these are normalised losses that may be negative, pass loss_unit='normalized' "
             "(--loss-unit normalized); otherwise fix or remove these rows.",
             column=original,
             mask=bad,
         )
 
 
-def _check_finite(values: np.ndarray, canonical: str, original: str, where: Where) -> None:
+def _check_finite(
+    values: np.ndarray, canonical: str, original: str, where: Where
+) -> None:
     bad = np.isinf(values)
     if bad.any():
         raise where.error(
@@ -161,17 +173,25 @@ def _check_finite(values: np.ndarray, canonical: str, original: str, where: Wher
         )
 
 
+def _count(mask: np.ndarray, noun: str) -> str:
+    """``"3 rows"``, ``"1 row"``: how many entries of ``mask`` are true."""
+    count = int(np.count_nonzero(mask))
+    return f"{count} {noun}{'s' if count != 1 else ''}"
+
+
 def _examples(values: np.ndarray) -> str:
     shown = ", ".join(f"{v:g}" for v in values[:3])
     return shown + (", ..." if len(values) > 3 else "")
 
 
-def missing_error(mask: np.ndarray, canonical: str, original: str, where: Where) -> InputError:
+def missing_error(
+    mask: np.ndarray, canonical: str, original: str, where: Where
+) -> InputError:
     """The error for missing (empty or NaN) cells in a required column."""
     return where.error(
-        f"{describe(canonical)} is missing (empty or NaN) in "
-        f"{int(mask.sum())} row{'s' if mask.sum() > 1 else ''}. Fill these cells, remove the "
-        "rows, or pass dropna=True (--dropna) to drop rows with missing values.",
+        f"{describe(canonical)} is missing (empty or NaN) in {_count(mask, 'row')}. "
+        "Fill these cells, remove the rows, or pass dropna=True (--dropna) to drop "
+        "rows with missing values.",
         column=original,
         mask=mask,
     )

@@ -17,7 +17,14 @@ N_KINDS = ("total", "non_embedding", "active", "unknown")
 C_KINDS = ("6ND", "given")
 # Loss units whose values can legitimately be zero or negative (normalised or
 # relative losses, e.g. the unigram-normalised loss of Tao et al. 2024).
-_SIGNED_UNIT_MARKERS = ("normalized", "normalised", "relative", "delta", "signed", "difference")
+_SIGNED_UNIT_MARKERS = (
+    "normalized",
+    "normalised",
+    "relative",
+    "delta",
+    "signed",
+    "difference",
+)
 
 
 @dataclass(frozen=True)
@@ -52,11 +59,13 @@ class Conventions:
             )
         if self.C not in C_KINDS:
             raise ScalinglabError(
-                f"compute convention must be one of {', '.join(C_KINDS)}; got {self.C!r}."
+                f"compute convention must be one of {', '.join(C_KINDS)}; "
+                f"got {self.C!r}."
             )
         if not isinstance(self.loss, str) or not self.loss.strip():
             raise ScalinglabError(
-                f"loss unit must be a non-empty string such as 'nats'; got {self.loss!r}."
+                "loss unit must be a non-empty string such as 'nats'; "
+                f"got {self.loss!r}."
             )
 
     def to_dict(self) -> dict:
@@ -75,7 +84,7 @@ class Conventions:
 
 
 def loss_may_be_negative(unit: str) -> bool:
-    """Whether losses in ``unit`` may be zero or negative (normalised or relative losses).
+    """Whether losses in ``unit`` may be <= 0 (normalised or relative losses).
 
     >>> loss_may_be_negative("nats"), loss_may_be_negative("unigram_normalized")
     (False, True)

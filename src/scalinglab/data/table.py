@@ -151,7 +151,9 @@ class RunTable:
             ) from None
         keep = np.zeros(len(self), dtype=bool)
         keep[np.asarray(kept, dtype=np.int64)] = True
-        return self._take(keep, f"query {expr!r} kept {int(keep.sum())} of {len(self)} rows")
+        return self._take(
+            keep, f"query {expr!r} kept {int(keep.sum())} of {len(self)} rows"
+        )
 
     def final(self) -> RunTable:
         """The last checkpoint of each run: its row with the largest ``step``, or ``D``
@@ -162,14 +164,21 @@ class RunTable:
         if self.n_runs == len(self):
             return self
         key = "step" if self.has("step") else "D"
-        last = self.frame.sort_values(key, kind="stable").groupby("run", sort=False).tail(1)
+        last = (
+            self.frame.sort_values(key, kind="stable")
+            .groupby("run", sort=False)
+            .tail(1)
+        )
         keep = np.zeros(len(self), dtype=bool)
         keep[last.index.to_numpy()] = True
-        return self._take(keep, f"final checkpoint (largest {key}) of each of {self.n_runs} "
-                                f"runs kept: {int(keep.sum())} of {len(self)} rows")
+        return self._take(
+            keep,
+            f"final checkpoint (largest {key}) of each of {self.n_runs} "
+            f"runs kept: {int(keep.sum())} of {len(self)} rows",
+        )
 
     def describe(self) -> dict:
-        """JSON-safe overview: rows, runs, distinct N, and the range of N, D, C, loss and D/N."""
+        """JSON-safe overview: rows, runs, distinct N; ranges of N, D, C, loss, D/N."""
         ranges = {name: self.array(name) for name in ("N", "D", "C", "loss")}
         ranges["tokens_per_param"] = ranges["D"] / ranges["N"]
         return {
@@ -182,7 +191,9 @@ class RunTable:
 
     def _take(self, keep: np.ndarray, note: str) -> RunTable:
         if not keep.any():
-            raise InputError(f"{note}; nothing is left to work with.", source=self.source)
+            raise InputError(
+                f"{note}; nothing is left to work with.", source=self.source
+            )
         return replace(
             self,
             frame=self.frame[keep].reset_index(drop=True),
@@ -191,7 +202,11 @@ class RunTable:
         )
 
     def data_hash(self) -> str:
-        """SHA-256 of the canonical columns' names and values (stable across file formats)."""
+        """SHA-256 of the canonical columns' names and values.
+
+        The same values give the same hash whatever file format they came from;
+        the order of rows matters, the user's extra columns do not.
+        """
         digest = hashlib.sha256()
         for name in CANONICAL:
             if name not in self.frame.columns:
@@ -269,7 +284,8 @@ def read_runs(
     Examples
     --------
     >>> import pandas as pd
-    >>> runs = read_runs(pd.DataFrame({"params": ["70M", "1.3B"], "flops": [4.2e18, 1.56e20],
+    >>> runs = read_runs(pd.DataFrame({"params": ["70M", "1.3B"],
+    ...                                "flops": [4.2e18, 1.56e20],
     ...                                "loss": [3.2, 2.6]}))
     >>> runs.array("D").round()
     array([1.e+10, 2.e+10])
@@ -278,8 +294,12 @@ def read_runs(
         return source
     conventions = Conventions(N=N_kind, loss=loss_unit)
     raw = _raw_table(source)
-    explicit = _explicit_mapping(columns, N=N, D=D, C=C, loss=loss, run=run, U=U, step=step)
-    mapping, notes = resolve_columns(list(raw.frame.columns), explicit, source=raw.source)
+    explicit = _explicit_mapping(
+        columns, N=N, D=D, C=C, loss=loss, run=run, U=U, step=step
+    )
+    mapping, notes = resolve_columns(
+        list(raw.frame.columns), explicit, source=raw.source
+    )
     _require(mapping, raw)
     conventions = _N_kind_from_name(conventions, mapping["N"], notes)
     return _build(raw, mapping, conventions, notes, dropna=dropna)
@@ -305,16 +325,24 @@ def _raw_from_frame(frame: pd.DataFrame) -> RawTable:
     if pd.api.types.is_integer_dtype(index.dtype) and index.is_unique:
         rows, convention = index.to_numpy(), "DataFrame index labels"
     else:
-        rows, convention = np.arange(1, len(frame) + 1), "1-based row positions in the DataFrame"
-    return RawTable(frame.reset_index(drop=True).copy(), rows, convention, "<DataFrame>")
+        rows, convention = (
+            np.arange(1, len(frame) + 1),
+            "1-based row positions in the DataFrame",
+        )
+    return RawTable(
+        frame.reset_index(drop=True).copy(), rows, convention, "<DataFrame>"
+    )
 
 
-def _explicit_mapping(columns: Mapping[str, str] | None, **keywords: str | None) -> dict:
+def _explicit_mapping(
+    columns: Mapping[str, str] | None, **keywords: str | None
+) -> dict:
     explicit = dict(keywords)
     for canonical, original in (columns or {}).items():
         if canonical not in CANONICAL:
             raise ScalinglabError(
-                f"columns= maps unknown name {canonical!r}; the names are {', '.join(CANONICAL)}."
+                f"columns= maps unknown name {canonical!r}; "
+                f"the names are {', '.join(CANONICAL)}."
             )
         if explicit.get(canonical) not in (None, original):
             raise ScalinglabError(
@@ -332,13 +360,17 @@ def _require(mapping: dict[str, str], raw: RawTable) -> None:
             raise missing_column_error(columns, canonical, raw.source)
     if "D" not in mapping and "C" not in mapping:
         err = missing_column_error(columns, "D", raw.source)
-        err.args = (f"{err.args[0]} Or give a compute column (--C; aliases flops, compute) "
-                    "and D is derived as C / (6 N).",)
+        err.args = (
+            f"{err.args[0]} Or give a compute column (--C; aliases flops, compute) "
+            "and D is derived as C / (6 N).",
+        )
         raise err
 
 
-def _N_kind_from_name(conventions: Conventions, column: str, notes: list[str]) -> Conventions:
-    """Use a column name such as ``n_nonembed`` as evidence of the N convention, and say so."""
+def _N_kind_from_name(
+    conventions: Conventions, column: str, notes: list[str]
+) -> Conventions:
+    """Take a column name such as ``n_nonembed`` as evidence of the N convention."""
     name = normalise(column)
     if re.search(r"non_?emb|non_?vocab", name):
         kind = "non_embedding"
@@ -349,19 +381,27 @@ def _N_kind_from_name(conventions: Conventions, column: str, notes: list[str]) -
     else:
         return conventions
     if conventions.N == "unknown":
-        notes.append(f"N counted as {kind!r} parameters, inferred from the column name "
-                     f"{column!r}; pass N_kind to state it")
+        notes.append(
+            f"N counted as {kind!r} parameters, inferred from the column name "
+            f"{column!r}; pass N_kind to state it"
+        )
         return replace(conventions, N=kind)
     if conventions.N != kind:
-        message = (f"N_kind={conventions.N!r} was given but the N column {column!r} suggests "
-                   f"{kind!r} parameters; check the counting convention")
+        message = (
+            f"N_kind={conventions.N!r} was given but the N column {column!r} suggests "
+            f"{kind!r} parameters; check the counting convention"
+        )
         notes.append(message)
         warnings.warn(message + ".", ScalinglabWarning, stacklevel=3)
     return conventions
 
 
 def _build(
-    raw: RawTable, mapping: dict[str, str], conventions: Conventions, notes: list[str], *,
+    raw: RawTable,
+    mapping: dict[str, str],
+    conventions: Conventions,
+    notes: list[str],
+    *,
     dropna: bool,
 ) -> RunTable:
     where = check.Where(raw.source, raw.row_numbers, raw.row_convention)
@@ -375,8 +415,12 @@ def _build(
     else:
         run_missing = np.zeros(len(raw.frame), dtype=bool)
     keep = _missing_rows(values, run_missing, mapping, where, dropna, notes)
-    raw = RawTable(raw.frame[keep].reset_index(drop=True), raw.row_numbers[keep],
-                   raw.row_convention, raw.source)
+    raw = RawTable(
+        raw.frame[keep].reset_index(drop=True),
+        raw.row_numbers[keep],
+        raw.row_convention,
+        raw.source,
+    )
     values = {name: array[keep] for name, array in values.items()}
     where = check.Where(raw.source, raw.row_numbers, raw.row_convention)
     _check_values(values, mapping, conventions, where)
@@ -386,12 +430,23 @@ def _build(
         notes.append(f"no run column: each row is its own run ({len(raw.frame)} runs)")
     frame = _canonical_frame(raw.frame, values, mapping, notes)
     _note_duplicates(frame, where, notes)
-    return RunTable(frame, raw.source, dict(mapping), conventions, tuple(notes),
-                    raw.row_numbers, raw.row_convention)
+    return RunTable(
+        frame,
+        raw.source,
+        dict(mapping),
+        conventions,
+        tuple(notes),
+        raw.row_numbers,
+        raw.row_convention,
+    )
 
 
 def _missing_rows(
-    values: dict, run_missing: np.ndarray, mapping: dict, where: check.Where, dropna: bool,
+    values: dict,
+    run_missing: np.ndarray,
+    mapping: dict,
+    where: check.Where,
+    dropna: bool,
     notes: list[str],
 ) -> np.ndarray:
     per_column = {name: np.isnan(a) for name, a in values.items() if name != "run"}
@@ -403,16 +458,22 @@ def _missing_rows(
         name = next(n for n in CANONICAL if n in per_column and per_column[n].any())
         raise check.missing_error(per_column[name], name, mapping[name], where)
     if missing.all():
-        raise InputError("every row has a missing value; nothing is left after dropna.",
-                         source=where.source)
+        raise InputError(
+            "every row has a missing value; nothing is left after dropna.",
+            source=where.source,
+        )
     rows = ", ".join(str(r) for r in where.rows(missing)[:8])
     more = ", ..." if missing.sum() > 8 else ""
-    notes.append(f"dropped {int(missing.sum())} of {len(missing)} rows with missing values "
-                 f"(dropna=True): rows {rows}{more} ({where.row_convention})")
+    notes.append(
+        f"dropped {int(missing.sum())} of {len(missing)} rows with missing values "
+        f"(dropna=True): rows {rows}{more} ({where.row_convention})"
+    )
     return ~missing
 
 
-def _check_values(values: dict, mapping: dict, conventions: Conventions, where: check.Where) -> None:
+def _check_values(
+    values: dict, mapping: dict, conventions: Conventions, where: check.Where
+) -> None:
     for name in ("N", "D", "C", "U"):
         if name in values:
             check.check_finite_positive(values[name], name, mapping[name], where)
@@ -420,8 +481,9 @@ def _check_values(values: dict, mapping: dict, conventions: Conventions, where: 
     if "step" in values:
         bad = ~np.isfinite(values["step"]) | (values["step"] < 0)
         if bad.any():
-            raise where.error("step must be a finite number >= 0.", column=mapping["step"],
-                              mask=bad)
+            raise where.error(
+                "step must be a finite number >= 0.", column=mapping["step"], mask=bad
+            )
 
 
 def _fill_compute(
@@ -439,16 +501,21 @@ def _fill_compute(
     ratio = values["C"] / (6.0 * values["N"] * values["D"])
     low, high = float(ratio.min()), float(ratio.max())
     if max(abs(low - 1.0), abs(high - 1.0)) <= _C_EXACT_RTOL:
-        notes.append(f"C and D both given; C = 6 N D holds within {_C_EXACT_RTOL:g} (checked)")
+        notes.append(
+            f"C and D both given; C = 6 N D holds within {_C_EXACT_RTOL:g} (checked)"
+        )
         return replace(conventions, C="6ND")
-    notes.append(f"C and D both given; C / (6 N D) ranges {low:.4g} to {high:.4g}; "
-                 "C used as given")
+    notes.append(
+        f"C and D both given; C / (6 N D) ranges {low:.4g} to {high:.4g}; "
+        "C used as given"
+    )
     far = (ratio > _C_RATIO_WARN) | (ratio < 1.0 / _C_RATIO_WARN)
     if far.any():
         rows = ", ".join(str(r) for r in where.rows(far)[:8])
         warnings.warn(
             f"{where.source}: C differs from 6 N D by more than {_C_RATIO_WARN:g}x in "
-            f"{int(far.sum())} rows ({rows}; {where.row_convention}); check that N, D and C "
+            f"{int(far.sum())} rows ({rows}; {where.row_convention}); check that N, D "
+            "and C "
             "are in parameters, tokens and FLOPs.",
             ScalinglabWarning,
             stacklevel=4,
@@ -456,10 +523,16 @@ def _fill_compute(
     return replace(conventions, C="given")
 
 
-def _canonical_frame(original: pd.DataFrame, values: dict, mapping: dict, notes: list[str]) -> pd.DataFrame:
-    order = [name for name in ("N", "D", "C", "loss", "run", "U", "step") if name in values]
-    data = {name: values[name] if name == "run" else values[name].astype(np.float64)
-            for name in order}
+def _canonical_frame(
+    original: pd.DataFrame, values: dict, mapping: dict, notes: list[str]
+) -> pd.DataFrame:
+    order = [
+        name for name in ("N", "D", "C", "loss", "run", "U", "step") if name in values
+    ]
+    data = {
+        name: values[name] if name == "run" else values[name].astype(np.float64)
+        for name in order
+    }
     frame = pd.DataFrame(data)
     frame["run"] = frame["run"].astype(object)
     mapped = set(mapping.values())
@@ -469,8 +542,10 @@ def _canonical_frame(original: pd.DataFrame, values: dict, mapping: dict, notes:
         name = column
         if column in frame.columns:
             name = f"{column}_original"
-            notes.append(f"column {column!r} kept as {name!r} because {column} was read "
-                         f"from {mapping[column]!r}")
+            notes.append(
+                f"column {column!r} kept as {name!r} because {column} was read "
+                f"from {mapping[column]!r}"
+            )
         frame[name] = original[column].to_numpy()
     return frame
 
@@ -481,8 +556,11 @@ def _note_duplicates(frame: pd.DataFrame, where: check.Where, notes: list[str]) 
     if not duplicated.any():
         return
     rows = ", ".join(str(r) for r in where.rows(duplicated)[:8])
-    message = (f"{int(duplicated.sum())} rows repeat another row's N, D, C and loss "
-               f"(rows {rows}{', ...' if duplicated.sum() > 8 else ''}; {where.row_convention}); "
-               "kept as given: remove copies if they are not real repeated runs")
+    message = (
+        f"{int(duplicated.sum())} rows repeat another row's N, D, C and loss "
+        f"(rows {rows}{', ...' if duplicated.sum() > 8 else ''}; "
+        f"{where.row_convention}); "
+        "kept as given: remove copies if they are not real repeated runs"
+    )
     notes.append(message)
     warnings.warn(f"{where.source}: {message}.", ScalinglabWarning, stacklevel=4)

@@ -126,14 +126,18 @@ def read_table(path: str | Path) -> RawTable:
             source=source,
         )
     if Path(path).stat().st_size == 0:
-        raise InputError("the file is empty; expected a header and data rows.", source=source)
+        raise InputError(
+            "the file is empty; expected a header and data rows.", source=source
+        )
     frame, rows = _READERS[kind](path, source)
     if len(frame.columns) == 0:
         raise InputError("the file holds no columns.", source=source)
     return RawTable(frame.reset_index(drop=True), rows, _ROW_CONVENTION[kind], source)
 
 
-def _read_delimited(path: str | Path, source: str, sep: str) -> tuple[pd.DataFrame, np.ndarray]:
+def _read_delimited(
+    path: str | Path, source: str, sep: str
+) -> tuple[pd.DataFrame, np.ndarray]:
     try:
         # utf-8-sig drops the byte-order mark spreadsheet exports put before the header
         frame = pd.read_csv(path, sep=sep, compression="infer", encoding="utf-8-sig")
@@ -228,7 +232,9 @@ def _read_json(path: str | Path, source: str) -> tuple[pd.DataFrame, np.ndarray]
             f"got {type(data).__name__}{' (empty)' if not data else ''}.",
             source=source,
         )
-    records = [_check_object(r, source, i, "record") for i, r in enumerate(data, start=1)]
+    records = [
+        _check_object(r, source, i, "record") for i, r in enumerate(data, start=1)
+    ]
     return pd.DataFrame.from_records(records), np.arange(1, len(records) + 1)
 
 
@@ -242,7 +248,7 @@ _READERS = {
 
 
 def write_table(frame: pd.DataFrame, path: str | Path) -> Path:
-    """Write ``frame`` to ``path`` in the format its suffix names (inverse of :func:`read_table`).
+    """Write ``frame`` in the format of ``path``'s suffix; inverse of :func:`read_table`.
 
     Floats are written so that they read back bit-identically.
 
@@ -254,7 +260,9 @@ def write_table(frame: pd.DataFrame, path: str | Path) -> Path:
     kind = format_of(path)
     path = Path(path)
     if kind in ("csv", "tsv"):
-        frame.to_csv(path, sep="," if kind == "csv" else "\t", index=False, compression="infer")
+        frame.to_csv(
+            path, sep="," if kind == "csv" else "\t", index=False, compression="infer"
+        )
     elif kind == "parquet":
         frame.to_parquet(path, index=False)
     else:
@@ -264,7 +272,8 @@ def write_table(frame: pd.DataFrame, path: str | Path) -> Path:
 
 def _write_json(frame: pd.DataFrame, path: Path, *, lines: bool) -> None:
     records = [
-        {k: _json_value(v) for k, v in row.items()} for row in frame.to_dict(orient="records")
+        {k: _json_value(v) for k, v in row.items()}
+        for row in frame.to_dict(orient="records")
     ]
     if lines:
         text = "".join(json.dumps(r) + "\n" for r in records)
