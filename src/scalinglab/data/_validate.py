@@ -136,8 +136,9 @@ def check_finite_positive(
     if bad.any():
         raise where.error(
             f"{describe(canonical)} must be > 0; got "
-            f"{_count(bad, 'non-positive value')} ({_examples(values[bad])}). If this column holds log10 values, convert "
-            "them with 10**x before reading; otherwise fix or remove these rows.",
+            f"{_count(bad, 'non-positive value')} ({_examples(values[bad])}). "
+            "If this column holds log10 values, convert them with 10**x before "
+            "reading; otherwise fix or remove these rows.",
             column=original,
             mask=bad,
         )
@@ -153,8 +154,9 @@ def check_loss(values: np.ndarray, original: str, unit: str, where: Where) -> No
         raise where.error(
             f"loss must be > 0 in loss unit {unit!r}; got "
             f"{_count(bad, 'non-positive value')} ({_examples(values[bad])}). "
-            "If these are normalised losses that may be negative, pass loss_unit='normalized' "
-            "(--loss-unit normalized); otherwise fix or remove these rows.",
+            "If these are normalised losses that may be negative, pass "
+            "loss_unit='normalized' (--loss-unit normalized); otherwise fix or remove "
+            "these rows.",
             column=original,
             mask=bad,
         )

@@ -248,7 +248,7 @@ _READERS = {
 
 
 def write_table(frame: pd.DataFrame, path: str | Path) -> Path:
-    """Write ``frame`` in the format of ``path``'s suffix; inverse of :func:`read_table`.
+    """Write ``frame`` in the format its suffix names; inverse of :func:`read_table`.
 
     Floats are written so that they read back bit-identically.
 
