@@ -50,6 +50,24 @@ def test_each_format_reads_the_same_table_and_hash(tmp_path, suffix):
     assert table.frame["group"].tolist() == list("aabbb")
 
 
+@pytest.mark.parametrize("suffix", [".csv", ".tsv", ".parquet", ".jsonl", ".json"])
+def test_random_floats_hash_identically_in_every_format(tmp_path, suffix):
+    rng = np.random.default_rng(0)
+    n = 500
+    df = pd.DataFrame(
+        {
+            "N": 10 ** rng.uniform(6, 10, n),
+            "D": 10 ** rng.uniform(8, 12, n),
+            "loss": rng.uniform(2, 5, n),
+            "run": rng.integers(0, 50, n),
+        }
+    )
+    reference = read_runs(df)
+    table = read_runs(write_table(df, tmp_path / f"runs{suffix}"))
+    assert table.data_hash() == reference.data_hash()
+    assert table.runs().tolist() == reference.runs().tolist()
+
+
 def test_canonical_frame_layout_and_dtypes():
     table = read_runs(frame())
     assert table.frame.columns.tolist() == ["N", "D", "C", "loss", "run", "group"]

@@ -12,11 +12,35 @@ from ..errors import ScalinglabError
 
 @dataclass(frozen=True)
 class HparamSuggestion:
-    """A learning rate and a batch size in tokens for one (N, D)."""
+    """A learning rate and a batch size in tokens for one (N, D).
+
+    Attributes
+    ----------
+    lr : float
+        Peak learning rate.
+    batch_tokens : float
+        Batch size in tokens (sequences times sequence length).
+    source : str
+        The preset's paper, or the fit it came from.
+    lr_ci, batch_tokens_ci : tuple of float or None
+        95 % bootstrap intervals (fits with draws only; presets have none).
+    notes : tuple of str
+        Warnings, e.g. that (N, D) lies outside the fitted range.
+    """
 
     lr: float
     batch_tokens: float
     source: str
+    lr_ci: tuple[float, float] | None = None
+    batch_tokens_ci: tuple[float, float] | None = None
+    notes: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict:
+        """JSON-ready: ``lr``, ``batch_tokens``, ``ci95`` (when known), ``source``, ``notes``."""
+        out = {"lr": self.lr, "batch_tokens": self.batch_tokens, "source": self.source}
+        if self.lr_ci is not None and self.batch_tokens_ci is not None:
+            out["ci95"] = {"lr": list(self.lr_ci), "batch_tokens": list(self.batch_tokens_ci)}
+        return out | {"notes": list(self.notes)}
 
 
 def steplaw(N: float, D: float) -> HparamSuggestion:

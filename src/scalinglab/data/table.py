@@ -208,7 +208,8 @@ class RunTable:
         the order of rows matters, the user's extra columns do not.
         """
         digest = hashlib.sha256()
-        for name in CANONICAL:
+        extra = [name for name in self.mapping if name not in CANONICAL]
+        for name in (*CANONICAL, *extra):
             if name not in self.frame.columns:
                 continue
             digest.update(name.encode() + b"\0")

@@ -188,5 +188,32 @@ def _table_from_arrays(arrays: Mapping[str, Any], law: Law):
     from ..data import read_runs
 
     frame = pd.DataFrame({k: np.ravel(np.asarray(v)) for k, v in arrays.items()})
-    extra = {name: name for name in ("N", "D", "C", "U") if name in frame and name in law.inputs}
-    return read_runs(frame, loss="loss", **extra, **({"run": "run"} if "run" in frame else {}))
+    if "N" in law.inputs:
+        extra = {name: name for name in ("D", "C", "U") if name in frame and name in law.inputs}
+        run = {"run": "run"} if "run" in frame else {}
+        return read_runs(frame, N="N", loss="loss", **extra, **run)
+    return _generic_table(frame, law)
+
+
+def _generic_table(frame, law: Law):
+    """A run table for a law whose inputs are not run-table columns (e.g. ``x``): values are
+    checked to be finite, every point is its own run unless ``run`` is given."""
+    from ..data import RunTable
+    from ..data.conventions import Conventions
+
+    for name in (*law.inputs, "loss"):
+        if name not in frame:
+            continue
+        values = frame[name].to_numpy(dtype=float)
+        bad = np.flatnonzero(~np.isfinite(values))
+        if bad.size:
+            rows = ", ".join(str(i + 1) for i in bad[:5])
+            raise InputError(
+                f"column {name!r} has {bad.size} non-finite values (rows {rows}); "
+                "drop or fix them before fitting.",
+                source="<arrays>",
+            )
+    frame = frame.copy()
+    frame["run"] = frame["run"].astype(str) if "run" in frame else np.arange(len(frame)).astype(str)
+    identity = {name: name for name in frame.columns}
+    return RunTable(frame, "<arrays>", identity, Conventions())

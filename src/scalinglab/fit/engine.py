@@ -22,6 +22,7 @@ from ..laws.base import Inputs, Law
 from .objectives import Objective
 
 _FD_STEP = 1e-6
+_ROUNDOFF = 1e-26  # objective per unit weight at which residuals are ~1e-13
 
 
 @dataclass(frozen=True)
@@ -108,6 +109,17 @@ def jacobian(problem: Problem, theta: np.ndarray) -> np.ndarray:
     return np.moveaxis((pred[:, :P] - pred[:, P:]) / (2 * step[..., None]), 1, 2)
 
 
+def _curvature(objective, r: np.ndarray, w: np.ndarray, n_free: int) -> np.ndarray:
+    """Gauss-Newton point weights: exact rho'' (fast, quadratic convergence) for members with more
+    weighted points in the quadratic zone than free parameters, the IRLS majoriser otherwise."""
+    safe = objective.curvature(r)
+    if objective.exact_curvature is None:
+        return safe
+    exact = objective.exact_curvature(r)
+    enough = (exact * (w > 0)).sum(axis=1) > n_free
+    return np.where(enough[:, None], exact + 1e-6 * safe, safe)
+
+
 def _lm_step(H, g, mu, free):
     """Solve (H + mu diag) step = -g on the free coordinates; bound-held ones get no step."""
     P = g.shape[-1]
@@ -148,7 +160,7 @@ def refine(
         J = jacobian(problem, th)
         with np.errstate(all="ignore"):
             g = np.einsum("sn,snp->sp", wa * problem.objective.psi(r), J)
-            H = np.einsum("sn,snp,snq->spq", wa * problem.objective.curvature(r), J, J)
+            H = np.einsum("sn,snp,snq->spq", wa * _curvature(problem.objective, r, wa, th.shape[1]), J, J)
         held = ((th <= low) & (g > 0)) | ((th >= high) & (g < 0))
         free = ~held
         gradient[a] = np.max(np.abs(np.where(free, g, 0.0)), axis=1)
@@ -157,7 +169,8 @@ def refine(
         f_new = objective_values(problem, candidate, wa)
         accept = f_new <= f[a]
         small_step = np.max(np.abs(candidate - th) / (1.0 + np.abs(th)), axis=1) <= xtol
-        small_gain = (f[a] - f_new) <= ftol * np.maximum(f[a], 1e-300)
+        # Relative decrease, or residuals at round-off level (exact data: f -> 0).
+        small_gain = ((f[a] - f_new) <= ftol * np.maximum(f[a], 1e-300)) | (f_new <= _ROUNDOFF * wa.sum(axis=1))
         theta[a[accept]] = candidate[accept]
         f[a[accept]] = f_new[accept]
         mu[a] = np.where(accept, np.maximum(mu[a] * 0.3, 1e-12), mu[a] * 10.0)

@@ -21,7 +21,8 @@ Penalty = Callable[[np.ndarray], np.ndarray]
 class Objective:
     """``sum_i w_i rho(r_i)`` with ``r = log(pred) - log(L)`` (space "log") or ``pred - L`` ("linear").
 
-    ``psi`` is rho' and ``curvature`` is rho'' (used by the Gauss-Newton step).
+    ``psi`` is rho' and ``curvature`` the weight of each point in the Gauss-Newton
+    model (rho'' for smooth penalties, psi(r)/r for Huber).
     """
 
     name: str
@@ -30,6 +31,9 @@ class Objective:
     psi: Penalty
     curvature: Penalty
     delta: float | None = None
+    # rho'' where it differs from ``curvature`` (Huber): the exact Newton weights,
+    # used once enough points sit in the quadratic zone to make them well posed.
+    exact_curvature: Penalty | None = None
 
     def describe(self) -> str:
         where = "log-loss" if self.space == "log" else "loss"
@@ -53,9 +57,15 @@ def huber(delta: float = 1e-3, space: str = "log") -> Objective:
         return np.clip(r, -delta, delta)
 
     def curvature(r):
+        # psi(r)/r: 1 inside delta, delta/|r| outside. This is the curvature of the
+        # quadratic that majorises Huber at r (IRLS), so the Gauss-Newton model
+        # stays positive definite when every residual lies in the linear part.
+        return np.minimum(1.0, delta / np.maximum(np.abs(r), 1e-300))
+
+    def exact_curvature(r):
         return (np.abs(r) <= delta).astype(float)
 
-    return Objective("huber", space, rho, psi, curvature, delta)
+    return Objective("huber", space, rho, psi, curvature, delta, exact_curvature)
 
 
 def _squared(name: str, space: str) -> Objective:

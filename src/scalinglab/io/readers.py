@@ -116,16 +116,17 @@ def read_table(path: str | Path) -> RawTable:
         Unknown suffix, missing or empty file, or content that does not parse.
     """
     source = str(path)
-    if Path(path).is_dir():
+    path = Path(path).expanduser()
+    if path.is_dir():
         raise InputError("this is a folder; expected a file of runs.", source=source)
     kind = format_of(path)
-    if not Path(path).is_file():
+    if not path.is_file():
         raise InputError(
             "file not found. Check the path (relative paths start from the "
             f"current directory, {Path.cwd()}).",
             source=source,
         )
-    if Path(path).stat().st_size == 0:
+    if path.stat().st_size == 0:
         raise InputError(
             "the file is empty; expected a header and data rows.", source=source
         )

@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+import re
 from typing import Callable
 
 from ..errors import ScalinglabError
 from .base import Law
 from .chinchilla import chinchilla_law
+from .data_constrained import data_constrained_law
+from .kaplan import kaplan_law
+from .overtraining import overtraining_law
+from .power import power_law
 
 LAWS: dict[str, Callable[[], Law]] = {
     "chinchilla": chinchilla_law,
+    "kaplan": kaplan_law,
+    "overtraining": overtraining_law,
+    "data_constrained": data_constrained_law,
+    "power": power_law,
 }
+
+_POWER_OF = re.compile(r"^power\((\w+)\)$")
 
 
 def all_laws() -> list[Law]:
@@ -19,11 +30,17 @@ def all_laws() -> list[Law]:
 
 
 def get_law(spec: str | Law) -> Law:
-    """A registered law by name, or a user-defined law from a formula string."""
+    """A registered law by name, ``power(X)`` for a power law in column X, or a law from a formula string."""
     if isinstance(spec, Law):
         return spec
+    if not isinstance(spec, str):
+        raise ScalinglabError(f"a law is a name or a formula string; got {type(spec).__name__} {spec!r}.")
+    spec = spec.strip()
     if spec in LAWS:
         return LAWS[spec]()
+    power_of = _POWER_OF.match(spec)
+    if power_of:
+        return power_law(x=power_of.group(1))
     if any(ch in spec for ch in "+-*/()"):
         from .formula import formula_law
 

@@ -1,0 +1,705 @@
+"""Learning-rate and batch-size laws from a hyperparameter sweep.
+
+A sweep is one row per training run: model size ``N``, training tokens ``D``,
+peak learning rate ``lr``, batch size ``bs`` (in **tokens**) and final loss.
+Runs sharing (N, D) form a *cell*. From the cells we fit
+
+.. math::
+
+    \\eta_{opt}(N, D) = c_\\eta \\, N^{a} D^{b}, \\qquad B_{opt}(D) = c_B \\, D^{d}
+
+by ordinary least squares in log space, with bootstrap intervals. Two ways to
+say which configurations are optimal in a cell:
+
+``method="band"`` (Step Law, Li et al. 2025, the default)
+    Keep every run whose loss is within ``threshold`` (0.25 %) relative of the
+    best loss in its cell, not only the argmin, and regress all kept runs.
+    Bootstrap: resample the kept runs with replacement (pooled over cells,
+    as the authors' ``code/fit_tool.py`` does), refit, repeat 1000 times. The
+    point estimate is the mean of the bootstrap coefficients in log space
+    (the authors' choice); intervals are the 2.5 and 97.5 percentiles.
+
+``method="quadratic"`` (smooth local optimum)
+    In each cell, fit a quadratic surface to the relative loss
+    ``loss / best - 1`` in (log lr, log bs) over the runs within ``fit_band``
+    (default 2 %) of the best, and take its stationary point as the cell
+    optimum (clipped to the sampled box, flagged when not bracketed or not
+    convex). Resampling the runs of a cell gives an interval on each optimum.
+    The laws are then fitted to one optimum per cell; the bootstrap resamples
+    cells and takes, for each resampled cell, that replicate's optimum, so
+    both the cell-to-cell scatter and the within-cell uncertainty enter the
+    interval. Point estimate: OLS on the cell optima.
+
+Parameters of a law are named ``coef`` (the multiplier) and, for each input,
+the input's name holding its exponent: ``{"coef": 1.79, "N": -0.713,
+"D": 0.307}`` means ``lr = 1.79 * N**-0.713 * D**0.307``.
+
+References
+----------
+Li et al. 2025, "Predictable Scale: Part I -- Optimal Hyperparameter Scaling
+Law in LLM Pretraining", arXiv 2503.04715.
+Bi et al. 2024, "DeepSeek LLM", arXiv 2401.02954 (the near-optimal band).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import InputError, ScalinglabError
+from ..fit.diagnostics import Diagnostic
+from .hparams_presets import HparamSuggestion
+
+__all__ = [
+    "CellOptimum",
+    "HparamFit",
+    "PowerLawFit",
+    "cell_optima",
+    "fit_hparams",
+    "fit_power_law",
+    "load_hparam_fit",
+]
+
+FORMAT = "scalinglab.hparams/1"
+METHODS = ("band", "quadratic")
+INPUT_NAMES = ("N", "D", "C")
+
+
+# --------------------------------------------------------------------------- power law
+
+
+@dataclass(frozen=True)
+class PowerLawFit:
+    """``target = coef * prod(inputs[k] ** params[k])`` fitted in log space.
+
+    Attributes
+    ----------
+    target : str
+        What the law predicts, e.g. ``"lr"`` or ``"batch_tokens"``.
+    inputs : tuple of str
+        Input names, each also the name of its exponent in ``params``.
+    params : dict
+        ``coef`` and one exponent per input.
+    ci95 : dict
+        Same names -> (lo, hi), bootstrap percentiles; empty without draws.
+    draws : numpy.ndarray or None
+        (B, 1 + len(inputs)) bootstrap coefficients ``[log coef, exponents...]``.
+    """
+
+    target: str
+    inputs: tuple[str, ...]
+    params: dict[str, float]
+    ci95: dict[str, tuple[float, float]] = field(default_factory=dict)
+    draws: np.ndarray | None = field(default=None, repr=False)
+
+    def _log_design(self, inputs: dict) -> tuple[np.ndarray, tuple[int, ...]]:
+        missing = [name for name in self.inputs if name not in inputs]
+        if missing:
+            raise ScalinglabError(
+                f"the {self.target} law needs inputs {list(self.inputs)}; missing {missing}."
+            )
+        arrays = np.broadcast_arrays(*(np.asarray(inputs[k], float) for k in self.inputs))
+        shape = arrays[0].shape
+        logs = [np.log(a).ravel() for a in arrays]
+        return np.column_stack([np.ones(logs[0].size), *logs]), shape
+
+    def predict(self, **inputs: float | np.ndarray) -> np.ndarray:
+        """Point prediction at the given inputs (broadcast together)."""
+        design, shape = self._log_design(inputs)
+        beta = np.array([np.log(self.params["coef"])] + [self.params[k] for k in self.inputs])
+        return np.exp(design @ beta).reshape(shape)
+
+    def predict_draws(self, **inputs: float | np.ndarray) -> np.ndarray:
+        """(B, ...) predictions, one per bootstrap draw."""
+        if self.draws is None:
+            raise ScalinglabError(f"the {self.target} law has no bootstrap draws; refit with bootstrap > 0.")
+        design, shape = self._log_design(inputs)
+        return np.exp(self.draws @ design.T).reshape((len(self.draws), *shape))
+
+    def predict_interval(self, level: float = 0.95, **inputs: float | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Percentile interval of the bootstrap predictions (the law's uncertainty, not run noise)."""
+        tail = 50.0 * (1.0 - level)
+        lo, hi = np.percentile(self.predict_draws(**inputs), [tail, 100.0 - tail], axis=0)
+        return lo, hi
+
+    def formula(self) -> str:
+        """Human form, e.g. ``lr = 1.79 * N^-0.713 * D^0.307``."""
+        terms = " * ".join(f"{k}^{self.params[k]:.4g}" for k in self.inputs)
+        return f"{self.target} = {self.params['coef']:.4g} * {terms}"
+
+    def to_dict(self) -> dict:
+        return {
+            "target": self.target,
+            "inputs": list(self.inputs),
+            "formula": self.formula(),
+            "params": dict(self.params),
+            "ci95": {k: list(v) for k, v in self.ci95.items()},
+            "draws": None if self.draws is None else self.draws.tolist(),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> PowerLawFit:
+        draws = data.get("draws")
+        return cls(
+            target=data["target"],
+            inputs=tuple(data["inputs"]),
+            params={k: float(v) for k, v in data["params"].items()},
+            ci95={k: (float(lo), float(hi)) for k, (lo, hi) in data.get("ci95", {}).items()},
+            draws=None if draws is None else np.asarray(draws, float),
+        )
+
+
+def _batched_ols(design: np.ndarray, target: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """OLS per replicate: ``weights`` (B, n) are resampling counts; returns (B, P)."""
+    gram = np.einsum("bn,np,nq->bpq", weights, design, design)
+    moment = np.einsum("bn,np,n->bp", weights, design, target)
+    return np.einsum("bpq,bq->bp", np.linalg.pinv(gram), moment)
+
+
+def fit_power_law(
+    target_name: str,
+    inputs: dict[str, np.ndarray],
+    target: np.ndarray,
+    *,
+    draws: np.ndarray | None = None,
+    point: np.ndarray | None = None,
+) -> PowerLawFit:
+    """Fit ``target = coef * prod(x ** exponent)`` by OLS in log space.
+
+    Parameters
+    ----------
+    target_name : str
+        Name of the predicted quantity.
+    inputs : dict
+        Input name -> positive array (n,).
+    target : numpy.ndarray
+        Positive array (n,).
+    draws : numpy.ndarray, optional
+        (B, 1 + k) bootstrap coefficients computed by the caller; their
+        percentiles become ``ci95``.
+    point : numpy.ndarray, optional
+        Coefficients to report instead of the full-sample OLS.
+
+    Returns
+    -------
+    PowerLawFit
+    """
+    names = tuple(inputs)
+    design = np.column_stack([np.ones(len(target))] + [np.log(inputs[k]) for k in names])
+    beta = np.linalg.lstsq(design, np.log(target), rcond=None)[0] if point is None else point
+    params = {"coef": float(np.exp(beta[0])), **{k: float(b) for k, b in zip(names, beta[1:])}}
+    ci95 = {}
+    if draws is not None and len(draws):
+        lo, hi = np.percentile(draws, [2.5, 97.5], axis=0)
+        ci95 = {"coef": (float(np.exp(lo[0])), float(np.exp(hi[0])))}
+        ci95 |= {k: (float(a), float(b)) for k, a, b in zip(names, lo[1:], hi[1:])}
+    return PowerLawFit(target_name, names, params, ci95, draws)
+
+
+# --------------------------------------------------------------------------- cells
+
+
+@dataclass(frozen=True)
+class CellOptimum:
+    """The optimal learning rate and batch size of one (N, D) cell.
+
+    Attributes
+    ----------
+    N, D : float
+        The cell.
+    lr, batch_tokens : float
+        The optimum: the smooth-fit stationary point (``quadratic``) or the
+        geometric mean of the near-optimal band (``band``).
+    loss : float
+        Best observed loss in the cell.
+    lr_ci, batch_ci : tuple of float
+        95 % interval of the optimum (``quadratic``: bootstrap over the
+        cell's runs) or the band's range (``band``).
+    n_runs, n_used : int
+        Runs in the cell, and runs in the band or the local fit.
+    bracketed : bool
+        False when the smooth optimum fell outside the sampled box or the
+        surface was not convex there (the argmin or box edge was used).
+    best_lr, best_batch : float
+        The observed argmin configuration.
+    """
+
+    N: float
+    D: float
+    lr: float
+    batch_tokens: float
+    loss: float
+    lr_ci: tuple[float, float]
+    batch_ci: tuple[float, float]
+    n_runs: int
+    n_used: int
+    bracketed: bool
+    best_lr: float
+    best_batch: float
+
+    def to_dict(self) -> dict:
+        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.__dict__.items()}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> CellOptimum:
+        return cls(**{k: (tuple(v) if isinstance(v, list) else v) for k, v in data.items()})
+
+
+@dataclass(frozen=True)
+class _Sweep:
+    N: np.ndarray
+    D: np.ndarray
+    lr: np.ndarray
+    bs: np.ndarray
+    loss: np.ndarray
+    cell: np.ndarray  # cell index per row
+    cell_keys: np.ndarray  # (n_cells, 2) N, D
+
+    def rows(self, k: int) -> np.ndarray:
+        return np.flatnonzero(self.cell == k)
+
+    def relative_excess(self) -> np.ndarray:
+        best = np.full(len(self.cell_keys), np.inf)
+        np.minimum.at(best, self.cell, self.loss)
+        return self.loss / best[self.cell] - 1.0
+
+
+def _check_column(name: str, values: np.ndarray, n: int) -> np.ndarray:
+    values = np.asarray(values, float).ravel()
+    if values.size != n:
+        raise InputError(f"expected {n} values like the other columns; got {values.size}.", column=name)
+    bad = np.flatnonzero(~(np.isfinite(values) & (values > 0)))
+    if bad.size:
+        raise InputError(
+            f"must be finite and > 0; got {bad.size} bad values. Drop failed runs (NaN loss) "
+            "before fitting; diverged runs with a finite loss may stay.",
+            column=name, rows=(bad + 1).tolist(),
+        )
+    return values
+
+
+def _sweep(N, D, lr, bs, loss) -> _Sweep:
+    n = np.asarray(N).size
+    cols = {k: _check_column(k, v, n) for k, v in dict(N=N, D=D, lr=lr, bs=bs, loss=loss).items()}
+    keys, cell = np.unique(np.column_stack([cols["N"], cols["D"]]), axis=0, return_inverse=True)
+    return _Sweep(**cols, cell=cell.ravel(), cell_keys=keys)
+
+
+def _quadratic_design(x: np.ndarray, y: np.ndarray | None) -> np.ndarray:
+    if y is None:
+        return np.column_stack([np.ones_like(x), x, x * x])
+    return np.column_stack([np.ones_like(x), x, y, x * x, x * y, y * y])
+
+
+def _stationary_points(coef: np.ndarray, two_d: bool) -> tuple[np.ndarray, np.ndarray]:
+    """(B, dims) stationary points of batched quadratics and whether each is a minimum."""
+    if not two_d:
+        curvature = 2.0 * coef[:, 2]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return (-coef[:, 1] / curvature)[:, None], curvature > 0
+    hess = np.stack([np.stack([2 * coef[:, 3], coef[:, 4]], -1),
+                     np.stack([coef[:, 4], 2 * coef[:, 5]], -1)], -2)
+    det = hess[:, 0, 0] * hess[:, 1, 1] - hess[:, 0, 1] ** 2
+    convex = (hess[:, 0, 0] > 0) & (det > 0)
+    safe = np.where(convex[:, None, None], hess, np.eye(2))
+    return -np.linalg.solve(safe, coef[:, 1:3, None])[..., 0], convex
+
+
+def _local_optimum(x, y, excess, weights) -> tuple[np.ndarray, np.ndarray]:
+    """Batched smooth optimum in (log lr[, log bs]); falls back to the weighted argmin.
+
+    Returns (B, 2) optima (log lr, log bs) and (B,) bracketed flags.
+    """
+    varies_y = np.ptp(y) > 0
+    design = _quadratic_design(x, y if varies_y else None)
+    coef = _batched_ols(design, excess, weights)
+    stationary, convex = _stationary_points(coef, varies_y)
+    if not varies_y:
+        stationary = np.column_stack([stationary[:, 0], np.full(len(coef), y[0])])
+    box_lo, box_hi = np.array([x.min(), y.min()]), np.array([x.max(), y.max()])
+    inside = convex & np.all((stationary >= box_lo) & (stationary <= box_hi), axis=1)
+    masked = np.where(weights > 0, excess, np.inf)
+    argmin = np.column_stack([x, y])[np.argmin(masked, axis=1)]
+    edge = np.clip(np.where(convex[:, None], stationary, argmin), box_lo, box_hi)
+    return np.where(inside[:, None], stationary, edge), inside
+
+
+def _cell_quadratic(sweep: _Sweep, k: int, fit_band: float, draws: int, rng) -> tuple[CellOptimum, np.ndarray]:
+    rows = sweep.rows(k)
+    excess = sweep.relative_excess()[rows]
+    used = rows[excess <= fit_band]
+    x, y, r = np.log(sweep.lr[used]), np.log(sweep.bs[used]), excess[excess <= fit_band]
+    n_coef = 6 if np.ptp(y) > 0 else 3
+    if used.size < n_coef + 1 or len(np.unique(x)) < 3:
+        raise ScalinglabError(
+            f"cell N={sweep.cell_keys[k][0]:.4g}, D={sweep.cell_keys[k][1]:.4g} has {used.size} runs within "
+            f"{fit_band:.1%} of its best loss ({len(np.unique(x))} distinct learning rates); the local "
+            f"quadratic needs at least {n_coef + 1} runs and 3 learning rates. Widen fit_band "
+            "(--fit-band) or use method='band'."
+        )
+    weights = np.vstack([np.ones(used.size), _resample_counts(used.size, draws, rng)])
+    optima, inside = _local_optimum(x, y, r, weights)
+    spread = optima[1:] if draws else optima[:1]
+    lo, hi = np.exp(np.percentile(spread, [2.5, 97.5], axis=0))
+    best = rows[np.argmin(excess)]
+    cell = CellOptimum(
+        float(sweep.cell_keys[k][0]), float(sweep.cell_keys[k][1]),
+        float(np.exp(optima[0, 0])), float(np.exp(optima[0, 1])), float(sweep.loss[best]),
+        (float(lo[0]), float(hi[0])), (float(lo[1]), float(hi[1])),
+        rows.size, used.size, bool(inside[0]), float(sweep.lr[best]), float(sweep.bs[best]),
+    )
+    return cell, optima[1:]
+
+
+def _resample_counts(n: int, replicates: int, rng: np.random.Generator) -> np.ndarray:
+    """(replicates, n) multiplicities of a with-replacement resample of n items."""
+    picks = rng.integers(0, n, size=(replicates, n))
+    return np.stack([np.bincount(p, minlength=n) for p in picks]).astype(float)
+
+
+def _cell_band(sweep: _Sweep, k: int, keep: np.ndarray) -> CellOptimum:
+    rows = sweep.rows(k)
+    band = rows[keep[rows]]
+    best = rows[np.argmin(sweep.loss[rows])]
+    lr, bs = sweep.lr[band], sweep.bs[band]
+    return CellOptimum(
+        float(sweep.cell_keys[k][0]), float(sweep.cell_keys[k][1]),
+        float(np.exp(np.log(lr).mean())), float(np.exp(np.log(bs).mean())), float(sweep.loss[best]),
+        (float(lr.min()), float(lr.max())), (float(bs.min()), float(bs.max())),
+        rows.size, band.size, _interior(sweep, rows, best), float(sweep.lr[best]), float(sweep.bs[best]),
+    )
+
+
+def _interior(sweep: _Sweep, rows: np.ndarray, best: int) -> bool:
+    """Whether the best run is inside the cell's grid (not at an extreme lr or batch size)."""
+    inside = True
+    for values in (sweep.lr, sweep.bs):
+        if np.ptp(values[rows]) > 0:
+            inside &= values[rows].min() < values[best] < values[rows].max()
+    return bool(inside)
+
+
+def cell_optima(
+    N: np.ndarray,
+    D: np.ndarray,
+    lr: np.ndarray,
+    bs: np.ndarray,
+    loss: np.ndarray,
+    *,
+    method: str = "quadratic",
+    threshold: float = 0.0025,
+    fit_band: float = 0.02,
+    bootstrap: int = 200,
+    seed: int = 0,
+) -> tuple[CellOptimum, ...]:
+    """The optimum (lr, batch size) of every (N, D) cell of a sweep, with intervals.
+
+    Parameters
+    ----------
+    N, D, lr, bs, loss : numpy.ndarray
+        One value per run; ``bs`` in tokens.
+    method : {"quadratic", "band"}
+        Smooth local fit, or the Step Law near-optimal band (see module docs).
+    threshold : float
+        Band: relative loss above the cell's best that still counts as optimal.
+    fit_band : float
+        Quadratic: relative loss above the best of the runs the surface is fitted to.
+    bootstrap : int
+        Quadratic: resamples of each cell's runs for the optimum's interval.
+    seed : int
+        Seed of the resampling.
+
+    Returns
+    -------
+    tuple of CellOptimum
+        Sorted by (N, D).
+    """
+    sweep = _sweep(N, D, lr, bs, loss)
+    _check_method(method)
+    if method == "band":
+        keep = np.abs(sweep.relative_excess()) < threshold
+        return tuple(_cell_band(sweep, k, keep) for k in range(len(sweep.cell_keys)))
+    rng = np.random.default_rng(seed)
+    return tuple(_cell_quadratic(sweep, k, fit_band, bootstrap, rng)[0] for k in range(len(sweep.cell_keys)))
+
+
+def _check_method(method: str) -> None:
+    if method not in METHODS:
+        raise ScalinglabError(f"unknown method {method!r}; choose one of {list(METHODS)}.")
+
+
+# --------------------------------------------------------------------------- laws
+
+
+@dataclass(frozen=True)
+class HparamFit:
+    """Learning-rate and batch-size laws fitted to a sweep.
+
+    Attributes
+    ----------
+    lr_law : PowerLawFit
+        ``lr = coef * N^N * D^D`` (inputs as chosen; default N and D).
+    bs_law : PowerLawFit
+        ``batch_tokens = coef * D^D`` (default), batch size in tokens.
+    cells : tuple of CellOptimum
+        The per-cell optima the laws summarise.
+    method : str
+        ``"band"`` or ``"quadratic"``.
+    settings : dict
+        threshold, fit_band, bootstrap, seed, batch unit.
+    input_ranges : dict
+        ``N``, ``D``, ``C`` -> (min, max) over the cells, for extrapolation warnings.
+    diagnostics : tuple of Diagnostic
+        Cells whose optimum was not bracketed, and similar findings.
+    """
+
+    lr_law: PowerLawFit
+    bs_law: PowerLawFit
+    cells: tuple[CellOptimum, ...]
+    method: str
+    settings: dict
+    input_ranges: dict[str, tuple[float, float]]
+    diagnostics: tuple[Diagnostic, ...] = ()
+
+    def suggest(self, N: float, D: float, *, level: float = 0.95) -> HparamSuggestion:
+        """Learning rate and batch size (tokens) for (N, D), with bootstrap intervals."""
+        inputs = _law_inputs(np.asarray(N, float), np.asarray(D, float))
+        lr = float(self.lr_law.predict(**inputs))
+        batch = float(self.bs_law.predict(**inputs))
+        lr_ci = batch_ci = None
+        if self.lr_law.draws is not None and self.bs_law.draws is not None:
+            lr_ci = tuple(float(v) for v in self.lr_law.predict_interval(level, **inputs))
+            batch_ci = tuple(float(v) for v in self.bs_law.predict_interval(level, **inputs))
+        source = f"fit ({self.method}, {len(self.cells)} cells)"
+        return HparamSuggestion(lr, batch, source, lr_ci, batch_ci, self._outside(inputs))
+
+    def _outside(self, inputs: dict) -> tuple[str, ...]:
+        notes = []
+        for name in sorted(set(self.lr_law.inputs) | set(self.bs_law.inputs)):
+            lo, hi = self.input_ranges[name]
+            value = float(inputs[name])
+            if not lo <= value <= hi:
+                factor = value / hi if value > hi else lo / value
+                notes.append(f"{name}={value:.3g} is {factor:.1f}x outside the fitted range "
+                             f"[{lo:.3g}, {hi:.3g}]; this is an extrapolation.")
+        return tuple(notes)
+
+    def to_dict(self) -> dict:
+        return {
+            "format": FORMAT,
+            "method": self.method,
+            "lr_law": self.lr_law.to_dict(),
+            "bs_law": self.bs_law.to_dict(),
+            "cells": [c.to_dict() for c in self.cells],
+            "settings": dict(self.settings),
+            "input_ranges": {k: list(v) for k, v in self.input_ranges.items()},
+            "diagnostics": [d.to_dict() for d in self.diagnostics],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> HparamFit:
+        return cls(
+            lr_law=PowerLawFit.from_dict(data["lr_law"]),
+            bs_law=PowerLawFit.from_dict(data["bs_law"]),
+            cells=tuple(CellOptimum.from_dict(c) for c in data["cells"]),
+            method=data["method"],
+            settings=dict(data["settings"]),
+            input_ranges={k: tuple(v) for k, v in data["input_ranges"].items()},
+            diagnostics=tuple(Diagnostic.from_dict(d) for d in data.get("diagnostics", [])),
+        )
+
+    def save(self, path: str | Path) -> Path:
+        """Write the fit (laws, bootstrap draws, cells, settings) as JSON."""
+        path = Path(path)
+        path.write_text(json.dumps(_json_safe(self.to_dict()), indent=1) + "\n")
+        return path
+
+
+def _json_safe(value):
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, (float, np.floating)):
+        return float(value) if np.isfinite(value) else None
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
+
+
+def load_hparam_fit(path: str | Path) -> HparamFit:
+    """Reload a fit written by :meth:`HparamFit.save`."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise InputError("no such file; save a fit with `scalinglab hparams fit ... -o FILE`.",
+                         source=str(path)) from None
+    except json.JSONDecodeError as error:
+        raise InputError(f"not a JSON file ({error}).", source=str(path)) from None
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise InputError(f"not a hyperparameter fit (format {FORMAT} expected); `scalinglab fit` "
+                         "files hold loss laws, not lr/batch laws.", source=str(path))
+    return HparamFit.from_dict(data)
+
+
+def _law_inputs(N: np.ndarray, D: np.ndarray) -> dict[str, np.ndarray]:
+    return {"N": N, "D": D, "C": 6.0 * N * D}
+
+
+def _check_inputs(names: Sequence[str], keys: np.ndarray, which: str) -> tuple[str, ...]:
+    names = tuple(names)
+    unknown = [n for n in names if n not in INPUT_NAMES]
+    if unknown or not names:
+        raise ScalinglabError(f"{which} inputs must be a non-empty subset of {list(INPUT_NAMES)}; got {list(names)}.")
+    inputs = _law_inputs(keys[:, 0], keys[:, 1])
+    flat = [n for n in names if np.ptp(np.log(inputs[n])) == 0]
+    if flat:
+        raise ScalinglabError(
+            f"the {which} law has an exponent for {flat} but the sweep has one value of it; "
+            f"drop it from the {which} inputs (e.g. lr_inputs=('D',))."
+        )
+    if len(keys) < len(names) + 2:
+        raise ScalinglabError(
+            f"the {which} law has {len(names) + 1} parameters but the sweep has {len(keys)} (N, D) cells; "
+            "add cells or fewer inputs."
+        )
+    return names
+
+
+def fit_hparams(
+    N: np.ndarray,
+    D: np.ndarray,
+    lr: np.ndarray,
+    bs: np.ndarray,
+    loss: np.ndarray,
+    *,
+    method: str = "band",
+    threshold: float = 0.0025,
+    fit_band: float = 0.02,
+    bootstrap: int = 1000,
+    seed: int = 0,
+    lr_inputs: Sequence[str] = ("N", "D"),
+    bs_inputs: Sequence[str] = ("D",),
+) -> HparamFit:
+    """Fit ``lr_opt`` and ``B_opt`` power laws to a learning-rate x batch-size sweep.
+
+    Parameters
+    ----------
+    N, D, lr, bs, loss : numpy.ndarray
+        One value per run: parameters, training tokens, peak learning rate,
+        batch size **in tokens** (multiply sequences by the sequence length)
+        and final (ideally smoothed) loss. All must be finite and > 0.
+    method : {"band", "quadratic"}
+        ``band``: Step Law's procedure (runs within ``threshold`` of the best
+        loss of their cell, pooled OLS, bootstrap over those runs).
+        ``quadratic``: one smooth local optimum per cell (see module docs).
+    threshold : float
+        Band width, relative to the cell's best loss (Step Law: 0.0025).
+    fit_band : float
+        Runs within this relative loss of the best are used for the local quadratic.
+    bootstrap : int
+        Bootstrap replicates (0: no intervals).
+    seed : int
+        Seed; results are deterministic given it.
+    lr_inputs, bs_inputs : sequence of {"N", "D", "C"}
+        Inputs of each law (``C = 6 N D``). Step Law: ("N", "D") and ("D",);
+        DeepSeek: ("C",) for both.
+
+    Returns
+    -------
+    HparamFit
+
+    Examples
+    --------
+    >>> fit = fit_hparams(N, D, lr, bs_sequences * 2048, smooth_loss)  # doctest: +SKIP
+    >>> fit.lr_law.params  # doctest: +SKIP
+    {'coef': ..., 'N': ..., 'D': ...}
+    """
+    _check_method(method)
+    sweep = _sweep(N, D, lr, bs, loss)
+    lr_inputs = _check_inputs(lr_inputs, sweep.cell_keys, "lr")
+    bs_inputs = _check_inputs(bs_inputs, sweep.cell_keys, "batch-size")
+    rng = np.random.default_rng(seed)
+    if method == "band":
+        cells, laws = _fit_band(sweep, threshold, bootstrap, rng, lr_inputs, bs_inputs)
+    else:
+        cells, laws = _fit_quadratic(sweep, fit_band, bootstrap, rng, lr_inputs, bs_inputs)
+    keys = sweep.cell_keys
+    inputs = _law_inputs(keys[:, 0], keys[:, 1])
+    settings = dict(threshold=threshold, fit_band=fit_band, bootstrap=bootstrap, seed=seed,
+                    batch_unit="tokens", point="bootstrap mean" if method == "band" and bootstrap else "ols")
+    ranges = {k: (float(v.min()), float(v.max())) for k, v in inputs.items()}
+    return HparamFit(*laws, cells, method, settings, ranges, _diagnose(cells, method))
+
+
+def _design_rows(names: tuple[str, ...], inputs: dict[str, np.ndarray]) -> np.ndarray:
+    n = len(next(iter(inputs.values())))
+    return np.column_stack([np.ones(n)] + [np.log(inputs[k]) for k in names])
+
+
+def _fit_band(sweep, threshold, bootstrap, rng, lr_inputs, bs_inputs):
+    keep = np.flatnonzero(np.abs(sweep.relative_excess()) < threshold)
+    inputs = _law_inputs(sweep.N[keep], sweep.D[keep])
+    lr, bs = sweep.lr[keep], sweep.bs[keep]
+    laws = []
+    for name, names, target in (("lr", lr_inputs, lr), ("batch_tokens", bs_inputs, bs)):
+        draws = point = None
+        if bootstrap:
+            counts = _resample_counts(keep.size, bootstrap, rng)
+            draws = _batched_ols(_design_rows(names, inputs), np.log(target), counts)
+            point = draws.mean(axis=0)
+        laws.append(fit_power_law(name, {k: inputs[k] for k in names}, target, draws=draws, point=point))
+    cells = tuple(_cell_band(sweep, k, np.isin(np.arange(sweep.N.size), keep))
+                  for k in range(len(sweep.cell_keys)))
+    return cells, laws
+
+
+def _fit_quadratic(sweep, fit_band, bootstrap, rng, lr_inputs, bs_inputs):
+    results = [_cell_quadratic(sweep, k, fit_band, bootstrap, rng) for k in range(len(sweep.cell_keys))]
+    cells = tuple(cell for cell, _ in results)
+    inputs = _law_inputs(sweep.cell_keys[:, 0], sweep.cell_keys[:, 1])
+    optimum = {"lr": np.array([c.lr for c in cells]), "batch_tokens": np.array([c.batch_tokens for c in cells])}
+    laws = []
+    if bootstrap:
+        cell_draws = np.stack([d for _, d in results], axis=1)  # (B, cells, 2) log optima
+        counts = _resample_counts(len(cells), bootstrap, rng)
+    for column, (name, names) in enumerate((("lr", lr_inputs), ("batch_tokens", bs_inputs))):
+        draws = None
+        if bootstrap:
+            design = _design_rows(names, inputs)
+            draws = _ols_per_draw(design, cell_draws[:, :, column], counts)
+        laws.append(fit_power_law(name, {k: inputs[k] for k in names}, optimum[name], draws=draws))
+    return cells, laws
+
+
+def _ols_per_draw(design: np.ndarray, targets: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """OLS per replicate with replicate-specific targets (B, n) and weights (B, n)."""
+    gram = np.einsum("bn,np,nq->bpq", counts, design, design)
+    moment = np.einsum("bn,np,bn->bp", counts, design, targets)
+    return np.einsum("bpq,bq->bp", np.linalg.pinv(gram), moment)
+
+
+def _diagnose(cells: tuple[CellOptimum, ...], method: str) -> tuple[Diagnostic, ...]:
+    found = []
+    for c in cells:
+        if not c.bracketed:
+            found.append(Diagnostic(
+                "optimum_not_bracketed",
+                f"cell N={c.N:.3g}, D={c.D:.3g}: the smooth optimum is not inside the sampled "
+                f"(lr, batch) box or the surface is not convex there; the box edge or argmin was "
+                "used. Extend the sweep past the best learning rate and batch size.",
+                details={"N": c.N, "D": c.D},
+            ))
+        if method == "band" and c.n_used < 2:
+            found.append(Diagnostic(
+                "thin_band",
+                f"cell N={c.N:.3g}, D={c.D:.3g}: only the best run is within the threshold; "
+                "the band carries no information about the shape of the optimum.",
+                severity="info", details={"N": c.N, "D": c.D},
+            ))
+    return tuple(found)

@@ -1,0 +1,140 @@
+"""Known-truth parameters and a non-collinear synthetic design for every registered law.
+
+Tests (recovery, bootstrap coverage) and documentation simulate from these.
+Each design spans several tokens-per-parameter ratios at every model size, so
+the N and D terms can be told apart (a single D = 20N ray cannot).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Mapping
+
+import numpy as np
+
+from ..errors import ScalinglabError
+from .base import Law
+
+
+@dataclass(frozen=True)
+class Example:
+    """True parameters and the inputs at which to simulate a law.
+
+    Attributes
+    ----------
+    law_name : the registered law this example is for.
+    params : true parameter values (natural units).
+    inputs : input arrays, each of shape (n,).
+    note : where the numbers come from.
+    """
+
+    law_name: str
+    params: Mapping[str, float]
+    inputs: Mapping[str, np.ndarray] = field(repr=False)
+    note: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "params", MappingProxyType(dict(self.params)))
+        object.__setattr__(self, "inputs", MappingProxyType({k: np.asarray(v, float) for k, v in self.inputs.items()}))
+
+    @property
+    def n_points(self) -> int:
+        return len(next(iter(self.inputs.values())))
+
+
+def _grid_design(sizes: np.ndarray, ratios: np.ndarray) -> dict[str, np.ndarray]:
+    """Every model size at every tokens-per-parameter ratio: N and D = ratio * N."""
+    N, ratio = np.meshgrid(sizes, ratios, indexing="ij")
+    return {"N": N.ravel(), "D": (ratio * N).ravel()}
+
+
+def _chinchilla() -> Example:
+    return Example(
+        "chinchilla",
+        dict(E=1.817, A=482.006, B=2085.434, alpha=0.3478, beta=0.3658),
+        _grid_design(np.geomspace(2e7, 5e9, 9), np.geomspace(2.0, 400.0, 8)),
+        "Besiroglu et al. 2024 point estimate; 9 sizes x 8 ratios from 2 to 400 tokens/param",
+    )
+
+
+def _kaplan() -> Example:
+    return Example(
+        "kaplan",
+        dict(N_c=6.4e13, D_c=1.8e13, alpha_N=0.076, alpha_D=0.103),
+        _grid_design(np.geomspace(1e6, 3e9, 9), np.geomspace(0.5, 500.0, 8)),
+        "Kaplan et al. 2020 Table 2; sizes 1e6-3e9 non-embedding, 0.5-500 tokens/param",
+    )
+
+
+def _overtraining() -> Example:
+    # Chinchilla-like with alpha = beta = 0.34: eta = 0.17, a = A 6^eta, b = B 6^eta.
+    return Example(
+        "overtraining",
+        dict(E=1.8, a=400.0 * 6**0.17, b=1500.0 * 6**0.17, eta=0.17),
+        _grid_design(np.geomspace(1e7, 3e9, 9), np.geomspace(5.0, 640.0, 8)),
+        "Chinchilla-like surface with alpha = beta; token multipliers M from 5 to 640",
+    )
+
+
+def _data_constrained() -> Example:
+    sizes = np.geomspace(1e7, 2e9, 7)
+    unique = np.array([1e8, 1e9, 1e10])
+    epochs = np.array([0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 40.0])
+    N, U, R = (a.ravel() for a in np.meshgrid(sizes, unique, epochs, indexing="ij"))
+    return Example(
+        "data_constrained",
+        dict(
+            E=float(np.exp(0.6254804)), A=float(np.exp(6.255414)), B=float(np.exp(7.3049974)),
+            alpha=0.3526596, beta=0.3526596, R_D_star=15.387756, R_N_star=5.309743,
+        ),
+        {"N": N, "D": R * U, "U": U},
+        "Muennighoff et al. 2023 C4 fit; 7 sizes x 3 unique-token pools x 7 epoch counts (0.5-40)",
+    )
+
+
+def _power() -> Example:
+    return Example(
+        "power",
+        dict(E=1.69, A=1070.0, alpha=0.1544),
+        {"C": np.geomspace(1e15, 1e24, 40)},
+        "Hoffmann-like loss-vs-compute envelope: gamma = alpha*beta/(alpha+beta) for the unrounded fit",
+    )
+
+
+EXAMPLES = {
+    "chinchilla": _chinchilla,
+    "kaplan": _kaplan,
+    "overtraining": _overtraining,
+    "data_constrained": _data_constrained,
+    "power": _power,
+}
+
+
+def example(law: str | Law) -> Example:
+    """The known-truth example for a registered law (by name or instance)."""
+    name = law.name if isinstance(law, Law) else str(law)
+    if name not in EXAMPLES:
+        raise ScalinglabError(f"no example for law {name!r}; examples exist for {', '.join(EXAMPLES)}.")
+    return EXAMPLES[name]()
+
+
+def simulate(
+    law: Law,
+    params: Mapping[str, float],
+    inputs: Mapping[str, np.ndarray],
+    *,
+    noise: float = 0.0,
+    seed: int = 0,
+) -> dict[str, np.ndarray]:
+    """Losses from ``law`` at ``inputs`` with multiplicative log-normal noise of relative size ``noise``.
+
+    Returns
+    -------
+    dict
+        The inputs plus ``loss``: ``L * exp(noise * z)``, z standard normal, seeded.
+    """
+    loss = law.predict(params, **inputs)
+    if noise:
+        loss = loss * np.exp(noise * np.random.default_rng(seed).standard_normal(loss.shape))
+    return {**{k: np.asarray(v, float) for k, v in inputs.items()}, "loss": loss}

@@ -1,0 +1,326 @@
+"""The built-in training loop: one function, :func:`train`, nanoGPT-style.
+
+AdamW with linear warmup then cosine or warmup-stable-decay (WSD), global
+gradient-norm clipping, held-out evaluation every ``eval_every`` steps and at the
+end, checkpoints that resume bit-identically on the CPU.
+
+Metric rows (``emit(row)``), one per ``log_every`` steps, every evaluation step and
+the last step:
+
+=============  ==============================================================
+``step``       optimizer updates done (1-based)
+``tokens``     training tokens seen, ``step * batch_size * seq_len``
+``flops``      training FLOPs so far, exact count with attention and head
+               (:attr:`scalinglab.plan.FlopCount.exact`)
+``lr``         learning rate used for this step's update
+``train_loss`` mean training loss (nats/token) over the steps since the last row
+``eval_loss``  held-out loss (nats/token) at this step, ``None`` when not evaluated
+``wall_time``  seconds since the run started (resumed runs continue the clock)
+=============  ==============================================================
+
+Determinism: batches are drawn from ``numpy.random.default_rng([seed, step])``,
+so the data position is a function of the step alone, and the model has no
+dropout. On the CPU, with a fixed thread count, the same config gives the same
+metrics bit for bit, also across a checkpoint/resume.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import torch
+
+from ..errors import ScalinglabError
+from ..plan.counts import count_params, train_flops
+from .config import TrainConfig
+from .corpus import load_corpus
+from .model import GPT
+
+CHECKPOINT_FORMAT = "scalinglab-checkpoint-v1"
+# Fields that may differ between a checkpoint and the config resuming from it.
+_RUNTIME_FIELDS = {"device", "num_threads", "run_id", "deterministic"}
+_EVAL_CHUNK = 64  # held-out windows per forward pass
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """Summary of a finished run.
+
+    ``flops`` is the exact count (attention and head included), ``flops_6nd`` is
+    ``6 N D`` with N total. ``rows`` and ``tokens_per_second`` refer to this call
+    (a resumed run counts only the steps it ran; throughput excludes evaluation
+    and is NaN when no step ran).
+    """
+
+    run_id: str | None
+    final_eval_loss: float
+    final_train_loss: float
+    N: int
+    N_non_embedding: int
+    D: int
+    flops: float
+    flops_6nd: float
+    steps: int
+    rows: int
+    tokens_per_second: float
+    flops_per_second: float
+    wall_time: float
+    device: str
+    resumed_from_step: int | None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict of every field."""
+        return asdict(self)
+
+
+def lr_at(cfg: TrainConfig, step: int) -> float:
+    """Learning rate for update ``step`` (1-based).
+
+    Linear warmup to ``lr`` over ``warmup_steps``; then ``cosine`` decays to
+    ``min_lr_ratio * lr`` at the last step, while ``wsd`` holds ``lr`` and decays
+    linearly to the same floor over the last ``decay_fraction`` of the steps.
+    """
+    peak, floor = cfg.lr, cfg.lr * cfg.min_lr_ratio
+    if step <= cfg.warmup_steps:
+        return peak * step / cfg.warmup_steps
+    if cfg.schedule == "cosine":
+        progress = (step - cfg.warmup_steps) / max(1, cfg.steps - cfg.warmup_steps)
+        return floor + (peak - floor) * 0.5 * (1.0 + math.cos(math.pi * progress))
+    decay_steps = max(1, round(cfg.decay_fraction * cfg.steps))
+    decay_start = cfg.steps - decay_steps
+    if step <= decay_start:
+        return peak
+    return peak + (floor - peak) * (step - decay_start) / decay_steps
+
+
+def train(
+    cfg: TrainConfig,
+    *,
+    emit: Callable[[dict], None] | None = None,
+    checkpoint_path: str | os.PathLike | None = None,
+    checkpoint_every: int | None = None,
+    device: str | None = None,
+) -> TrainResult:
+    """Train the built-in model; stream metric rows to ``emit``; return a summary.
+
+    Parameters
+    ----------
+    cfg : TrainConfig
+        The run.
+    emit : callable, optional
+        Called with each metric row (see the module docstring). The last row
+        always carries ``eval_loss``.
+    checkpoint_path : path, optional
+        If the file exists, training resumes from it (model, optimizer, RNG and
+        data position) and rows for steps up to the checkpoint are not emitted
+        again. It is (re)written atomically every ``checkpoint_every`` steps and
+        at the end.
+    checkpoint_every : int, optional
+        Steps between checkpoints; ``None`` writes only the final one.
+    device : str, optional
+        Overrides ``cfg.device`` ("cpu", "cuda" or "auto").
+    """
+    dev = _resolve_device(device or cfg.device)
+    ckpt = Path(checkpoint_path) if checkpoint_path is not None else None
+    with _torch_settings(cfg, dev):
+        corpus = load_corpus(cfg.corpus)
+        if corpus.vocab_size != cfg.vocab_size:
+            raise ScalinglabError(
+                f"vocab_size is {cfg.vocab_size} but the corpus tokenizer has "
+                f"{corpus.vocab_size} tokens; set vocab_size={corpus.vocab_size}."
+            )
+        torch.manual_seed(cfg.seed)
+        model = GPT(cfg.shape).to(dev)
+        optimizer = _make_optimizer(model, cfg, dev)
+        state = {"step": 0, "loss_sum": 0.0, "loss_count": 0, "wall_time": 0.0, "last_row": None}
+        resumed_from = None
+        if ckpt is not None and ckpt.exists():
+            state = _load_checkpoint(ckpt, cfg, model, optimizer, dev)
+            resumed_from = state["step"]
+        eval_windows = _eval_windows(corpus.heldout, cfg)
+        flops_per_token = model.flops_per_token(seq_len=cfg.seq_len)
+
+        rows, train_seconds, start = 0, 0.0, time.perf_counter() - state["wall_time"]
+        model.train()
+        for step in range(state["step"] + 1, cfg.steps + 1):
+            tick = time.perf_counter()
+            lr = lr_at(cfg, step)
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+            x, y = _train_batch(corpus.train, cfg, step, dev)
+            with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=dev.type == "cuda"):
+                _, loss = model(x, y)
+            loss.backward()
+            if cfg.grad_clip > 0:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+            optimizer.step()
+            optimizer.zero_grad(set_to_none=True)
+            state["loss_sum"] += loss.item()
+            state["loss_count"] += 1
+            train_seconds += time.perf_counter() - tick
+
+            evaluate = step == cfg.steps or (cfg.eval_every > 0 and step % cfg.eval_every == 0)
+            if evaluate or step % cfg.log_every == 0:
+                eval_loss = _evaluate(model, corpus.heldout, eval_windows, cfg, dev) if evaluate else None
+                row = {
+                    "step": step,
+                    "tokens": step * cfg.tokens_per_step,
+                    "flops": step * cfg.tokens_per_step * flops_per_token,
+                    "lr": lr,
+                    "train_loss": state["loss_sum"] / state["loss_count"],
+                    "eval_loss": eval_loss,
+                    "wall_time": time.perf_counter() - start,
+                }
+                state.update(loss_sum=0.0, loss_count=0, last_row=row)
+                rows += 1
+                if emit is not None:
+                    emit(dict(row))
+            if ckpt is not None and (step == cfg.steps or (checkpoint_every and step % checkpoint_every == 0)):
+                state.update(step=step, wall_time=time.perf_counter() - start)
+                _save_checkpoint(ckpt, cfg, model, optimizer, state)
+    return _result(cfg, state["last_row"], rows, train_seconds, dev, resumed_from)
+
+
+def _result(cfg, last_row, rows, train_seconds, dev, resumed_from) -> TrainResult:
+    params = count_params(cfg.shape)
+    flops = train_flops(cfg.shape, cfg.total_tokens, seq_len=cfg.seq_len)
+    steps_run = cfg.steps - (resumed_from or 0)
+    tokens_per_second = steps_run * cfg.tokens_per_step / train_seconds if train_seconds else math.nan
+    return TrainResult(
+        run_id=cfg.run_id,
+        final_eval_loss=last_row["eval_loss"],
+        final_train_loss=last_row["train_loss"],
+        N=params.total,
+        N_non_embedding=params.non_embedding,
+        D=cfg.total_tokens,
+        flops=flops.exact,
+        flops_6nd=flops.six_nd,
+        steps=cfg.steps,
+        rows=rows,
+        tokens_per_second=tokens_per_second,
+        flops_per_second=tokens_per_second * flops.forward_per_token * 3.0,
+        wall_time=last_row["wall_time"],
+        device=str(dev),
+        resumed_from_step=resumed_from,
+    )
+
+
+def _resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ScalinglabError("device 'cuda' was requested but torch sees no CUDA GPU; use 'cpu' or 'auto'.")
+    if name not in ("cpu", "cuda"):
+        raise ScalinglabError(f"device must be 'cpu', 'cuda' or 'auto'; got {name!r}.")
+    return torch.device(name)
+
+
+@contextlib.contextmanager
+def _torch_settings(cfg: TrainConfig, dev: torch.device):
+    """Thread count and deterministic algorithms for the run; restored afterwards."""
+    threads = torch.get_num_threads()
+    deterministic = torch.are_deterministic_algorithms_enabled()
+    warn_only = torch.is_deterministic_algorithms_warn_only_enabled()
+    if cfg.num_threads is not None:
+        torch.set_num_threads(cfg.num_threads)
+    if cfg.deterministic:
+        # cuBLAS needs a fixed workspace to be deterministic; on the GPU we only warn.
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+        torch.use_deterministic_algorithms(True, warn_only=dev.type != "cpu")
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+        torch.use_deterministic_algorithms(deterministic, warn_only=warn_only)
+
+
+def _make_optimizer(model: GPT, cfg: TrainConfig, dev: torch.device) -> torch.optim.AdamW:
+    """AdamW; weight decay on matrices (and the tied embedding), not on LayerNorm."""
+    params = list(model.parameters())  # the tied matrix appears once
+    groups = [
+        {"params": [p for p in params if p.dim() >= 2], "weight_decay": cfg.weight_decay},
+        {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0},
+    ]
+    return torch.optim.AdamW(
+        groups, lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), fused=dev.type == "cuda"
+    )
+
+
+def _train_batch(tokens: np.ndarray, cfg: TrainConfig, step: int, dev: torch.device):
+    """Random windows; a function of (seed, step) only, so resuming needs no data state."""
+    rng = np.random.default_rng([cfg.seed, step])
+    starts = rng.integers(0, len(tokens) - cfg.seq_len, size=cfg.batch_size)
+    chunk = torch.from_numpy(tokens[starts[:, None] + np.arange(cfg.seq_len + 1)].astype(np.int64))
+    chunk = chunk.to(dev)  # (B, T + 1)
+    return chunk[:, :-1], chunk[:, 1:]
+
+
+def _eval_windows(tokens: np.ndarray, cfg: TrainConfig) -> np.ndarray:
+    """Start offsets of ``eval_tokens // seq_len`` windows spread evenly over the held-out text."""
+    if len(tokens) <= cfg.seq_len:
+        raise ScalinglabError(
+            f"the held-out text has {len(tokens)} tokens, fewer than seq_len + 1 = {cfg.seq_len + 1}."
+        )
+    count = max(1, cfg.eval_tokens // cfg.seq_len)
+    return np.linspace(0, len(tokens) - cfg.seq_len - 1, count).astype(np.int64)
+
+
+@torch.no_grad()
+def _evaluate(model: GPT, tokens: np.ndarray, starts: np.ndarray, cfg: TrainConfig, dev) -> float:
+    """Mean held-out loss (nats/token) over the fixed windows."""
+    model.eval()
+    total = 0.0
+    for i in range(0, len(starts), _EVAL_CHUNK):
+        part = starts[i : i + _EVAL_CHUNK]
+        chunk = torch.from_numpy(tokens[part[:, None] + np.arange(cfg.seq_len + 1)].astype(np.int64)).to(dev)
+        with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=dev.type == "cuda"):
+            _, loss = model(chunk[:, :-1], chunk[:, 1:])
+        total += loss.item() * len(part)
+    model.train()
+    return total / len(starts)
+
+
+def _save_checkpoint(path: Path, cfg: TrainConfig, model, optimizer, state: dict) -> None:
+    """Plain dict with the resolved config; tmp file then ``os.replace`` (atomic)."""
+    payload = {
+        "format": CHECKPOINT_FORMAT,
+        "config": cfg.to_dict(),
+        "model": model.state_dict(),
+        "optimizer": optimizer.state_dict(),
+        "torch_rng": torch.get_rng_state(),
+        **state,
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    torch.save(payload, tmp)
+    os.replace(tmp, path)
+
+
+def _load_checkpoint(path: Path, cfg: TrainConfig, model, optimizer, dev) -> dict:
+    """Restore model, optimizer and RNG from ``path``; return the loop state."""
+    try:
+        payload = torch.load(path, map_location=dev, weights_only=True)
+    except Exception as exc:  # torch raises many types for a damaged file
+        raise ScalinglabError(f"cannot read checkpoint {path}: {exc}. Delete it to restart the run.") from exc
+    if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
+        raise ScalinglabError(f"{path} is not a scalinglab checkpoint; delete it or choose another path.")
+    saved = {k: v for k, v in payload["config"].items() if k not in _RUNTIME_FIELDS}
+    wanted = {k: v for k, v in cfg.to_dict().items() if k not in _RUNTIME_FIELDS}
+    differing = sorted(k for k in wanted if saved.get(k) != wanted[k])
+    if differing:
+        raise ScalinglabError(
+            f"checkpoint {path} belongs to a different run: {differing} differ from the "
+            "config; delete the checkpoint to start this run afresh."
+        )
+    model.load_state_dict(payload["model"])
+    optimizer.load_state_dict(payload["optimizer"])
+    torch.set_rng_state(payload["torch_rng"].cpu())
+    keys = ("step", "loss_sum", "loss_count", "wall_time", "last_row")
+    return {k: payload[k] for k in keys}
