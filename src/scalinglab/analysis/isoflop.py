@@ -1,0 +1,428 @@
+"""Chinchilla approach 2: IsoFLOP profiles.
+
+Runs are grouped by compute budget. Within each budget the loss is fitted as a
+polynomial in ``x = log N`` (a parabola, as Hoffmann et al. do, or a cubic,
+which follows the asymmetric profile ``A e^{-alpha x} + B' e^{beta x}`` that a
+parabola cannot when alpha != beta). The minimum of that profile is the
+budget's compute-optimal N, with an interval from parametric draws of the
+polynomial coefficients (their least-squares covariance). A minimum outside
+the sampled N (not bracketed) or a profile that curves the wrong way is
+flagged and left out of the second stage.
+
+The second stage fits ``log N_opt = log k_N + a log C`` and
+``log D_opt = log k_D + b log C``. Its interval carries both stages: each
+replicate takes one draw of every budget's optimum (stage 1) and resamples the
+budgets with replacement (stage 2), then refits the line.
+
+References
+----------
+Hoffmann et al. 2022, arXiv 2203.15556, section 3.2 (approach 2).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..errors import InputError, ScalinglabError
+
+__all__ = [
+    "BudgetProfile",
+    "PowerFit",
+    "IsoFlopResult",
+    "group_budgets",
+    "tokens_per_param",
+    "fit_profile",
+    "isoflop",
+]
+
+PROFILES = {"parabola": 2, "cubic": 3}
+LEVEL = 0.95
+
+
+@dataclass(frozen=True)
+class BudgetProfile:
+    """The fitted loss profile at one compute budget and its minimum.
+
+    ``N_opt``, ``D_opt`` and ``loss_opt`` are the profile's minimum; ``ci95``
+    holds their 95% intervals. ``used`` is False when the minimum was not
+    bracketed by the sampled N, the profile curves the wrong way, or too few
+    points were given; ``flags`` says which.
+    """
+
+    C: float
+    n_points: int
+    N_range: tuple[float, float]
+    N_opt: float
+    D_opt: float
+    loss_opt: float
+    ci95: dict[str, tuple[float, float]]
+    coefficients: tuple[float, ...]
+    profile: str
+    bracketed: bool
+    used: bool
+    flags: tuple[str, ...]
+    log_N_draws: np.ndarray = field(repr=False)
+    log_D_draws: np.ndarray = field(repr=False)
+
+    def to_dict(self) -> dict:
+        return {
+            "C": self.C,
+            "N_opt": self.N_opt,
+            "D_opt": self.D_opt,
+            "loss_opt": self.loss_opt,
+            "ci95": {k: list(v) for k, v in self.ci95.items()},
+            "n_points": self.n_points,
+            "N_range": list(self.N_range),
+            "profile": self.profile,
+            "coefficients": list(self.coefficients),
+            "bracketed": self.bracketed,
+            "used": self.used,
+            "flags": list(self.flags),
+        }
+
+
+@dataclass(frozen=True)
+class PowerFit:
+    """``y = coefficient * C**exponent`` with a 95% interval on the exponent.
+
+    ``draws`` are (replicates, 2) rows of (log coefficient, exponent); NaN where
+    a replicate was degenerate, so that draws of fits on the same replicates pair.
+    """
+
+    exponent: float
+    coefficient: float
+    ci95: tuple[float, float]
+    n_budgets: int
+    draws: np.ndarray = field(repr=False)
+
+    def predict(self, C: np.ndarray | float) -> np.ndarray:
+        return self.coefficient * np.asarray(C, dtype=float) ** self.exponent
+
+    def to_dict(self) -> dict:
+        return {
+            "value": self.exponent,
+            "ci95": list(self.ci95),
+            "coefficient": self.coefficient,
+            "n_budgets": self.n_budgets,
+        }
+
+
+@dataclass(frozen=True, eq=False)
+class IsoFlopResult:
+    """The outcome of :func:`isoflop`: per-budget optima and the exponents a, b."""
+
+    budgets: tuple[BudgetProfile, ...]
+    a: PowerFit
+    b: PowerFit
+    profile: str
+    notes: tuple[str, ...]
+
+    def tokens_per_param(self, C) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
+        """D_opt / N_opt at ``C`` from the two power laws, with a 95% interval."""
+        return tokens_per_param(self.a, self.b, C)
+
+    def to_dict(self) -> dict:
+        return {
+            "approach": "isoflop",
+            "profile": self.profile,
+            "budgets": [b.to_dict() for b in self.budgets],
+            "a": self.a.to_dict(),
+            "b": self.b.to_dict(),
+            "notes": list(self.notes),
+        }
+
+
+def tokens_per_param(
+    a: PowerFit, b: PowerFit, C
+) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
+    """D_opt / N_opt = (k_D / k_N) C^(b - a) and its 95% interval from paired draws."""
+    logC = np.log(np.atleast_1d(np.asarray(C, dtype=float)))
+    point = np.log(b.coefficient / a.coefficient) + (b.exponent - a.exponent) * logC
+    n = min(len(a.draws), len(b.draws))
+    da, db = a.draws[:n], b.draws[:n]
+    reps = (db[:, :1] - da[:, :1]) + (db[:, 1:] - da[:, 1:]) * logC[None, :]
+    low, high = np.nanpercentile(reps, [2.5, 97.5], axis=0)
+    return np.exp(point), (np.exp(low), np.exp(high))
+
+
+def group_budgets(C: np.ndarray, *, rtol: float = 0.05) -> np.ndarray:
+    """Budget label per row: sorted values of C split where a gap exceeds ``rtol``.
+
+    Exact budgets (a column of a few distinct values) group trivially; digitised
+    or measured compute within ``rtol`` of its neighbour joins its group.
+    """
+    C = np.asarray(C, dtype=float)
+    order = np.argsort(C, kind="stable")
+    gaps = np.diff(np.log(C[order])) > np.log1p(rtol)
+    labels = np.empty(C.size, dtype=np.int64)
+    labels[order] = np.concatenate([[0], np.cumsum(gaps)])
+    return labels
+
+
+def _design(x: np.ndarray, degree: int) -> np.ndarray:
+    return np.vander(x, degree + 1, increasing=True)
+
+
+def fit_profile(
+    x: np.ndarray, y: np.ndarray, degree: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Least-squares polynomial ``y = sum c_k x^k`` and the covariance of ``c``.
+
+    The covariance is ``s^2 (X^T X)^-1`` with ``s^2`` the residual variance on
+    ``n - degree - 1`` degrees of freedom.
+    """
+    X = _design(x, degree)
+    coef, *_ = np.linalg.lstsq(X, y, rcond=None)
+    dof = x.size - degree - 1
+    resid = y - X @ coef
+    s2 = float(resid @ resid) / dof if dof > 0 else np.nan
+    cov = s2 * np.linalg.pinv(X.T @ X)
+    return coef, cov
+
+
+def _minimum(coef: np.ndarray) -> np.ndarray:
+    """x of the local minimum of each polynomial row of ``coef`` (R, degree+1); NaN if none."""
+    if coef.shape[1] == 3:
+        c1, c2 = coef[:, 1], coef[:, 2]
+        with np.errstate(all="ignore"):
+            return np.where(c2 > 0, -c1 / (2 * c2), np.nan)
+    c1, c2, c3 = coef[:, 1], coef[:, 2], coef[:, 3]
+    # p'(x) = c1 + 2 c2 x + 3 c3 x^2; the minimum has p'' = 2 c2 + 6 c3 x > 0.
+    disc = c2**2 - 3 * c1 * c3
+    with np.errstate(all="ignore"):
+        root = np.sqrt(disc)
+        quad = (-c2 + root) / (3 * c3)
+        lin = -c1 / (2 * c2)
+        x = np.where(np.abs(c3) > 1e-12 * np.abs(c2), quad, lin)
+        ok = (disc >= 0) & (2 * c2 + 6 * c3 * x > 0)
+    return np.where(ok, x, np.nan)
+
+
+def _profile(
+    C: float,
+    logN: np.ndarray,
+    logD: np.ndarray,
+    loss: np.ndarray,
+    *,
+    profile: str,
+    draws: int,
+    rng: np.random.Generator,
+) -> BudgetProfile:
+    degree = PROFILES[profile]
+    flags = []
+    if logN.size < degree + 2:
+        flags.append(f"only {logN.size} points; a {profile} needs at least {degree + 2}")
+        return _unusable(C, logN, loss, profile, flags)
+    centre = float(np.mean(logN))
+    x = logN - centre
+    coef, cov = fit_profile(x, loss, degree)
+    x_opt = float(_minimum(coef[None, :])[0])
+    d_coef = np.polyfit(x, logD, 1)[::-1]
+    sampled = rng.multivariate_normal(coef, cov, size=draws, method="svd")
+    x_draws = _minimum(sampled)
+    lo, hi = float(x.min()), float(x.max())
+    bracketed = bool(np.isfinite(x_opt) and lo <= x_opt <= hi)
+    if not np.isfinite(x_opt):
+        flags.append(f"the {profile} curves the wrong way (no minimum)")
+    elif not bracketed:
+        side = "below the smallest" if x_opt < lo else "above the largest"
+        flags.append(f"minimum not bracketed: N_opt lies {side} N sampled")
+    missing = float(np.mean(~np.isfinite(x_draws)))
+    if missing > 0.5:
+        flags.append(f"{missing:.0%} of coefficient draws have no minimum: flat profile")
+    loss_draws = np.sum(sampled * _design(x_draws, degree), axis=1)
+    log_N_draws = x_draws + centre
+    log_D_draws = d_coef[0] + d_coef[1] * x_draws
+    used = bracketed and missing <= 0.5
+    point = lambda v: float(np.exp(v)) if np.isfinite(v) else float("nan")  # noqa: E731
+    return BudgetProfile(
+        C=C,
+        n_points=int(logN.size),
+        N_range=(float(np.exp(logN.min())), float(np.exp(logN.max()))),
+        N_opt=point(x_opt + centre),
+        D_opt=point(d_coef[0] + d_coef[1] * x_opt),
+        loss_opt=float(np.polyval(coef[::-1], x_opt)),
+        ci95={
+            "N_opt": _exp_interval(log_N_draws),
+            "D_opt": _exp_interval(log_D_draws),
+            "loss_opt": _interval(loss_draws),
+        },
+        coefficients=tuple(float(c) for c in coef),
+        profile=profile,
+        bracketed=bracketed,
+        used=used,
+        flags=tuple(flags),
+        log_N_draws=log_N_draws,
+        log_D_draws=log_D_draws,
+    )
+
+
+def _unusable(C, logN, loss, profile, flags) -> BudgetProfile:
+    nan = float("nan")
+    return BudgetProfile(
+        C=C,
+        n_points=int(logN.size),
+        N_range=(float(np.exp(logN.min())), float(np.exp(logN.max()))),
+        N_opt=nan,
+        D_opt=nan,
+        loss_opt=float(loss.min()),
+        ci95={k: (nan, nan) for k in ("N_opt", "D_opt", "loss_opt")},
+        coefficients=(),
+        profile=profile,
+        bracketed=False,
+        used=False,
+        flags=tuple(flags),
+        log_N_draws=np.array([]),
+        log_D_draws=np.array([]),
+    )
+
+
+def _interval(values: np.ndarray) -> tuple[float, float]:
+    if values.size == 0:
+        return float("nan"), float("nan")
+    finite = values[np.isfinite(values)]
+    if finite.size < 2:
+        return float("nan"), float("nan")
+    low, high = np.percentile(finite, [2.5, 97.5])
+    return float(low), float(high)
+
+
+def _exp_interval(log_values: np.ndarray) -> tuple[float, float]:
+    low, high = _interval(log_values)
+    return float(np.exp(low)), float(np.exp(high))
+
+
+def power_fit(
+    logC: np.ndarray, y: np.ndarray, y_draws: np.ndarray, picks: np.ndarray
+) -> PowerFit:
+    """Fit ``y = log k + e log C`` (OLS) and bootstrap it over both stages.
+
+    ``y_draws`` is (budgets, replicates): stage-1 draws of each budget's log
+    optimum. Replicate r uses draw r of every budget and the with-replacement
+    resample ``picks[r]`` of the budgets (pass the same picks to pair fits).
+    """
+    X = np.column_stack([np.ones_like(logC), logC])
+    point, *_ = np.linalg.lstsq(X, y, rcond=None)
+    n, R = y_draws.shape
+    reps = np.full((R, 2), np.nan)
+    for r in range(R):
+        rows = picks[r]
+        yr = y_draws[rows, r]
+        ok = np.isfinite(yr)
+        if np.unique(logC[rows][ok]).size < 2:
+            continue
+        reps[r], *_ = np.linalg.lstsq(X[rows][ok], yr[ok], rcond=None)
+    low, high = np.nanpercentile(reps[:, 1], [2.5, 97.5])
+    return PowerFit(
+        exponent=float(point[1]),
+        coefficient=float(np.exp(point[0])),
+        ci95=(float(low), float(high)),
+        n_budgets=int(n),
+        draws=reps,
+    )
+
+
+def isoflop(
+    N: np.ndarray,
+    D: np.ndarray,
+    C: np.ndarray,
+    loss: np.ndarray,
+    *,
+    budget: np.ndarray | None = None,
+    rtol: float = 0.05,
+    profile: str = "parabola",
+    window: float | None = None,
+    draws: int = 1000,
+    seed: int = 0,
+) -> IsoFlopResult:
+    """Chinchilla approach 2: per-budget loss profiles in log N, then N_opt ~ C^a, D_opt ~ C^b.
+
+    Parameters
+    ----------
+    N, D, C, loss : one value per run (parameters, tokens, FLOPs, final loss).
+    budget : optional budget label per run (e.g. a nominal FLOP column); by
+        default runs are grouped by ``C`` within ``rtol``.
+    rtol : relative gap in C that starts a new budget.
+    profile : ``"parabola"`` (Hoffmann et al.) or ``"cubic"`` (follows the
+        asymmetric profile when alpha != beta; needs 5+ points per budget).
+    window : fit each profile only on runs within this factor in N of the
+        budget's lowest-loss run (e.g. 10); None uses every run. A local fit
+        is less biased by the profile's asymmetry far from the minimum.
+    draws : stage-1 coefficient draws and stage-2 replicates.
+    seed : seeds the draws; results are deterministic for a given seed.
+
+    Returns
+    -------
+    IsoFlopResult
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> C = np.repeat([1e18, 1e19, 1e20], 9)
+    >>> N = np.concatenate([np.geomspace(c**0.5 / 30, c**0.5 / 0.3, 9) / 4 for c in (1e18, 1e19, 1e20)])
+    >>> D = C / (6 * N)
+    >>> L = 1.7 + 400 * N**-0.34 + 410 * D**-0.34
+    >>> round(isoflop(N, D, C, L, draws=200).a.exponent, 2)
+    0.5
+    """
+    if window is not None and not window > 1:
+        raise ScalinglabError(f"window must be a factor > 1 in N; got {window}.")
+    if profile not in PROFILES:
+        raise ScalinglabError(
+            f"profile must be one of {', '.join(PROFILES)}; got {profile!r}."
+        )
+    N, D, C, loss = (np.asarray(v, dtype=float) for v in (N, D, C, loss))
+    labels = group_budgets(C, rtol=rtol) if budget is None else _labels(budget)
+    rng = np.random.default_rng(seed)
+    profiles = []
+    for label in np.unique(labels):
+        rows = _window(labels == label, N, loss, window)
+        c = float(np.exp(np.mean(np.log(C[rows]))))
+        logs = (np.log(N[rows]), np.log(D[rows]), loss[rows])
+        profiles.append(_profile(c, *logs, profile=profile, draws=draws, rng=rng))
+    profiles.sort(key=lambda p: p.C)
+    used = [p for p in profiles if p.used]
+    if len(used) < 3:
+        raise InputError(
+            f"approach 2 needs at least 3 budgets with a bracketed minimum; got "
+            f"{len(used)} of {len(profiles)} budgets ({_flag_summary(profiles)}). "
+            "Sample N on both sides of the optimum, widen --rtol, or try --profile cubic."
+        )
+    logC = np.log([p.C for p in used])
+    picks = rng.integers(0, len(used), size=(draws, len(used)))
+    logN_draws = np.array([p.log_N_draws for p in used])
+    logD_draws = np.array([p.log_D_draws for p in used])
+    a = power_fit(logC, np.log([p.N_opt for p in used]), logN_draws, picks)
+    b = power_fit(logC, np.log([p.D_opt for p in used]), logD_draws, picks)
+    return IsoFlopResult(tuple(profiles), a, b, profile, tuple(_notes(profiles, a, b)))
+
+
+def _window(rows: np.ndarray, N, loss, window: float | None) -> np.ndarray:
+    if window is None:
+        return rows
+    best = N[rows][np.argmin(loss[rows])]
+    return rows & (np.abs(np.log(N / best)) <= np.log(window) + 1e-12)
+
+
+def _labels(budget: np.ndarray) -> np.ndarray:
+    _, labels = np.unique(np.asarray(budget), return_inverse=True)
+    return labels
+
+
+def _flag_summary(profiles) -> str:
+    flagged = [f"C={p.C:.3g}: {'; '.join(p.flags)}" for p in profiles if p.flags]
+    return "; ".join(flagged) if flagged else "no budget was flagged"
+
+
+def _notes(profiles, a: PowerFit, b: PowerFit) -> list[str]:
+    notes = [f"C={p.C:.3g} left out: {'; '.join(p.flags)}" for p in profiles if not p.used]
+    notes += [f"C={p.C:.3g}: {'; '.join(p.flags)}" for p in profiles if p.used and p.flags]
+    total = a.exponent + b.exponent
+    if abs(total - 1.0) > 0.05:
+        notes.append(
+            f"a + b = {total:.3f}, not 1: C is not proportional to N D in these runs "
+            "(another FLOP convention), or the optima are noisy."
+        )
+    return notes
