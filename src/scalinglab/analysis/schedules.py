@@ -350,7 +350,7 @@ def _spec_arguments(spec: str, rest: str) -> dict:
 def parse_schedule(spec_or_path: str | Schedule, *, columns: Mapping[str, str] | None = None) -> Schedule:
     """A schedule from a spec string, or from a CSV file with ``step`` and ``lr`` columns.
 
-    Files are read by :func:`scalinglab.io.curves.read_schedule` (imported lazily,
+    Files are read by :func:`scalinglab.io.logs.read_schedule` (imported lazily,
     so this math module does no I/O itself).
     """
     if isinstance(spec_or_path, Schedule):
@@ -359,6 +359,6 @@ def parse_schedule(spec_or_path: str | Schedule, *, columns: Mapping[str, str] |
     family = text.partition(":")[0].lower()
     if family in FAMILIES and ":" in text:
         return parse_spec(text)
-    from ..io.curves import read_schedule
+    from ..io.logs import read_schedule
 
     return read_schedule(text, **(columns or {}))

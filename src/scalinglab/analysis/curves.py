@@ -1,0 +1,541 @@
+"""Fit loss-curve laws to whole training curves and predict curves under other schedules.
+
+A curve is the loss logged at some steps of a run whose learning rate is known at
+every step (a :class:`~scalinglab.analysis.schedules.Schedule`). The two laws of
+:mod:`scalinglab.laws.curves` (multi-power, Tissue et al.) are fitted with the one
+engine :func:`scalinglab.fit.fit` (summed Huber, delta 1e-3, on log-loss residuals).
+
+Long curves. A curve with more than ``max_points`` logged points is aggregated into
+``max_points`` groups of consecutive logged points with equal counts; each group
+becomes one point at its mean step (rounded) with its mean loss, weighted by the
+group's size so the summed objective keeps the scale of the raw data. The LR
+schedule itself is never downsampled (its cumulative sums are exact at every
+step). Averaging within a group also averages out step-to-step noise; the bias
+from the curve's curvature inside a group is below 1e-5 relative for groups
+shorter than 1/1000 of the run (checked by ``tests/curves``).
+
+Intervals. Points of one curve are strongly correlated, so the bootstrap resamples
+contiguous *blocks* of each curve (``blocks`` per curve, stratified so every curve
+keeps its length) and refits every replicate from the point estimate with the
+engine's batched refinement. Prediction intervals (``ci95``) are percentiles of the
+replicates' predicted curves: parameter uncertainty only, not run-to-run noise.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from ..errors import InputError, ScalinglabError
+from ..fit import fit
+from ..fit.diagnostics import Diagnostic
+from ..fit.engine import Problem, refine
+from ..fit.objectives import get_objective
+from ..laws.curves import CURVE_LAWS, DEFAULT_BINS_PER_OCTAVE, TISSUE_DECAY, build_design, curve_law
+from .schedules import DECAY_SHAPES, Schedule, cosine, from_points, linear, wsd
+
+__all__ = ["Curve", "CurveFit", "CurvePrediction", "ScheduleSearch", "aggregate",
+           "curve_from_log", "fit_curves", "load_curve_fit", "optimize_schedule"]
+
+FORMAT = "scalinglab.curvefit/1"
+DEFAULT_MAX_POINTS = 2000
+
+
+@dataclass(frozen=True, eq=False)
+class Curve:
+    """One observed curve: its schedule and the loss at some of its steps.
+
+    Attributes
+    ----------
+    name : str
+        Run name.
+    schedule : Schedule
+        LR at every step ``0 .. schedule.steps - 1``.
+    steps : numpy.ndarray
+        Observed steps (integers, increasing, within the schedule).
+    loss : numpy.ndarray
+        Loss at ``steps``.
+    weights : numpy.ndarray
+        Number of raw logged points each point stands for (1 unless aggregated).
+    """
+
+    name: str
+    schedule: Schedule
+    steps: np.ndarray
+    loss: np.ndarray
+    weights: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        steps = np.asarray(self.steps, dtype=np.int64)
+        loss = np.asarray(self.loss, dtype=float)
+        if steps.shape != loss.shape or steps.ndim != 1 or steps.size < 2:
+            raise ScalinglabError(f"curve {self.name!r}: steps and loss must be equal-length "
+                                  f"arrays of 2 or more; got {steps.shape} and {loss.shape}.")
+        if np.any(np.diff(steps) <= 0) or steps[0] < 0 or steps[-1] >= self.schedule.steps:
+            raise ScalinglabError(
+                f"curve {self.name!r}: steps must increase within the schedule's 0.."
+                f"{self.schedule.steps - 1}; got {steps[0]}..{steps[-1]}.")
+        if not np.all(np.isfinite(loss) & (loss > 0)):
+            raise ScalinglabError(f"curve {self.name!r}: losses must be finite and > 0.")
+        w = np.ones(steps.size) if self.weights is None else np.asarray(self.weights, float)
+        object.__setattr__(self, "steps", steps)
+        object.__setattr__(self, "loss", loss)
+        object.__setattr__(self, "weights", w)
+
+
+def curve_from_log(log, *, before: str = "warmup") -> Curve:
+    """A :class:`Curve` from a logged curve (``name``, ``steps``, ``lr``, ``loss`` arrays).
+
+    The per-step schedule is interpolated between logged LR values; before the
+    first logged step the LR rises linearly from 0 (``before="warmup"``) or holds
+    the first value (``"constant"``), see
+    :func:`~scalinglab.analysis.schedules.from_points`.
+    """
+    schedule = from_points(log.steps, log.lr, name=log.name, before=before)
+    return Curve(log.name, schedule, log.steps, log.loss)
+
+
+def aggregate(steps: np.ndarray, loss: np.ndarray, max_points: int):
+    """Group consecutive points into at most ``max_points`` equal-count groups.
+
+    Returns
+    -------
+    steps, loss, weights : numpy.ndarray
+        Mean step (rounded, strictly increasing), mean loss and size of each group.
+    """
+    steps, loss = np.asarray(steps), np.asarray(loss, dtype=float)
+    if steps.size <= max_points:
+        return steps.astype(np.int64), loss, np.ones(steps.size)
+    edges = np.linspace(0, steps.size, max_points + 1).round().astype(np.int64)
+    counts = np.diff(edges).astype(float)
+    mean_step = np.add.reduceat(steps.astype(float), edges[:-1]) / counts
+    mean_loss = np.add.reduceat(loss, edges[:-1]) / counts
+    return np.round(mean_step).astype(np.int64), mean_loss, counts
+
+
+def _prepare(curve: Curve, max_points: int, skip_warmup: bool) -> Curve:
+    keep = np.cumsum(curve.schedule.lr)[curve.steps] > 0
+    if skip_warmup:
+        keep &= curve.steps >= curve.schedule.phases().warmup[1]
+    if keep.sum() < 2:
+        raise ScalinglabError(f"curve {curve.name!r} has fewer than 2 points after warmup; "
+                              "log more steps or pass skip_warmup=False.")
+    steps, loss, w = aggregate(curve.steps[keep], curve.loss[keep], max_points)
+    return Curve(curve.name, curve.schedule, steps, loss, w * 1.0)
+
+
+@dataclass(frozen=True, eq=False)
+class CurvePrediction:
+    """A predicted loss curve.
+
+    Attributes
+    ----------
+    schedule : str
+        Name or spec of the schedule.
+    steps, loss : numpy.ndarray
+        Steps and predicted loss.
+    ci95 : tuple of numpy.ndarray or None
+        (low, high) 95 % bootstrap band on the loss (parameter uncertainty).
+    notes : tuple of str
+        Extrapolation warnings.
+    """
+
+    schedule: str
+    steps: np.ndarray
+    loss: np.ndarray
+    ci95: tuple[np.ndarray, np.ndarray] | None = None
+    notes: tuple[str, ...] = ()
+
+    @property
+    def final_loss(self) -> float:
+        return float(self.loss[-1])
+
+    def to_dict(self) -> dict:
+        out = {"schedule": self.schedule, "steps": self.steps.tolist(),
+               "loss": self.loss.tolist(), "final_loss": self.final_loss}
+        if self.ci95 is not None:
+            out["ci95"] = [self.ci95[0].tolist(), self.ci95[1].tolist()]
+        return out | {"notes": list(self.notes)}
+
+
+@dataclass(frozen=True, eq=False)
+class CurveFit:
+    """A loss-curve law fitted to one or several curves.
+
+    Attributes
+    ----------
+    law : str
+        ``"multipower"`` or ``"tissue"``.
+    params : dict
+        Fitted parameters by name.
+    objective : float
+        Summed Huber objective at ``params``.
+    converged : bool
+        Whether the engine met its tolerances.
+    draws : numpy.ndarray or None
+        (replicates, params) block-bootstrap parameter draws in ``param_names`` order.
+    param_names : tuple of str
+        Parameter order of ``draws``.
+    curves : tuple of dict
+        Per fitted curve: name, first and last step, raw and used points, peak LR,
+        LR area, and its fitted-curve errors (``final_rel_err``, ``mean_abs_rel_err``).
+    diagnostics : tuple of Diagnostic
+        Engine findings (parameters at bounds, non-convergence, ...).
+    settings : dict
+        Law settings (bins per octave, Tissue decay), aggregation, bootstrap, seed.
+    """
+
+    law: str
+    params: dict[str, float]
+    objective: float
+    converged: bool
+    draws: np.ndarray | None
+    param_names: tuple[str, ...]
+    curves: tuple[dict, ...]
+    diagnostics: tuple[Diagnostic, ...] = ()
+    settings: dict = field(default_factory=dict)
+
+    # -- intervals ---------------------------------------------------------
+    def conf_int(self, alpha: float = 0.05) -> dict[str, tuple[float, float]]:
+        """Percentile block-bootstrap interval of each parameter."""
+        if self.draws is None:
+            raise ScalinglabError("this curve fit has no bootstrap draws; refit with bootstrap > 0.")
+        lo, hi = np.percentile(self.draws, [50 * alpha, 100 - 50 * alpha], axis=0)
+        return {n: (float(a), float(b)) for n, a, b in zip(self.param_names, lo, hi)}
+
+    # -- prediction --------------------------------------------------------
+    def _evaluate(self, schedule: Schedule, steps: np.ndarray, values: dict) -> np.ndarray:
+        design = build_design([schedule.lr], [steps], **self._design_settings())
+        law = curve_law(self.law, design)
+        with np.errstate(all="ignore"):
+            return np.asarray(law.evaluate({"point": np.arange(steps.size)}, values), float)
+
+    def _design_settings(self) -> dict:
+        return {"bins_per_octave": self.settings.get("bins_per_octave", DEFAULT_BINS_PER_OCTAVE),
+                "tissue_decay": self.settings.get("tissue_decay", TISSUE_DECAY)}
+
+    def predict(self, schedule: Schedule, steps: np.ndarray | None = None, *,
+                points: int = 200, level: float = 0.95) -> CurvePrediction:
+        """Predicted loss under ``schedule`` at ``steps`` (default ``points`` evenly spaced
+        steps from the end of warmup to the last step), with a bootstrap band."""
+        steps = _prediction_steps(schedule, steps, points)
+        point = {k: np.array([[v]]) for k, v in self.params.items()}
+        loss = self._evaluate(schedule, steps, point)[0]
+        band = None
+        if self.draws is not None:
+            values = {n: self.draws[:, i : i + 1] for i, n in enumerate(self.param_names)}
+            tail = 50 * (1 - level)
+            lo, hi = np.nanpercentile(self._evaluate(schedule, steps, values), [tail, 100 - tail], axis=0)
+            band = (lo, hi)
+        return CurvePrediction(schedule.name, steps, loss, band, self._notes(schedule, steps))
+
+    def final_loss(self, schedule: Schedule) -> tuple[float, tuple[float, float] | None]:
+        """Predicted loss at the schedule's last step, and its 95 % band when draws exist."""
+        prediction = self.predict(schedule, np.array([schedule.steps - 1]))
+        band = None if prediction.ci95 is None else (float(prediction.ci95[0][0]),
+                                                      float(prediction.ci95[1][0]))
+        return prediction.final_loss, band
+
+    def _notes(self, schedule: Schedule, steps: np.ndarray) -> tuple[str, ...]:
+        fitted = max(c["lr_area"] for c in self.curves)
+        area = float(np.cumsum(schedule.lr)[steps[-1]])
+        if area > 1.05 * fitted:
+            return (f"the schedule's LR area {area:.4g} is {area / fitted:.2f}x the largest "
+                    f"fitted one ({fitted:.4g}); this extrapolates the power-law term.",)
+        return ()
+
+    # -- persistence -------------------------------------------------------
+    def to_dict(self) -> dict:
+        return {
+            "format": FORMAT, "law": self.law, "params": dict(self.params),
+            "ci95": self.conf_int() if self.draws is not None else None,
+            "objective": self.objective, "converged": self.converged,
+            "param_names": list(self.param_names), "curves": list(self.curves),
+            "diagnostics": [d.to_dict() for d in self.diagnostics],
+            "settings": dict(self.settings),
+            "draws": None if self.draws is None else self.draws.tolist(),
+        }
+
+    def save(self, path: str | Path) -> Path:
+        """Write the fit as JSON; :func:`load_curve_fit` restores it exactly."""
+        from ..cli._common import jsonable
+
+        path = Path(path)
+        path.write_text(json.dumps(jsonable(self.to_dict()), indent=1) + "\n")
+        return path
+
+
+def load_curve_fit(path: str | Path) -> CurveFit:
+    """Reload a fit written by :meth:`CurveFit.save`."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise InputError("no such fit file; save one with `scalinglab curve fit ... -o FILE`.",
+                         source=str(path)) from None
+    except json.JSONDecodeError as error:
+        raise InputError(f"not a JSON file ({error}).", source=str(path)) from None
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise InputError(f"not a curve fit (format {FORMAT} expected); make one with "
+                         "`scalinglab curve fit`.", source=str(path))
+    draws = data.get("draws")
+    return CurveFit(
+        law=data["law"], params={k: float(v) for k, v in data["params"].items()},
+        objective=float(data["objective"]), converged=bool(data["converged"]),
+        draws=None if draws is None else np.asarray(draws, float),
+        param_names=tuple(data["param_names"]), curves=tuple(data["curves"]),
+        diagnostics=tuple(Diagnostic.from_dict(d) for d in data.get("diagnostics", [])),
+        settings=dict(data.get("settings", {})),
+    )
+
+
+def _prediction_steps(schedule: Schedule, steps, points: int) -> np.ndarray:
+    if steps is not None:
+        steps = np.asarray(steps, dtype=np.int64)
+        if steps.size == 0 or steps.min() < 0 or steps.max() >= schedule.steps:
+            raise ScalinglabError(f"prediction steps must lie in 0..{schedule.steps - 1}.")
+        return steps
+    first = max(schedule.phases().warmup[1], int(np.argmax(np.cumsum(schedule.lr) > 0)))
+    return np.unique(np.linspace(first, schedule.steps - 1, max(points, 2)).round().astype(np.int64))
+
+
+# -- fitting -------------------------------------------------------------------
+
+
+def fit_curves(
+    curves: Sequence[Curve],
+    *,
+    law: str = "multipower",
+    bootstrap: int = 100,
+    blocks: int = 10,
+    seed: int = 0,
+    max_points: int = DEFAULT_MAX_POINTS,
+    skip_warmup: bool = True,
+    bins_per_octave: int | None = DEFAULT_BINS_PER_OCTAVE,
+    tissue_decay: float = TISSUE_DECAY,
+    objective: str = "huber",
+    fixed: dict[str, float] | None = None,
+) -> CurveFit:
+    """Fit a loss-curve law to training curves.
+
+    Parameters
+    ----------
+    curves : sequence of Curve
+        One or more curves (schedules and observed losses).
+    law : {"multipower", "tissue"}
+        Multi-power law (Luo et al. 2025) or LR-annealing law (Tissue et al. 2024).
+    bootstrap : int
+        Block-bootstrap replicates (0: no intervals).
+    blocks : int
+        Contiguous blocks per curve resampled by the bootstrap.
+    seed : int
+        Seed of the bootstrap; the fit itself is deterministic.
+    max_points : int
+        Points kept per curve; longer curves are aggregated (module docs).
+    skip_warmup : bool
+        Drop points logged during warmup (the laws describe the post-warmup curve).
+    bins_per_octave : int or None
+        Resolution of the multi-power loss-drop sum (None: exact double sum).
+    tissue_decay : float
+        Momentum ``lambda`` of the Tissue annealing area (0.999 in the paper).
+    objective : str
+        Engine objective (default summed Huber, delta 1e-3, on log loss).
+    fixed : dict, optional
+        Parameters held at given values.
+
+    Returns
+    -------
+    CurveFit
+
+    Examples
+    --------
+    >>> from scalinglab.analysis.schedules import cosine
+    >>> import numpy as np
+    >>> s = cosine(3000, 3e-4, warmup=100)
+    >>> steps = np.arange(100, 3000, 10)
+    >>> area = np.cumsum(s.lr)[steps]
+    >>> c = Curve("a", s, steps, 2.5 + 0.5 * area**-0.5)
+    >>> round(fit_curves([c], law="tissue", bootstrap=0).params["alpha"], 3)
+    0.5
+    """
+    if law not in CURVE_LAWS:
+        raise ScalinglabError(f"unknown curve law {law!r}; choose one of {', '.join(CURVE_LAWS)}.")
+    if not curves:
+        raise ScalinglabError("fit_curves needs at least one curve.")
+    used = [_prepare(c, max_points, skip_warmup) for c in curves]
+    design = build_design([c.schedule.lr for c in used], [c.steps for c in used],
+                          bins_per_octave=bins_per_octave, tissue_decay=tissue_decay)
+    loss = np.concatenate([c.loss for c in used])
+    weights = np.concatenate([c.weights for c in used])
+    block = _block_index(used, blocks)
+    built = curve_law(law, design, loss_min=float(loss.min()), loss_span=float(np.ptp(loss)) or 0.1)
+    data = {"point": np.arange(loss.size), "loss": loss, "run": block.astype(str)}
+    result = fit(built, data, objective=objective, bootstrap=0, weights=weights, fixed=fixed)
+    draws = None
+    if bootstrap > 0:
+        draws = _block_bootstrap(result, built, design, loss, weights, used, blocks, bootstrap, seed)
+    summary = tuple(_curve_summary(c, raw, result.params, law, design, offset)
+                    for c, raw, offset in zip(used, curves, _offsets(used)))
+    settings = dict(bins_per_octave=bins_per_octave, tissue_decay=tissue_decay,
+                    max_points=max_points, skip_warmup=skip_warmup, bootstrap=bootstrap,
+                    blocks=blocks, seed=seed, objective=result.objective_spec.to_dict(),
+                    aggregation="equal-count groups of consecutive points: mean step, mean "
+                                "loss, weight = group size")
+    diagnostics = tuple(d for d in result.diagnostics if d.code != "few_runs")
+    return CurveFit(law, result.params, result.objective, result.converged, draws,
+                    built.param_names, summary, diagnostics, settings)
+
+
+def _offsets(curves: Sequence[Curve]) -> list[int]:
+    sizes = [c.steps.size for c in curves]
+    return list(np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(int))
+
+
+def _block_index(curves: Sequence[Curve], blocks: int) -> np.ndarray:
+    """Block id of every point: ``blocks`` contiguous blocks per curve (equal counts)."""
+    ids, base = [], 0
+    for c in curves:
+        k = max(1, min(blocks, c.steps.size))
+        ids.append(base + (np.arange(c.steps.size) * k) // c.steps.size)
+        base += k
+    return np.concatenate(ids)
+
+
+def _block_bootstrap(result, built, design, loss, weights, curves, blocks, replicates, seed):
+    """Refit replicates that resample each curve's blocks with replacement (stratified)."""
+    rng = np.random.default_rng(seed)
+    block = _block_index(curves, blocks)
+    counts = np.zeros((replicates, int(block.max()) + 1))
+    base = 0
+    for c in curves:
+        k = max(1, min(blocks, c.steps.size))
+        picks = base + rng.integers(0, k, size=(replicates, k))
+        np.add.at(counts, (np.arange(replicates)[:, None], picks), 1.0)
+        base += k
+    problem = Problem(result.law, {"point": np.arange(loss.size)}, loss,
+                      get_objective(result.objective_spec), weights)
+    theta = result.law.pack(result.params)
+    refined = refine(problem, np.repeat(theta[None], replicates, axis=0),
+                     weights=counts[:, block] * weights)
+    values = result.law.unpack(refined.theta)
+    return np.column_stack([values[n][:, 0] for n in built.param_names])
+
+
+def _curve_summary(curve: Curve, raw: Curve, params: dict, law: str, design, offset: int) -> dict:
+    part = build_design([curve.schedule.lr], [curve.steps], bins_per_octave=design.bins_per_octave)
+    pred = curve_law(law, part).predict(params, point=np.arange(curve.steps.size))
+    rel = pred / curve.loss - 1.0
+    return {"name": curve.name, "first_step": int(curve.steps[0]), "last_step": int(curve.steps[-1]),
+            "raw_points": int(raw.steps.size), "points": int(curve.steps.size),
+            "peak_lr": curve.schedule.peak, "lr_area": float(np.cumsum(curve.schedule.lr)[curve.steps[-1]]),
+            "final_rel_err": float(rel[-1]), "mean_abs_rel_err": float(np.mean(np.abs(rel)))}
+
+
+def evaluate_curve(fit_result: CurveFit, curve: Curve) -> dict:
+    """Errors of a fit's prediction on an observed curve: final and whole-curve.
+
+    Returns ``final_rel_err`` (predicted / observed - 1 at the last point),
+    ``mean_abs_rel_err`` and ``max_abs_rel_err`` over all points after warmup,
+    and ``r2`` of the loss.
+    """
+    used = _prepare(curve, DEFAULT_MAX_POINTS * 100, True)
+    pred = fit_result.predict(used.schedule, used.steps).loss
+    rel = pred / used.loss - 1.0
+    r2 = 1.0 - np.sum((pred - used.loss) ** 2) / np.sum((used.loss - used.loss.mean()) ** 2)
+    return {"name": curve.name, "final_loss": float(used.loss[-1]), "predicted": float(pred[-1]),
+            "final_rel_err": float(rel[-1]), "mean_abs_rel_err": float(np.mean(np.abs(rel))),
+            "max_abs_rel_err": float(np.max(np.abs(rel))), "r2": float(r2)}
+
+
+# -- schedule search -----------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class ScheduleSearch:
+    """Candidates of a schedule family ranked by predicted final loss.
+
+    Attributes
+    ----------
+    best : dict
+        The candidate with the lowest predicted final loss.
+    candidates : tuple of dict
+        Every candidate: ``schedule`` (spec), its family arguments, ``final_loss``
+        and, with bootstrap draws, ``ci95`` and ``p_best`` (share of replicates in
+        which it is the best candidate).
+    """
+
+    best: dict
+    candidates: tuple[dict, ...]
+
+    def to_dict(self) -> dict:
+        return {"best": self.best, "candidates": list(self.candidates)}
+
+
+def _family_grid(family, steps, peak, warmup, final, decays, shapes, finals):
+    if family == "wsd":
+        return [wsd(steps, peak, decay=d, shape=s, final=final, warmup=warmup)
+                for s in shapes for d in decays]
+    if family in ("cosine", "linear"):
+        build = cosine if family == "cosine" else linear
+        return [build(steps, peak, final=f * peak, warmup=warmup) for f in finals]
+    raise ScalinglabError(f"schedule search supports families wsd, cosine and linear; got {family!r}.")
+
+
+def optimize_schedule(
+    fit_result: CurveFit,
+    *,
+    steps: int,
+    peak: float,
+    family: str = "wsd",
+    warmup: int = 0,
+    final: float = 0.0,
+    decays: Sequence[float] = (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6, 0.8, 1.0),
+    shapes: Sequence[str] = tuple(DECAY_SHAPES),
+    finals: Sequence[float] = (0.0, 0.01, 0.03, 0.1, 0.3),
+) -> ScheduleSearch:
+    """Search a schedule family for the lowest predicted final loss.
+
+    Parameters
+    ----------
+    fit_result : CurveFit
+        A fitted curve law.
+    steps, peak, warmup : int, float, int
+        Length, peak LR and warmup of every candidate.
+    family : {"wsd", "cosine", "linear"}
+        ``wsd``: grid over decay fraction x decay shape (ending at ``final``);
+        ``cosine``/``linear``: grid over the final LR as a fraction of the peak.
+    decays, shapes, finals : sequences
+        The grids.
+
+    Returns
+    -------
+    ScheduleSearch
+    """
+    shapes = [s for s in shapes if not (s == "exp" and final <= 0)]
+    grid = _family_grid(family, steps, peak, warmup, final, decays, shapes, finals)
+    rows, draws = [], []
+    for schedule in grid:
+        loss, band = fit_result.final_loss(schedule)
+        row = {"schedule": schedule.name, **{k: v for k, v in schedule.spec.items()
+                                             if k not in ("steps", "peak", "warmup")},
+               "final_loss": loss}
+        if band is not None:
+            row["ci95"] = list(band)
+            draws.append(_final_draws(fit_result, schedule))
+        rows.append(row)
+    if draws:
+        winner = np.argmin(np.vstack(draws), axis=0)
+        for i, row in enumerate(rows):
+            row["p_best"] = float(np.mean(winner == i))
+    order = sorted(range(len(rows)), key=lambda i: rows[i]["final_loss"])
+    ranked = tuple(rows[i] for i in order)
+    return ScheduleSearch(ranked[0], ranked)
+
+
+def _final_draws(fit_result: CurveFit, schedule: Schedule) -> np.ndarray:
+    values = {n: fit_result.draws[:, i : i + 1] for i, n in enumerate(fit_result.param_names)}
+    return fit_result._evaluate(schedule, np.array([schedule.steps - 1]), values)[:, 0]
