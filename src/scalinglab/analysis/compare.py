@@ -1,0 +1,388 @@
+"""Recipe comparison: the compute multiplier of one recipe over a baseline.
+
+Each group of runs (a recipe) is fitted with the same law. Its compute-optimal
+frontier ``L*(C)`` is the law's loss at the optimal allocation (a law of C
+alone is its own frontier). The compute multiplier of group g at compute C is
+
+.. math:: m_g(C) = C_b / C, \\quad L^*_{base}(C_b) = L^*_g(C),
+
+how much more compute the baseline needs to reach the loss g reaches with C
+(m > 1: g is better). If g is the baseline with every parameter count scaled
+by s and every token count by t, ``m = s t`` at every budget. The token saving
+at a target loss compares the tokens each recipe's compute-optimal run needs
+to reach it.
+
+Intervals come from a paired bootstrap when the groups share a design (the
+same set of (N, D) runs): one resample of design points is applied to every
+group, so design noise cancels in the ratio. Otherwise each group is
+resampled over its own runs. Each replicate is refitted with the one fitting
+engine, warm-started at the group's fit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import numpy as np
+
+from ..errors import InputError, ScalinglabError
+from ..fit.api import fit
+from ..fit.bootstrap import run_weights
+from ..fit.engine import Problem, refine
+from ..fit.objectives import get_objective
+from ..laws.base import Law
+from ..laws.registry import get_law
+from .optimal import optimal_N
+
+__all__ = ["Comparison", "GroupComparison", "frontier_loss", "multiplier", "compare"]
+
+_GRID = 400
+_REACH = 1e3  # the baseline frontier is tabulated this factor beyond the data's compute
+
+
+@dataclass(frozen=True)
+class GroupComparison:
+    """One group against the baseline.
+
+    ``multiplier`` and ``ci95`` are at ``C_median``; ``budgets`` lists them at
+    each budget; ``trend`` is d log m / d log C (> 0: the advantage grows with
+    scale); ``token_ratio`` is baseline tokens / group tokens at ``target_loss``.
+    """
+
+    group: str
+    C_median: float
+    multiplier: float
+    ci95: tuple[float, float]
+    budgets: tuple[dict, ...]
+    trend: float
+    trend_ci95: tuple[float, float]
+    verdict: str
+    target_loss: float
+    token_ratio: float | None
+    token_ratio_ci95: tuple[float, float] | None
+    n_runs: int
+
+    def to_dict(self) -> dict:
+        saving = None if self.token_ratio is None else 1.0 - 1.0 / self.token_ratio
+        return {
+            "value": self.multiplier,
+            "ci95": list(self.ci95),
+            "C": self.C_median,
+            "budgets": list(self.budgets),
+            "trend": {"value": self.trend, "ci95": list(self.trend_ci95), "verdict": self.verdict},
+            "target_loss": self.target_loss,
+            "token_ratio": self.token_ratio,
+            "token_ratio_ci95": None if self.token_ratio_ci95 is None else list(self.token_ratio_ci95),
+            "token_saving": saving,
+            "n_runs": self.n_runs,
+        }
+
+
+@dataclass(frozen=True, eq=False)
+class Comparison:
+    """The outcome of :func:`compare`: one :class:`GroupComparison` per non-baseline group."""
+
+    law: str
+    group_column: str
+    baseline: str
+    groups: tuple[GroupComparison, ...]
+    fits: dict = field(repr=False)
+    pairing: str = "independent"
+    replicates: int = 0
+    notes: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict:
+        return {
+            "law": self.law,
+            "group": self.group_column,
+            "baseline": self.baseline,
+            "pairing": self.pairing,
+            "replicates": self.replicates,
+            "multiplier": {g.group: g.to_dict() for g in self.groups},
+            "fits": {k: {"params": v.params, "n_runs": v.n_runs} for k, v in self.fits.items()},
+            "notes": list(self.notes),
+        }
+
+
+def frontier_loss(law: Law, values: dict[str, np.ndarray], C: np.ndarray) -> np.ndarray:
+    """Compute-optimal loss L*(C) for parameter arrays ``values`` (each (S, 1)): shape (S, k)."""
+    C = np.asarray(C, dtype=float)
+    if tuple(law.inputs) == ("C",):
+        with np.errstate(all="ignore"):
+            out = law.function(C[None, :], **values)
+        return np.broadcast_to(out, (next(iter(values.values())).shape[0], C.size)).copy()
+    N, _ = optimal_N(law, values, C)
+    D = C[None, :] / (6.0 * N)
+    with np.errstate(all="ignore"):
+        return np.asarray(law.function(N, D, **values), dtype=float), N, D
+
+
+def _frontier(law, values, C):
+    out = frontier_loss(law, values, C)
+    return out if isinstance(out, np.ndarray) else out[0]
+
+
+def multiplier(
+    law: Law,
+    base: dict[str, np.ndarray],
+    other: dict[str, np.ndarray],
+    C: np.ndarray,
+    *,
+    span: tuple[float, float],
+) -> np.ndarray:
+    """m(C) = C_b / C with L*_base(C_b) = L*_other(C), per parameter row: shape (S, k).
+
+    The baseline frontier is tabulated on a log grid over ``span`` widened by
+    1e3 each way and inverted by interpolation; targets beyond it give inf
+    (the baseline cannot reach that loss within the grid) or 0.
+    """
+    C = np.asarray(C, dtype=float)
+    grid = np.geomspace(span[0] / _REACH, span[1] * _REACH, _GRID)
+    base_L = np.log(_frontier(law, base, grid))
+    target = np.log(_frontier(law, other, C))
+    logC = np.log(grid)
+    out = np.empty(target.shape)
+    for s in range(target.shape[0]):
+        curve = np.minimum.accumulate(base_L[s])  # the frontier never rises with compute
+        ok = np.isfinite(curve)
+        if ok.sum() < 2:
+            out[s] = np.nan
+            continue
+        x, y = logC[ok][::-1], curve[ok][::-1]
+        needed = np.interp(target[s], y, x, left=np.inf, right=-np.inf)
+        out[s] = np.exp(needed) / C
+    return out
+
+
+def compare(
+    law: str | Law,
+    runs,
+    group: str,
+    baseline: str,
+    *,
+    budgets: Sequence[float] | None = None,
+    target_loss: float | None = None,
+    bootstrap: int = 500,
+    seed: int = 0,
+    objective: str = "huber",
+) -> Comparison:
+    """Fit each group of ``runs`` and compare it with ``baseline`` by compute multiplier.
+
+    Parameters
+    ----------
+    law : a law of (N, D) with a compute-optimal allocation, or a law of C alone.
+    runs : a :class:`~scalinglab.data.RunTable` with column ``group``.
+    group : column naming the recipe of each run.
+    baseline : the value of ``group`` to compare against.
+    budgets : compute values for the per-budget multipliers (default: 5 log-spaced
+        across the data and the median compute).
+    target_loss : loss at which tokens are compared (default: the baseline's
+        frontier loss at the median compute).
+    bootstrap : replicates of the (paired) run bootstrap.
+    seed : seeds the bootstrap.
+    objective : passed to :func:`scalinglab.fit`.
+
+    Returns
+    -------
+    Comparison
+    """
+    law = get_law(law)
+    labels = _labels(runs, group, baseline)
+    if bootstrap < 20:
+        raise ScalinglabError(f"compare needs bootstrap >= 20 for its intervals; got {bootstrap}.")
+    tables = {g: runs.subset(labels == g) for g in np.unique(labels)}
+    fits = {g: fit(law, t, objective=objective, bootstrap=0, seed=seed) for g, t in tables.items()}
+    weights, pairing = _replicate_weights(tables, baseline, bootstrap, seed)
+    draws = {g: _refit(fits[g], tables[g], weights[g], objective) for g in tables}
+    C_all = runs.array("C")
+    span = (float(C_all.min()), float(C_all.max()))
+    C_med = float(np.median(C_all))
+    grid = np.asarray(budgets, dtype=float) if budgets is not None else _default_budgets(span)
+    grid = np.unique(np.append(grid, C_med))
+    point = {g: {k: np.array([[v]]) for k, v in f.params.items()} for g, f in fits.items()}
+    if target_loss is None:
+        target_loss = float(_frontier(law, point[baseline], np.array([C_med]))[0, 0])
+    results = [
+        _group(law, g, point, draws, baseline, grid, C_med, span, target_loss, len(tables[g].frame["run"].unique()))
+        for g in tables
+        if g != baseline
+    ]
+    return Comparison(
+        law=law.name,
+        group_column=group,
+        baseline=baseline,
+        groups=tuple(results),
+        fits=fits,
+        pairing=pairing,
+        replicates=bootstrap,
+        notes=tuple(_notes(results, fits)),
+    )
+
+
+def _labels(runs, group: str, baseline: str) -> np.ndarray:
+    if not runs.has(group):
+        raise InputError(
+            f"there is no group column {group!r}; columns: {', '.join(map(str, runs.frame.columns))}.",
+            source=runs.source,
+        )
+    labels = runs.frame[group].astype(str).to_numpy()
+    found = sorted(set(labels))
+    if str(baseline) not in found:
+        raise InputError(
+            f"baseline {baseline!r} is not a value of {group!r}; its values are {', '.join(found)}.",
+            source=runs.source,
+            column=group,
+        )
+    if len(found) < 2:
+        raise InputError(f"column {group!r} has one value; nothing to compare.", source=runs.source)
+    return labels
+
+
+def _default_budgets(span) -> np.ndarray:
+    return np.geomspace(span[0], span[1], 5)
+
+
+def _design_keys(table) -> list[tuple]:
+    """One key per run: its N and largest D, rounded to 3 significant digits in log."""
+    frame = table.frame
+    last = frame.sort_values("D", kind="stable").groupby("run", sort=False).tail(1)
+    order = {r: i for i, r in enumerate(frame["run"].drop_duplicates())}
+    keys = [None] * len(order)
+    for run, n, d in zip(last["run"], last["N"], last["D"]):
+        keys[order[run]] = (round(float(np.log10(n)), 3), round(float(np.log10(d)), 3))
+    return keys
+
+
+def _replicate_weights(tables: dict, baseline: str, replicates: int, seed: int):
+    """Point weights (replicates, n_rows) per group: paired by design when designs match."""
+    rng = np.random.default_rng(seed)
+    keys = {g: _design_keys(t) for g, t in tables.items()}
+    shared = sorted(set(keys[baseline]))
+    paired = all(
+        len(set(k)) == len(k) and sorted(k) == shared for k in keys.values()
+    )
+    if paired:
+        counts = np.zeros((replicates, len(shared)))
+        draws = rng.integers(0, len(shared), size=(replicates, len(shared)))
+        np.add.at(counts, (np.arange(replicates)[:, None], draws), 1.0)
+        position = {k: i for i, k in enumerate(shared)}
+        out = {}
+        for g, t in tables.items():
+            run_counts = counts[:, [position[k] for k in keys[g]]]
+            out[g] = run_counts[:, t.runs()]
+        return out, "paired by design (same N, D runs in every group)"
+    return {g: run_weights(t.runs(), replicates, rng) for g, t in tables.items()}, "independent"
+
+
+def _refit(result, table, weights: np.ndarray, objective: str) -> dict[str, np.ndarray]:
+    """Warm-started refits of ``result`` under point weights: parameter arrays (R, 1)."""
+    law = result.law
+    spec = result.objective_spec
+    problem = Problem(
+        law,
+        {n: table.array(n) for n in law.inputs},
+        table.array("loss"),
+        get_objective(spec.name, spec.delta),
+        np.ones(len(table)),
+    )
+    theta0 = np.repeat(law.pack(result.params)[None, :], len(weights), axis=0)
+    refined = refine(problem, theta0, weights=weights)
+    values = law.unpack(refined.theta)
+    bad = ~np.isfinite(refined.objective)
+    return {k: np.where(bad[:, None], np.nan, v) for k, v in values.items()}
+
+
+def _group(law, g, point, draws, baseline, grid, C_med, span, target_loss, n_runs):
+    m_hat = multiplier(law, point[baseline], point[g], grid, span=span)[0]
+    m_reps = multiplier(law, draws[baseline], draws[g], grid, span=span)
+    low, high = _log_interval(m_reps)
+    i = int(np.flatnonzero(grid == C_med)[0])
+    rows = tuple(
+        {"C": float(c), "value": float(v), "ci95": [float(lo), float(hi)]}
+        for c, v, lo, hi in zip(grid, m_hat, low, high)
+    )
+    trend, trend_reps = _trend(grid, m_hat), np.array([_trend(grid, r) for r in m_reps])
+    t_low, t_high = np.nanpercentile(trend_reps, [2.5, 97.5])
+    ratio, ratio_ci = _token_ratio(law, point, draws, baseline, g, target_loss, span)
+    return GroupComparison(
+        group=g,
+        C_median=C_med,
+        multiplier=float(m_hat[i]),
+        ci95=(float(low[i]), float(high[i])),
+        budgets=rows,
+        trend=trend,
+        trend_ci95=(float(t_low), float(t_high)),
+        verdict=_verdict(t_low, t_high),
+        target_loss=target_loss,
+        token_ratio=ratio,
+        token_ratio_ci95=ratio_ci,
+        n_runs=n_runs,
+    )
+
+
+def _log_interval(reps: np.ndarray):
+    with np.errstate(all="ignore"):
+        logs = np.log(reps)
+    logs = np.where(np.isnan(logs), np.nan, logs)
+    low, high = np.nanpercentile(logs, [2.5, 97.5], axis=0)
+    return np.exp(low), np.exp(high)
+
+
+def _trend(grid: np.ndarray, m: np.ndarray) -> float:
+    """Least-squares slope of log m against log C (nan if any multiplier is not finite)."""
+    with np.errstate(all="ignore"):
+        y = np.log(m)
+    if grid.size < 2 or not np.all(np.isfinite(y)):
+        return float("nan")
+    return float(np.polyfit(np.log(grid), y, 1)[0])
+
+
+def _verdict(low: float, high: float) -> str:
+    if not (np.isfinite(low) and np.isfinite(high)):
+        return "undetermined"
+    if low > 0:
+        return "grows with scale"
+    if high < 0:
+        return "shrinks with scale"
+    return "constant within its interval"
+
+
+def _token_ratio(law, point, draws, baseline, g, target, span):
+    """Baseline tokens / group tokens of the compute-optimal runs reaching ``target``."""
+    if "D" not in law.inputs:
+        return None, None
+
+    def tokens(values):
+        grid = np.geomspace(span[0] / _REACH, span[1] * _REACH, _GRID)
+        L, _, D = frontier_loss(law, values, grid)
+        out = np.empty(L.shape[0])
+        for s in range(L.shape[0]):
+            curve = np.minimum.accumulate(L[s])
+            ok = np.isfinite(curve) & np.isfinite(D[s])
+            if ok.sum() < 2 or target < curve[ok].min():
+                out[s] = np.nan
+                continue
+            logD = np.interp(np.log(target), np.log(curve[ok][::-1]), np.log(D[s][ok][::-1]))
+            out[s] = np.exp(logD)
+        return out
+
+    ratio = tokens(point[baseline])[0] / tokens(point[g])[0]
+    reps = tokens(draws[baseline]) / tokens(draws[g])
+    if not np.isfinite(ratio) or np.isfinite(reps).sum() < 2:
+        return (float(ratio) if np.isfinite(ratio) else None), None
+    low, high = np.nanpercentile(reps, [2.5, 97.5])
+    return float(ratio), (float(low), float(high))
+
+
+def _notes(results, fits) -> list[str]:
+    notes = []
+    for g, f in fits.items():
+        notes += [f"{g}: {d.message}" for d in f.diagnostics]
+    for r in results:
+        if not np.isfinite(r.ci95[1]):
+            notes.append(
+                f"{r.group}: in some replicates the baseline never reaches this group's loss "
+                "(its asymptote is higher): the upper end of the interval is unbounded."
+            )
+    return notes
