@@ -24,7 +24,7 @@ Each bin keeps its summed LR change and the change-weighted means of
 evaluation is O(n * bins_per_octave * log2 T) instead of O(n * T), and bins of
 steps where the LR does not change are dropped (a constant schedule costs almost
 nothing). With 8 bins per octave the relative error in L is below 1e-6 on the
-published schedules (see ``tests/analysis/test_curves.py``).
+published schedules (see ``tests/curves/test_curve_laws.py``).
 """
 
 from __future__ import annotations
@@ -132,7 +132,10 @@ def _curve_pairs(lr: np.ndarray, steps: np.ndarray, bins_per_octave: int | None)
         point = np.broadcast_to(np.arange(steps.size)[:, None], keep.shape)[keep]
         mean_log_eta = wl[keep] / w[keep]
         mean_prev = wa[keep] / w[keep]
-        out.append((point, sign * w[keep], mean_log_eta, area[steps][point] - mean_prev))
+        # S1(t) - S1(k-1) >= 0; a difference of two large cumulative sums can round below 0
+        # when the LR near t is tiny (a decay to 0), which would make (1 + C x) negative.
+        span = np.maximum(area[steps][point] - mean_prev, 0.0)
+        out.append((point, sign * w[keep], mean_log_eta, span))
     return [np.concatenate(parts) for parts in zip(*out)]
 
 

@@ -1,0 +1,234 @@
+"""Critical batch size from runs at several batch sizes (McCandlish et al. 2018).
+
+To reach a fixed target loss, a run at batch size B needs S optimizer steps and
+E = B S examples (or tokens). The empirical model of large-batch training says
+
+.. math::
+
+    (S / S_{min} - 1)(E / E_{min} - 1) = 1
+    \\iff S = S_{min} + E_{min} / B, \\qquad B_{crit} = E_{min} / S_{min}
+
+so S is linear in 1/B. We fit it by least squares on *relative* residuals
+(weights 1/S^2, since step counts scatter multiplicatively), a two-parameter
+closed form, and bootstrap over batch sizes for intervals. Across several
+targets, ``B_crit`` is then fitted as a power law of the target loss
+(Kaplan et al. 2020, eq. 5.3: B_crit = B* L^(-1/alpha_B)) and of ``E_min``, the
+fewest tokens that reach the target (Zhang et al. 2024 find B_crit grows with
+the data size).
+
+Units: E and B_crit are in the unit of the batch-size column (sequences or
+tokens); give batch sizes in tokens to compare with token counts.
+
+References
+----------
+McCandlish, Kaplan, Amodei et al. 2018, "An Empirical Model of Large-Batch
+Training", arXiv 1812.06162.
+Zhang et al. 2024, "How Does Critical Batch Size Scale in Pre-training?",
+arXiv 2410.21676.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import InputError, ScalinglabError
+from .hparams import PowerLawFit, fit_power_law
+
+__all__ = ["TradeOff", "CriticalBatchFit", "fit_tradeoff", "fit_critical_batch",
+           "steps_to_target"]
+
+
+@dataclass(frozen=True)
+class TradeOff:
+    """The steps/examples trade-off at one target loss.
+
+    Attributes
+    ----------
+    target : float or None
+        Target loss (None when not given).
+    B_crit, S_min, E_min : float
+        Critical batch size, fewest steps (infinite batch), fewest examples
+        (batch -> 0).
+    ci95 : dict
+        ``B_crit``, ``S_min``, ``E_min`` -> (low, high) bootstrap percentiles.
+    n_batch_sizes : int
+        Batch sizes that reached the target.
+    max_rel_residual : float
+        Largest |fitted S / observed S - 1|.
+    """
+
+    target: float | None
+    B_crit: float
+    S_min: float
+    E_min: float
+    ci95: dict
+    n_batch_sizes: int
+    max_rel_residual: float
+    draws: np.ndarray | None = None  # (replicates,) B_crit
+
+    def steps(self, batch: np.ndarray | float) -> np.ndarray:
+        """Steps to reach the target at batch size ``batch``: S_min (1 + B_crit / B)."""
+        return self.S_min * (1.0 + self.B_crit / np.asarray(batch, float))
+
+    def to_dict(self) -> dict:
+        return {"target": self.target, "B_crit": self.B_crit, "S_min": self.S_min,
+                "E_min": self.E_min, "ci95": {k: list(v) for k, v in self.ci95.items()},
+                "n_batch_sizes": self.n_batch_sizes, "max_rel_residual": self.max_rel_residual}
+
+
+def _solve(inv_b: np.ndarray, steps: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """(R, 2) [S_min, E_min] per weight row: min sum w ((S_min + E_min/B)/S - 1)^2."""
+    X = np.column_stack([1.0 / steps, inv_b / steps])
+    gram = np.einsum("rn,np,nq->rpq", weights, X, X)
+    moment = np.einsum("rn,np->rp", weights, X)
+    return np.einsum("rpq,rq->rp", np.linalg.pinv(gram), moment)
+
+
+def _check(name: str, values, n: int | None = None) -> np.ndarray:
+    values = np.asarray(values, float).ravel()
+    if n is not None and values.size != n:
+        raise InputError(f"expected {n} values like the other columns; got {values.size}.",
+                         column=name)
+    bad = np.flatnonzero(~(np.isfinite(values) & (values > 0)))
+    if bad.size:
+        raise InputError("must be finite and > 0.", column=name, rows=(bad + 1).tolist())
+    return values
+
+
+def fit_tradeoff(batch, steps, *, target: float | None = None, bootstrap: int = 1000,
+                 seed: int = 0) -> TradeOff:
+    """Fit ``S = S_min + E_min / B`` to steps-to-target at several batch sizes.
+
+    Parameters
+    ----------
+    batch, steps : array_like
+        Batch size of each run and the steps it took to reach the target.
+    target : float, optional
+        The target loss, for the record.
+    bootstrap : int
+        Resamples of the batch sizes (0: no intervals).
+    seed : int
+        Seed of the resampling.
+
+    Returns
+    -------
+    TradeOff
+    """
+    batch = _check("bs", batch)
+    steps = _check("steps", steps, batch.size)
+    if np.unique(batch).size < 3:
+        raise ScalinglabError(f"the trade-off needs at least 3 batch sizes reaching the target "
+                              f"{target}; got {np.unique(batch).size}.")
+    S_min, E_min = _solve(1.0 / batch, steps, np.ones((1, batch.size)))[0]
+    if not (S_min > 0 and E_min > 0):
+        raise ScalinglabError(
+            f"target {target}: the fit gives S_min = {S_min:.4g}, E_min = {E_min:.4g}; steps do not "
+            "fall with batch size the way the model needs (both must be > 0). Use batch sizes on "
+            "both sides of the critical batch size.")
+    ci95, draws = {}, None
+    if bootstrap:
+        rng = np.random.default_rng(seed)
+        picks = rng.integers(0, batch.size, size=(bootstrap, batch.size))
+        counts = np.stack([np.bincount(p, minlength=batch.size) for p in picks]).astype(float)
+        rep = _solve(1.0 / batch, steps, counts)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            draws = rep[:, 1] / rep[:, 0]
+        for name, values in (("B_crit", draws), ("S_min", rep[:, 0]), ("E_min", rep[:, 1])):
+            lo, hi = np.nanpercentile(values, [2.5, 97.5])
+            ci95[name] = (float(lo), float(hi))
+    fitted = S_min + E_min / batch
+    return TradeOff(target, float(E_min / S_min), float(S_min), float(E_min), ci95,
+                    int(np.unique(batch).size), float(np.max(np.abs(fitted / steps - 1))), draws)
+
+
+def steps_to_target(steps, loss, target: float) -> float:
+    """First step at which a curve's running-minimum loss reaches ``target`` (linear
+    interpolation between logged steps); NaN when it never does."""
+    steps, loss = np.asarray(steps, float), np.minimum.accumulate(np.asarray(loss, float))
+    below = np.flatnonzero(loss <= target)
+    if below.size == 0:
+        return float("nan")
+    i = int(below[0])
+    if i == 0:
+        return float(steps[0])
+    frac = (loss[i - 1] - target) / (loss[i - 1] - loss[i])
+    return float(steps[i - 1] + frac * (steps[i] - steps[i - 1]))
+
+
+@dataclass(frozen=True)
+class CriticalBatchFit:
+    """Trade-offs at several targets and B_crit's trend across them.
+
+    Attributes
+    ----------
+    tradeoffs : tuple of TradeOff
+        One per target.
+    vs_loss : PowerLawFit or None
+        ``B_crit = coef * loss^loss`` (3+ targets with a loss value).
+    vs_tokens : PowerLawFit or None
+        ``B_crit = coef * E_min^E_min`` (3+ targets).
+    """
+
+    tradeoffs: tuple[TradeOff, ...]
+    vs_loss: PowerLawFit | None
+    vs_tokens: PowerLawFit | None
+
+    def to_dict(self) -> dict:
+        return {"tradeoffs": [t.to_dict() for t in self.tradeoffs],
+                "vs_loss": None if self.vs_loss is None else _law_dict(self.vs_loss),
+                "vs_tokens": None if self.vs_tokens is None else _law_dict(self.vs_tokens)}
+
+
+def _law_dict(law: PowerLawFit) -> dict:
+    return {k: v for k, v in law.to_dict().items() if k != "draws"}
+
+
+def fit_critical_batch(batch, steps, targets, *, bootstrap: int = 1000,
+                       seed: int = 0) -> CriticalBatchFit:
+    """Fit the trade-off at every target and B_crit against target loss and E_min.
+
+    Parameters
+    ----------
+    batch, steps : array_like
+        One row per (run, target): batch size and steps to reach that target
+        (NaN steps, a run that never got there, are dropped).
+    targets : array_like
+        The target loss of each row.
+    bootstrap, seed : int
+        Resampling of batch sizes within each target; the power laws' intervals
+        use the same replicates (so B_crit's uncertainty at each target enters).
+
+    Returns
+    -------
+    CriticalBatchFit
+    """
+    batch, steps, targets = (np.asarray(v, float).ravel() for v in (batch, steps, targets))
+    reached = np.isfinite(steps)
+    if np.all(np.isnan(targets)):  # one unnamed target
+        return CriticalBatchFit((fit_tradeoff(batch[reached], steps[reached], bootstrap=bootstrap,
+                                              seed=seed),), None, None)
+    fits = []
+    for i, target in enumerate(np.unique(targets[reached])[::-1]):
+        rows = reached & (targets == target)
+        fits.append(fit_tradeoff(batch[rows], steps[rows], target=float(target),
+                                 bootstrap=bootstrap, seed=seed + i))
+    return CriticalBatchFit(tuple(fits), *_trends(fits, bootstrap))
+
+
+def _trends(fits: list[TradeOff], bootstrap: int):
+    if len(fits) < 3:
+        return None, None
+    b = np.array([f.B_crit for f in fits])
+    laws = []
+    for name, x in (("loss", np.array([f.target for f in fits])),
+                    ("E_min", np.array([f.E_min for f in fits]))):
+        draws = None
+        if bootstrap:
+            logs = np.log(np.column_stack([f.draws for f in fits]))  # (R, targets)
+            design = np.column_stack([np.ones(x.size), np.log(x)])
+            ok = np.all(np.isfinite(logs), axis=1)
+            draws = np.linalg.lstsq(design, logs[ok].T, rcond=None)[0].T
+        laws.append(fit_power_law("B_crit", {name: x}, b, draws=draws))
+    return tuple(laws)
