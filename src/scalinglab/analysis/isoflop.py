@@ -48,7 +48,8 @@ class BudgetProfile:
     ``N_opt``, ``D_opt`` and ``loss_opt`` are the profile's minimum; ``ci95``
     holds their 95% intervals. ``used`` is False when the minimum was not
     bracketed by the sampled N, the profile curves the wrong way, or too few
-    points were given; ``flags`` says which.
+    points were given; ``flags`` says which. ``coefficients`` are those of the
+    polynomial in ``log N - centre``.
     """
 
     C: float
@@ -59,6 +60,7 @@ class BudgetProfile:
     loss_opt: float
     ci95: dict[str, tuple[float, float]]
     coefficients: tuple[float, ...]
+    centre: float
     profile: str
     bracketed: bool
     used: bool
@@ -77,6 +79,7 @@ class BudgetProfile:
             "N_range": list(self.N_range),
             "profile": self.profile,
             "coefficients": list(self.coefficients),
+            "centre_log_N": self.centre,
             "bracketed": self.bracketed,
             "used": self.used,
             "flags": list(self.flags),
@@ -250,6 +253,7 @@ def _profile(
             "loss_opt": _interval(loss_draws),
         },
         coefficients=tuple(float(c) for c in coef),
+        centre=centre,
         profile=profile,
         bracketed=bracketed,
         used=used,
@@ -270,6 +274,7 @@ def _unusable(C, logN, loss, profile, flags) -> BudgetProfile:
         loss_opt=float(loss.min()),
         ci95={k: (nan, nan) for k in ("N_opt", "D_opt", "loss_opt")},
         coefficients=(),
+        centre=float(np.mean(logN)),
         profile=profile,
         bracketed=False,
         used=False,

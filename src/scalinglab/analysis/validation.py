@@ -45,6 +45,8 @@ __all__ = [
     "make_splits",
     "validate",
     "extrapolation_error",
+    "LawScore",
+    "compare_laws",
 ]
 
 SCALE_COLUMNS = ("N", "D", "C")
@@ -446,8 +448,8 @@ def extrapolation_error(
     return ExtrapolationError(tau=tau, n=int(ok.sum()), decades=d[ok], log_errors=e[ok])
 
 
-def _widening(law: Law, runs, split: Split, options: dict) -> ExtrapolationError:
-    return extrapolation_error(law, runs.subset(split.train), by="C", options=options)
+def _widening(law: Law, runs, split: Split, options: dict, by: str = "C") -> ExtrapolationError:
+    return extrapolation_error(law, runs.subset(split.train), by=by, options=options)
 
 
 def _widened_interval(result, inputs, predicted, extra_sd, seed: int):
@@ -461,3 +463,90 @@ def _widened_interval(result, inputs, predicted, extra_sd, seed: int):
     widened = draws * np.exp(sd[None, :] * z)
     low, high = np.percentile(widened, [100 * (1 - LEVEL) / 2, 100 * (1 + LEVEL) / 2], axis=0)
     return low, high
+
+
+# -- law comparison under one split ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LawScore:
+    """One law's held-out and in-sample scores under a shared split.
+
+    ``in_sample_median_abs_rel_error`` and ``in_sample_rmse_log`` describe the
+    fit to the training rows (the last fold's, for rolling splits).
+    """
+
+    law: str
+    rank: int
+    n_params: int
+    median_abs_rel_error: float
+    bias: float
+    coverage: float
+    in_sample_median_abs_rel_error: float
+    in_sample_rmse_log: float
+    objective: float
+    converged: bool
+    error: str | None = None
+
+    def to_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+def compare_laws(
+    laws: Sequence[str | Law],
+    runs,
+    splits: Split | Sequence[Split],
+    *,
+    objective: str = "huber",
+    bootstrap: int = 200,
+    seed: int = 0,
+    widen: str | None = None,
+) -> tuple[list[LawScore], dict[str, Validation]]:
+    """Validate every law under the same split(s) and rank them by held-out median error.
+
+    A law that cannot be fitted to these runs (e.g. it needs a column the table
+    lacks) is listed last with its error message rather than dropped silently.
+
+    Returns
+    -------
+    (scores, validations) : scores sorted best first; validations by law name.
+    """
+    splits = [splits] if isinstance(splits, Split) else list(splits)
+    scored, validations, failed = [], {}, []
+    for spec in laws:
+        law = get_law(spec)
+        try:
+            v = validate(law, runs, splits, objective=objective, bootstrap=bootstrap, seed=seed, widen=widen)
+        except ScalinglabError as err:
+            failed.append((law, str(err)))
+            continue
+        validations[law.name] = v
+        scored.append((law, v))
+    scored.sort(key=lambda item: item[1].summary.median_abs_rel_error)
+    scores = [_law_score(law, v, runs, rank + 1) for rank, (law, v) in enumerate(scored)]
+    nan = float("nan")
+    scores += [
+        LawScore(law.name, 0, len(law.free_params), nan, nan, nan, nan, nan, nan, False, message)
+        for law, message in failed
+    ]
+    return scores, validations
+
+
+def _law_score(law: Law, v: Validation, runs, rank: int) -> LawScore:
+    result, split = v.fits[-1], v.splits[-1]
+    train = runs.subset(split.train)
+    predicted = result.predict(**{n: train.array(n) for n in law.inputs})
+    actual = train.array("loss")
+    log_err = np.log(predicted / actual)
+    return LawScore(
+        law=law.name,
+        rank=rank,
+        n_params=len(law.free_params),
+        median_abs_rel_error=v.summary.median_abs_rel_error,
+        bias=v.summary.bias,
+        coverage=v.summary.coverage,
+        in_sample_median_abs_rel_error=float(np.median(np.abs(predicted / actual - 1))),
+        in_sample_rmse_log=float(np.sqrt(np.mean(log_err**2))),
+        objective=result.objective,
+        converged=result.converged,
+    )
