@@ -1,0 +1,86 @@
+"""Recipe comparison: a known compute multiplier is recovered, and exact identities hold."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from scalinglab.analysis.compare import compare, multiplier
+from scalinglab.data import read_runs
+from scalinglab.errors import InputError
+from scalinglab.laws import make_law  # noqa: F401  (laws are built from the registry below)
+from scalinglab.laws.registry import get_law
+
+from ._synthetic import TRUTH, chinchilla_loss
+
+S, T = 1.5, 2.0  # recipe B = recipe A with N counted 1.5x and D 2x as effective: k = 3
+
+
+def scaled(params, s, t):
+    """L_B(N, D) = L_A(s N, t D): the Chinchilla parameters of recipe B."""
+    return {**params, "A": params["A"] * s ** -params["alpha"], "B": params["B"] * t ** -params["beta"]}
+
+
+def _arrays(params):
+    return {k: np.array([[v]]) for k, v in params.items()}
+
+
+def test_multiplier_is_budget_invariant_and_exact_for_a_scaled_recipe():
+    law = get_law("chinchilla")
+    C = np.geomspace(1e18, 1e24, 7)
+    m = multiplier(law, _arrays(TRUTH), _arrays(scaled(TRUTH, S, T)), C, span=(1e17, 1e25))[0]
+    assert m == pytest.approx(np.full(C.size, S * T), rel=2e-3)
+    back = multiplier(law, _arrays(scaled(TRUTH, S, T)), _arrays(TRUTH), C, span=(1e17, 1e25))[0]
+    assert back == pytest.approx(1 / m, rel=4e-3)  # m(B over A) = 1 / m(A over B)
+    same = multiplier(law, _arrays(TRUTH), _arrays(TRUTH), C, span=(1e17, 1e25))[0]
+    # The baseline frontier is inverted by interpolation on a 400-point log grid.
+    assert same == pytest.approx(np.ones(C.size), rel=3e-4)
+
+
+def _two_recipes(noise, seed):
+    N = np.repeat(np.geomspace(1e7, 3e9, 8), 6)
+    D = N * np.tile(np.geomspace(2, 200, 6), 8)
+    rng = np.random.default_rng(seed)
+    L = np.r_[chinchilla_loss(N, D), chinchilla_loss(N, D, scaled(TRUTH, S, T))]
+    L = L * np.exp(noise * rng.standard_normal(L.size))
+    frame = pd.DataFrame({"N": np.r_[N, N], "D": np.r_[D, D], "loss": L, "recipe": ["A"] * N.size + ["B"] * N.size})
+    return read_runs(frame)
+
+
+def test_compare_recovers_a_known_multiplier_within_its_interval():
+    result = compare("chinchilla", _two_recipes(0.005, 1), "recipe", "A", bootstrap=300)
+    assert result.pairing.startswith("paired")
+    b = result.groups[0]
+    assert b.ci95[0] <= S * T <= b.ci95[1]
+    assert b.multiplier == pytest.approx(S * T, rel=0.1)
+    for row in b.budgets[1:-1]:
+        assert row["ci95"][0] <= S * T <= row["ci95"][1]
+    assert b.verdict == "constant within its interval"
+    # Tokens: at the same loss the baseline's compute-optimal run needs more tokens.
+    assert b.token_ratio_ci95[0] <= b.token_ratio <= b.token_ratio_ci95[1]
+    assert b.token_ratio > 1
+
+
+def test_noise_free_compare_is_exact():
+    result = compare("chinchilla", _two_recipes(0.0, 0), "recipe", "A", bootstrap=50)
+    b = result.groups[0]
+    assert b.multiplier == pytest.approx(S * T, rel=5e-3)
+    assert abs(b.trend) < 1e-3
+
+
+def test_unpaired_designs_fall_back_to_independent_resampling():
+    runs = _two_recipes(0.005, 2)
+    drop = np.zeros(len(runs), bool)
+    drop[-3:] = True
+    result = compare("chinchilla", runs.subset(~drop), "recipe", "A", bootstrap=100)
+    assert result.pairing == "independent"
+    assert result.groups[0].ci95[0] <= S * T <= result.groups[0].ci95[1]
+
+
+def test_bad_group_or_baseline_names_the_choices():
+    runs = _two_recipes(0.0, 0)
+    with pytest.raises(InputError, match="values are A, B"):
+        compare("chinchilla", runs, "recipe", "Z")
+    with pytest.raises(InputError, match="no group column"):
+        compare("chinchilla", runs, "arm", "A")

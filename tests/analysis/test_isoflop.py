@@ -1,0 +1,117 @@
+"""Approach 2 on runs from a known law: exponents, bias of the parabola, flags."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from scalinglab.analysis.isoflop import fit_profile, group_budgets, isoflop
+from scalinglab.errors import InputError
+
+from ._synthetic import TRUTH, chinchilla_loss, isoflop_design, optimal_N
+
+BUDGETS = np.geomspace(1e18, 1e22, 9)
+A_TRUE = TRUTH["beta"] / (TRUTH["alpha"] + TRUTH["beta"])
+
+
+def _noisy(N, D, noise, seed):
+    L = chinchilla_loss(N, D)
+    return L * np.exp(noise * np.random.default_rng(seed).standard_normal(L.size))
+
+
+def test_group_budgets_splits_at_gaps_within_tolerance():
+    C = np.array([1e18, 1.01e18, 0.99e18, 1e19, 1.02e19, 1e20])
+    labels = group_budgets(C, rtol=0.05)
+    assert labels.tolist() == [0, 0, 0, 1, 1, 2]
+
+
+def test_parabola_profile_fit_is_exact_on_a_parabola():
+    x = np.linspace(-2, 2, 7)
+    coef, cov = fit_profile(x, 3.0 - 0.5 * x + 0.25 * x**2, 2)
+    assert coef == pytest.approx([3.0, -0.5, 0.25], abs=1e-12)
+    assert np.all(np.abs(cov) < 1e-20)
+
+
+@pytest.mark.parametrize("profile", ["parabola", "cubic"])
+def test_centred_design_recovers_exponents_within_interval(profile):
+    N, D, C = isoflop_design(BUDGETS, span=30.0, points=11)
+    result = isoflop(N, D, C, _noisy(N, D, 0.003, 0), profile=profile, draws=500)
+    lo, hi = result.a.ci95
+    assert lo <= A_TRUE <= hi
+    assert hi - lo < 0.1
+    blo, bhi = result.b.ci95
+    assert blo <= 1 - A_TRUE <= bhi
+    assert all(b.used for b in result.budgets)
+
+
+def test_off_centre_design_shows_the_parabola_bias_and_the_cubic_removes_it():
+    # Same N grid at every budget: the optimum walks across it, so the sampled window
+    # is off-centre by a different amount at each budget. With alpha != beta the
+    # profile in log N is asymmetric and a parabola's vertex is pulled towards the
+    # centre of the window; the cubic follows the asymmetry.
+    grid = np.geomspace(optimal_N(BUDGETS[0]) / 2, optimal_N(BUDGETS[-1]) * 2, 15)
+    N, D, C = isoflop_design(BUDGETS, fixed_grid=grid)
+    L = chinchilla_loss(N, D)
+    errors = {}
+    for profile in ("parabola", "cubic"):
+        result = isoflop(N, D, C, L, profile=profile, draws=200)
+        used = [b for b in result.budgets if b.used]
+        errors[profile] = np.array([np.log(b.N_opt / optimal_N(b.C)) for b in used])
+        errors[profile + "_a"] = abs(result.a.exponent - A_TRUE)
+    assert np.max(np.abs(errors["parabola"])) > 0.15  # >16% error in N_opt somewhere
+    assert np.max(np.abs(errors["cubic"])) < 0.5 * np.max(np.abs(errors["parabola"]))
+    assert errors["cubic_a"] < errors["parabola_a"]
+
+
+def test_centred_noise_free_parabola_vertex_is_close_and_interval_reflects_misfit():
+    N, D, C = isoflop_design(BUDGETS, span=10.0, points=9)
+    result = isoflop(N, D, C, chinchilla_loss(N, D), draws=300)
+    for b in result.budgets:
+        assert b.N_opt == pytest.approx(optimal_N(b.C), rel=0.05)
+        assert b.D_opt * b.N_opt * 6 == pytest.approx(b.C, rel=1e-9)  # C = 6 N D along the profile
+    assert result.a.exponent == pytest.approx(A_TRUE, abs=0.01)
+
+
+def test_unbracketed_minimum_is_flagged_and_left_out():
+    N, D, C = isoflop_design(BUDGETS, span=100.0, points=13)
+    # At the largest budget keep only models above the optimum (6 of 13 remain).
+    keep = ~((C == BUDGETS[-1]) & (N < optimal_N(BUDGETS[-1]) * 1.4))
+    result = isoflop(N[keep], D[keep], C[keep], chinchilla_loss(N[keep], D[keep]), draws=200)
+    last = result.budgets[-1]
+    assert not last.used
+    assert any("not bracketed" in f or "wrong way" in f for f in last.flags)
+    assert result.a.n_budgets == len(BUDGETS) - 1
+    assert any(f"C={BUDGETS[-1]:.3g} left out" in n for n in result.notes)
+
+
+def test_wrong_curvature_is_flagged():
+    N, D, C = isoflop_design(BUDGETS[:4], span=30.0, points=9)
+    L = chinchilla_loss(N, D)
+    first = C == BUDGETS[0]
+    L[first] = 4.0 + 0.05 * (np.log(N[first]) - np.log(N[first]).mean()) ** 2 * -1
+    result = isoflop(N, D, C, L, draws=200)
+    assert "curves the wrong way" in "; ".join(result.budgets[0].flags)
+    assert not result.budgets[0].used
+
+
+def test_too_few_usable_budgets_raises_with_the_reason():
+    N, D, C = isoflop_design(BUDGETS[:2], span=30.0, points=9)
+    with pytest.raises(InputError, match="at least 3 budgets"):
+        isoflop(N, D, C, chinchilla_loss(N, D))
+
+
+def test_deterministic_for_a_seed():
+    N, D, C = isoflop_design(BUDGETS, span=30.0, points=9)
+    L = _noisy(N, D, 0.003, 1)
+    first = isoflop(N, D, C, L, draws=200, seed=3).to_dict()
+    second = isoflop(N, D, C, L, draws=200, seed=3).to_dict()
+    assert first == second
+
+
+def test_tokens_per_param_matches_the_two_power_laws():
+    N, D, C = isoflop_design(BUDGETS, span=10.0, points=9)
+    result = isoflop(N, D, C, _noisy(N, D, 0.002, 2), draws=300)
+    ratio, (low, high) = result.tokens_per_param([1e20, 1e24])
+    expected = result.b.predict([1e20, 1e24]) / result.a.predict([1e20, 1e24])
+    assert ratio == pytest.approx(expected, rel=1e-12)
+    assert np.all(low < ratio) and np.all(ratio < high)
