@@ -6,13 +6,14 @@ every step (a :class:`~scalinglab.analysis.schedules.Schedule`). The two laws of
 engine :func:`scalinglab.fit.fit` (summed Huber, delta 1e-3, on log-loss residuals).
 
 Long curves. A curve with more than ``max_points`` logged points is aggregated into
-``max_points`` groups of consecutive logged points with equal counts; each group
+at most ``max_points`` groups of consecutive logged points (boundaries evenly and
+geometrically spaced in step, see :func:`aggregate`); each group
 becomes one point at its mean step (rounded) with its mean loss, weighted by the
 group's size so the summed objective keeps the scale of the raw data. The LR
 schedule itself is never downsampled (its cumulative sums are exact at every
 step). Averaging within a group also averages out step-to-step noise; the bias
-from the curve's curvature inside a group is below 1e-5 relative for groups
-shorter than 1/1000 of the run (checked by ``tests/curves``).
+from the curve's curvature inside a group moves fitted exponents by less than 1e-3
+relative on a 200,000-point curve kept at 1,000 points (``tests/curves``).
 
 Intervals. Points of one curve are strongly correlated, so the bootstrap resamples
 contiguous *blocks* of each curve (``blocks`` per curve, stratified so every curve
@@ -100,7 +101,11 @@ def curve_from_log(log, *, before: str = "warmup") -> Curve:
 
 
 def aggregate(steps: np.ndarray, loss: np.ndarray, max_points: int):
-    """Group consecutive points into at most ``max_points`` equal-count groups.
+    """Group consecutive points into at most ``max_points`` groups.
+
+    Group boundaries are the union of ``max_points/2`` steps evenly spaced over the
+    curve and ``max_points/2`` geometrically spaced ones, so groups are short where
+    the loss falls fast (early) and no longer than 2/max_points of the run anywhere.
 
     Returns
     -------
@@ -110,8 +115,15 @@ def aggregate(steps: np.ndarray, loss: np.ndarray, max_points: int):
     steps, loss = np.asarray(steps), np.asarray(loss, dtype=float)
     if steps.size <= max_points:
         return steps.astype(np.int64), loss, np.ones(steps.size)
-    edges = np.linspace(0, steps.size, max_points + 1).round().astype(np.int64)
+    half = max(max_points // 2, 1)
+    first, last = float(steps[0]), float(steps[-1])
+    marks = np.concatenate([np.linspace(first, last, half + 1),
+                            np.geomspace(max(first, 1.0), last, max_points - half + 1)])
+    edges = np.unique(np.concatenate([[0, steps.size], np.searchsorted(steps, marks)]))
+    edges = edges[(edges >= 0) & (edges <= steps.size)]
     counts = np.diff(edges).astype(float)
+    edges, counts = edges[:-1][counts > 0], counts[counts > 0]
+    edges = np.append(edges, steps.size)
     mean_step = np.add.reduceat(steps.astype(float), edges[:-1]) / counts
     mean_loss = np.add.reduceat(loss, edges[:-1]) / counts
     return np.round(mean_step).astype(np.int64), mean_loss, counts
@@ -383,8 +395,8 @@ def fit_curves(
     settings = dict(bins_per_octave=bins_per_octave, tissue_decay=tissue_decay,
                     max_points=max_points, skip_warmup=skip_warmup, bootstrap=bootstrap,
                     blocks=blocks, seed=seed, objective=result.objective_spec.to_dict(),
-                    aggregation="equal-count groups of consecutive points: mean step, mean "
-                                "loss, weight = group size")
+                    aggregation="groups of consecutive points (linear + geometric step "
+                                "boundaries): mean step, mean loss, weight = group size")
     diagnostics = tuple(d for d in result.diagnostics if d.code != "few_runs")
     return CurveFit(law, result.params, result.objective, result.converged, draws,
                     built.param_names, summary, diagnostics, settings)
