@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Optional
 
+import numpy as np
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -25,9 +26,9 @@ DataArg = typer.Argument(..., help="Run table: CSV, TSV, Parquet, JSONL or JSON.
 JsonOpt = typer.Option(False, "--json", help="Print one JSON object instead of tables.")
 
 
-def read_columns(data: Path, N, D, C, loss, run, U, N_kind):
+def read_columns(data: Path, N, D, C, loss, run, U, N_kind, dropna: bool = False):
     """The run table with the user's column mapping (shared by commands that read runs)."""
-    return read_runs(data, N=N, D=D, C=C, loss=loss, run=run, U=U, N_kind=N_kind)
+    return read_runs(data, N=N, D=D, C=C, loss=loss, run=run, U=U, N_kind=N_kind, dropna=dropna)
 
 
 @app.command()
@@ -41,6 +42,7 @@ def fit(
     run: Optional[str] = typer.Option(None, "--run", help="Column naming the run of each row (checkpoints)."),
     U: Optional[str] = typer.Option(None, "--U", help="Column with unique tokens (data_constrained law)."),
     N_kind: str = typer.Option("unknown", "--N-kind", help="How N is counted: total, non_embedding, active."),
+    dropna: bool = typer.Option(False, "--dropna", help="Drop rows with a missing value (and say how many)."),
     objective: str = typer.Option("huber", help="huber, msle, mse or asymmetric."),
     delta: Optional[float] = typer.Option(None, help="Huber delta (default 1e-3) or asymmetric penalty."),
     bootstrap: int = typer.Option(1000, help="Bootstrap replicates over runs; 0 skips."),
@@ -54,7 +56,7 @@ def fit(
 
     Example: scalinglab fit runs.csv --law chinchilla --N params --D tokens --loss loss -o runs.chinchilla.json
     """
-    runs = read_columns(data, N, D, C, loss, run, U, N_kind)
+    runs = read_columns(data, N, D, C, loss, run, U, N_kind, dropna)
     with bootstrap_progress(not as_json and bootstrap > 0) as progress:
         result = fit_law(law, runs, objective=objective, delta=delta, bootstrap=bootstrap, seed=seed,
                          fixed=parse_assignments(fix, "--fix"), bounds=parse_bounds(bound), progress=progress)
@@ -144,17 +146,17 @@ def _fit_or_preset(fit_file: Optional[Path], preset: Optional[str]):
         return load_fit(fit_file)
     from ..laws.presets import get_preset
 
-    return get_preset(preset).as_result()
+    return get_preset(preset)
 
 
 def _split(payload: dict, count: int) -> list[dict]:
-    if count == 1:
-        return [payload]
+    """One row per budget; a single budget's payload holds scalars."""
     rows = []
     for i in range(count):
-        row = {k: payload[k][i] for k in ("compute", "N", "D", "loss", "tokens_per_param")}
+        row = {k: np.atleast_1d(payload[k])[i] for k in ("compute", "N", "D", "loss", "tokens_per_param")}
         if "ci95" in payload:
-            row["ci95"] = {k: [lo[i], hi[i]] for k, (lo, hi) in payload["ci95"].items()}
+            row["ci95"] = {k: [np.atleast_1d(lo)[i], np.atleast_1d(hi)[i]]
+                           for k, (lo, hi) in payload["ci95"].items()}
         rows.append(row)
     return rows
 

@@ -97,6 +97,7 @@ def fit(
         + diag.at_bounds(law, params)
         + diag.few_runs(n_runs, len(law.free_params))
         + diag.collinear_ratio(inputs)
+        + diag.single_level(inputs)
         + diag.outliers(residuals)
         + diag.weakly_identified(distinct, agreeing, len(order))
     )

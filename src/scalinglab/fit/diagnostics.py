@@ -92,6 +92,22 @@ def collinear_ratio(inputs: dict[str, np.ndarray], spread_limit: float = np.log(
     )]
 
 
+def single_level(inputs: dict[str, np.ndarray], rtol: float = 1e-3) -> list[Diagnostic]:
+    """An input with (nearly) one value, e.g. one model size: its exponent is not identified."""
+    found = []
+    for name, values in inputs.items():
+        values = np.asarray(values, dtype=float)
+        if values.size > 1 and np.ptp(values) <= rtol * np.max(np.abs(values)):
+            found.append(Diagnostic(
+                "single_level",
+                f"every run has {name} = {np.median(values):.4g}; the law's dependence on {name} "
+                f"is not identified by this data. Add runs at other values of {name} or fix "
+                "the parameters of its term.",
+                details={"input": name, "value": float(np.median(values))},
+            ))
+    return found
+
+
 def outliers(residuals: np.ndarray, threshold: float = 4.0) -> list[Diagnostic]:
     """Points whose residual is more than ``threshold`` robust standard deviations from the median."""
     scale = robust_scale(residuals)

@@ -1,0 +1,107 @@
+"""The core commands' contract: fit, predict, optimal, laws (JSON keys, exit codes, messages)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from scalinglab.laws.examples import example, simulate
+from scalinglab.laws import get_law
+
+
+@pytest.fixture
+def runs_csv(tmp_path):
+    truth = example("chinchilla")
+    data = simulate(get_law("chinchilla"), truth.params, truth.inputs, noise=0.01, seed=0)
+    frame = pd.DataFrame({"params": data["N"], "tokens": data["D"], "final_loss": data["loss"]})
+    path = tmp_path / "runs.csv"
+    frame.to_csv(path, index=False)
+    return path
+
+
+def test_fit_json_contract_and_saved_fit(invoke_json, runs_csv, tmp_path):
+    saved = tmp_path / "runs.chinchilla.json"
+    out = invoke_json("fit", str(runs_csv), "--law", "chinchilla", "--N", "params", "--D", "tokens",
+                      "--loss", "final_loss", "--bootstrap", "200", "--seed", "1", "-o", str(saved))
+    assert set(out["params"]) == {"E", "A", "B", "alpha", "beta"}
+    assert out["params"]["alpha"] == pytest.approx(example("chinchilla").params["alpha"], abs=0.03)
+    for name, (low, high) in out["ci95"].items():
+        assert low <= out["params"][name] <= high
+    assert out["n_points"] == 72 and isinstance(out["diagnostics"], list)
+    assert 0 < out["objective"] < 1e-2
+
+    prediction = invoke_json("predict", "--fit", str(saved), "--N", "7B", "--D", "2e12")
+    direct = get_law("chinchilla").predict(out["params"], N=7e9, D=2e12)
+    assert prediction["loss"] == pytest.approx(float(direct), rel=1e-12)
+    assert prediction["ci95"][0] < prediction["loss"] < prediction["ci95"][1]
+
+    optimum = invoke_json("optimal", "--fit", str(saved), "--compute", "1e24")
+    assert optimum["D"] == pytest.approx(1e24 / (6 * optimum["N"]), rel=1e-12)
+    assert optimum["tokens_per_param"] == pytest.approx(optimum["D"] / optimum["N"], rel=1e-12)
+    assert optimum["ci95"]["N"][0] < optimum["N"] < optimum["ci95"]["N"][1]
+
+
+def test_bootstrap_zero_has_no_intervals_and_seed_is_reproducible(invoke_json, runs_csv):
+    bare = invoke_json("fit", str(runs_csv), "--bootstrap", "0")
+    assert bare["ci95"] is None
+    first = invoke_json("fit", str(runs_csv), "--bootstrap", "50", "--seed", "3")
+    second = invoke_json("fit", str(runs_csv), "--bootstrap", "50", "--seed", "3")
+    assert first["ci95"] == second["ci95"]
+
+
+def test_optimal_from_a_preset(invoke_json):
+    out = invoke_json("optimal", "--preset", "besiroglu2024", "--compute", "5.88e23")
+    assert out["N"] == pytest.approx(7.30e10, rel=2e-3)
+    assert out["tokens_per_param"] == pytest.approx(18.4, abs=0.05)
+    assert out["loss"] > 1.817 and "ci95" not in out
+
+
+def test_laws_lists_every_family_and_the_presets(invoke_json):
+    names = {law["name"] for law in invoke_json("laws")["laws"]}
+    assert {"chinchilla", "kaplan", "overtraining", "data_constrained", "power"} <= names
+    presets = {p["name"] for p in invoke_json("laws", "--presets")["presets"]}
+    assert {"hoffmann2022", "besiroglu2024", "kaplan2020", "muennighoff2023"} <= presets
+
+
+def test_formula_law_from_the_command_line(invoke_json, runs_csv):
+    out = invoke_json("fit", str(runs_csv), "--law", "E + A*N**-alpha + B*D**-beta", "--bootstrap", "0")
+    assert out["params"]["beta"] == pytest.approx(example("chinchilla").params["beta"], abs=0.03)
+
+
+@pytest.mark.parametrize(
+    "cell, expected",
+    [("nan", "missing"), ("inf", "finite"), ("0", "> 0"), ("-3", "> 0"), ("abc", "abc")],
+)
+def test_bad_loss_value_names_file_column_and_row(invoke, tmp_path, cell, expected):
+    path = tmp_path / "bad.csv"
+    path.write_text(f"N,D,loss\n1e8,2e9,3.1\n2e8,4e9,{cell}\n4e8,8e9,2.9\n")
+    code, out, err = invoke("fit", str(path), "--bootstrap", "0")
+    assert code == 1 and out == ""
+    assert str(path) in err and "'loss'" in err and "row 2" in err and expected in err
+    assert "Traceback" not in err
+
+
+def test_misspelt_column_is_named_with_a_suggestion(invoke, runs_csv):
+    code, _, err = invoke("fit", str(runs_csv), "--N", "param")
+    assert code == 1 and "param" in err and "params" in err and "Traceback" not in err
+
+
+def test_empty_file_and_usage_errors(invoke, tmp_path):
+    empty = tmp_path / "empty.csv"
+    empty.write_text("")
+    code, _, err = invoke("fit", str(empty))
+    assert code == 1 and "empty" in err
+    code, _, _ = invoke("fit", str(empty), "--bootstrap", "many")
+    assert code == 2
+    code, _, err = invoke("optimal", "--compute", "1e24")
+    assert code == 1 and "--preset" in err
+
+
+def test_one_model_size_is_flagged(invoke_json, tmp_path):
+    path = tmp_path / "one.csv"
+    D = np.geomspace(1e9, 1e11, 6)
+    pd.DataFrame({"N": 1e8, "D": D, "loss": 2.0 + 400 * D**-0.3}).to_csv(path, index=False)
+    out = invoke_json("fit", str(path), "--bootstrap", "0")
+    codes = {d["code"] for d in out["diagnostics"]}
+    assert {"single_level", "few_runs"} <= codes
