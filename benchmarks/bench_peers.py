@@ -35,6 +35,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -182,10 +183,11 @@ def run_peer(python: str, frame: pd.DataFrame, config: str, timeout: float) -> d
         points = frame.rename(columns={"Model Size": "N", "Training FLOP": "C"})
         points[["C", "N", "D", "loss"]].to_csv(Path(project) / "df.csv", index=False)
         env = {**os.environ, "MPLBACKEND": "Agg"}
+        exe = os.path.abspath(shutil.which(python) or python)  # cwd changes below
         load_before, start = load_now(), time.perf_counter()
         try:
             done = subprocess.run(
-                [python, "-c", PEER_SCRIPT, project, config],
+                [exe, "-c", PEER_SCRIPT, project, config],
                 capture_output=True,
                 text=True,
                 timeout=timeout,
