@@ -1,0 +1,108 @@
+"""Fitting speed against the reference recipe, measured as ratios in one process.
+
+The reference recipe (Hoffmann et al., the Chinchilla replication): scipy L-BFGS-B
+with the analytic gradient of the summed log-Huber objective, started from every
+point of the 4,500-point grid, best result kept. It is timed on an evenly spaced
+sample of the grid and scaled to the whole grid; the sample's best objective is
+printed beside scalinglab's so that "the same optimum" is measured.
+
+    python benchmarks/bench_fit.py [--sample 150] [--json]
+
+Needs ../shared/data/epoch_chinchilla (the 240 points the replication kept).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import minimize
+
+import scalinglab as sl
+from scalinglab.fit.engine import Problem, jacobian, objective_values, predictions
+from scalinglab.fit.objectives import get_objective
+
+DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "epoch_chinchilla"
+
+
+def load_runs():
+    frame = pd.read_csv(DATA / "svg_extracted_data.csv").sort_values("loss", kind="stable").iloc[:-5]
+    return sl.read_runs(frame, N="Model Size", C="Training FLOP", loss="loss")
+
+
+def reference_fit(problem: Problem, theta0: np.ndarray):
+    def value_and_gradient(theta):
+        r = (predictions(problem, theta[None]) - problem.observed)[0]
+        g = np.einsum("n,np->p", problem.objective.psi(r), jacobian(problem, theta[None])[0])
+        return float(objective_values(problem, theta[None])[0]), g
+
+    low, high = problem.law.fit_bounds()
+    return minimize(value_and_gradient, theta0, jac=True, method="L-BFGS-B",
+                    bounds=list(zip(low, high)), options={"ftol": 0.0, "gtol": 1e-10, "maxiter": 5000})
+
+
+def timed(function, repeats: int = 3):
+    best = np.inf
+    for _ in range(repeats):
+        start = time.perf_counter()
+        out = function()
+        best = min(best, time.perf_counter() - start)
+    return best, out
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sample", type=int, default=150, help="grid starts timed for the reference")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+    if not DATA.is_dir():
+        sys.exit(f"skipped: {DATA} not found (the shared data sets are needed for this benchmark)")
+    runs = load_runs()
+    law = sl.get_law("chinchilla")
+    problem = Problem(law, {"N": runs.array("N"), "D": runs.array("D")}, runs.array("loss"),
+                      get_objective("huber"), np.ones(len(runs)))
+
+    fit_seconds, result = timed(lambda: sl.fit(law, runs, bootstrap=0))
+    grid = law.start_grid()
+    sample = grid[np.linspace(0, len(grid) - 1, args.sample).round().astype(int)]
+    start = time.perf_counter()
+    fits = [reference_fit(problem, theta) for theta in sample]
+    per_start = (time.perf_counter() - start) / len(sample)
+    reference_best = min(f.fun for f in fits if np.isfinite(f.fun))
+    boot_seconds, booted = timed(lambda: sl.fit(law, runs, bootstrap=1000, seed=0), repeats=1)
+
+    report = {
+        "load_average": os.getloadavg()[0],
+        "scalinglab_fit_seconds": fit_seconds,
+        "scalinglab_objective": result.objective,
+        "reference_seconds_per_start": per_start,
+        "reference_full_grid_seconds": per_start * len(grid),
+        "reference_best_objective_in_sample": reference_best,
+        "speedup_vs_reference": per_start * len(grid) / fit_seconds,
+        "bootstrap_1000_seconds": boot_seconds - fit_seconds,
+        "fit_with_bootstrap_1000_seconds": boot_seconds,
+        "params": result.params,
+        "ci95": booted.conf_int(),
+    }
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        print(f"load average {report['load_average']:.2f} (2 cores)")
+        print(f"scalinglab default fit (4,500 starts screened, 16 refined): {fit_seconds:.3f} s, "
+              f"objective {result.objective:.9g}")
+        print(f"reference L-BFGS-B: {per_start * 1e3:.1f} ms/start x {len(grid)} starts = "
+              f"{report['reference_full_grid_seconds']:.1f} s; best objective in a {args.sample}-start "
+              f"sample {reference_best:.9g}")
+        print(f"speed-up: {report['speedup_vs_reference']:.0f}x")
+        print(f"1,000 bootstrap replicates: {report['bootstrap_1000_seconds']:.2f} s")
+    return report
+
+
+if __name__ == "__main__":
+    main()
