@@ -6,6 +6,8 @@ import numpy as np
 
 
 def _fmt(value: float) -> str:
+    if value is not None and np.isinf(value):
+        return "inf" if value > 0 else "-inf"
     if value is None or not np.isfinite(value):
         return "-"
     return f"{value:.4g}" if abs(value) < 1e4 else f"{value:.4e}"
