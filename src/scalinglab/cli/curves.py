@@ -40,7 +40,7 @@ def fit_cmd(
     run: Optional[str] = typer.Option(None, "--run", help="Column telling curves apart in one file."),
     before: str = typer.Option("warmup", help="LR before the first logged step: warmup or constant."),
     bootstrap: int = typer.Option(100, help="Block-bootstrap replicates; 0 skips."),
-    max_points: int = typer.Option(2000, help="Points kept per curve (longer ones are aggregated)."),
+    max_points: int = typer.Option(1000, help="Points kept per curve (longer ones are aggregated)."),
     seed: int = typer.Option(0, help="Seed of the bootstrap."),
     output: Optional[Path] = typer.Option(None, "-o", "--output", help="Save the fit (JSON) here."),
     plot: Optional[Path] = PlotOpt,

@@ -1,0 +1,41 @@
+"""Benchmark: fit the multi-power law to a 1,000,000-point loss curve; print time and peak memory.
+
+Run: ``python benchmarks/bench_curves.py``. The curve is a 1,000,000-step WSD run
+logged at every step (loss from the published 100M parameters plus 0.2 % noise);
+``fit_curves`` aggregates it to at most 1,000 points (see scalinglab.analysis.curves).
+Peak memory is the process's maximum resident set size (``resource.getrusage``).
+"""
+
+from __future__ import annotations
+
+import resource
+import time
+
+import numpy as np
+
+from scalinglab.analysis.curves import Curve, fit_curves
+from scalinglab.analysis.schedules import wsd
+from scalinglab.laws.curves import MULTIPOWER_PUBLISHED, build_design, multipower_law
+
+
+def main(n: int = 1_000_000) -> None:
+    truth = MULTIPOWER_PUBLISHED["100M"]
+    schedule = wsd(n, 3e-5, decay=0.2, shape="linear", final=3e-6, warmup=10_000)
+    steps = np.arange(10_000, n)
+    anchor = steps[:: max(1, n // 4000)]
+    design = build_design([schedule.lr], [anchor])
+    smooth = multipower_law(design).predict(truth, point=np.arange(anchor.size))
+    loss = np.interp(steps, anchor, smooth)
+    loss *= np.exp(2e-3 * np.random.default_rng(0).standard_normal(steps.size))
+    curve = Curve("bench", schedule, steps, loss)
+    start = time.perf_counter()
+    fit = fit_curves([curve], law="multipower", bootstrap=0)
+    elapsed = time.perf_counter() - start
+    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"points: {steps.size:,} (aggregated to {fit.curves[0]['points']})")
+    print(f"fit time: {elapsed:.2f} s   peak RSS: {peak_mib:.0f} MiB   converged: {fit.converged}")
+    print("params:", {k: round(v, 4) for k, v in fit.params.items()})
+
+
+if __name__ == "__main__":
+    main()
