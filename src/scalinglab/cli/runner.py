@@ -22,6 +22,9 @@ app.add_typer(plan_app, name="plan")
 
 _OUTPUT = typer.Option(None, "-o", "--output", help="Plan file to write (.json or .yaml).")
 _JSON = typer.Option(False, "--json", help="Print one JSON object instead of tables.")
+_LR_SCALE = typer.Option(1.0, "--lr-scale", help="Multiply the preset's learning rate (presets come from much larger models).")
+_SCHEDULE = typer.Option("cosine", "--schedule", help="Learning-rate schedule: cosine or wsd.")
+_CORPUS = typer.Option("shakespeare", "--corpus", help="Training text: shakespeare, or a .txt file or folder of your own.")
 
 
 @plan_app.command("ladder")
@@ -31,6 +34,9 @@ def plan_ladder(
     tokens_per_param: str = typer.Option("10,20,40", "--tokens-per-param", help="Comma-separated D/N ratios."),
     hparams: str = typer.Option("steplaw", "--hparams", help="Learning-rate and batch-size law: steplaw or deepseek."),
     seed: int = typer.Option(0, "--seed", help="Training seed of every run."),
+    lr_scale: float = _LR_SCALE,
+    schedule: str = _SCHEDULE,
+    corpus: str = _CORPUS,
     output: Optional[Path] = _OUTPUT,
     json_out: bool = _JSON,
 ) -> None:
@@ -42,7 +48,8 @@ def plan_ladder(
 
     plan = ladder(N_range=parse_range(N, name="--N"), sizes=sizes,
                   tokens_per_param=_numbers(tokens_per_param, "--tokens-per-param"),
-                  hparams=hparams, seed=seed)
+                  hparams=hparams, seed=seed, lr_scale=lr_scale, schedule=schedule,
+                  corpus=corpus)
     _save_and_show(plan, output, json_out)
 
 
@@ -53,6 +60,9 @@ def plan_isoflop(
     points: int = typer.Option(5, "--points", help="Model sizes per budget."),
     hparams: str = typer.Option("steplaw", "--hparams", help="Learning-rate and batch-size law: steplaw or deepseek."),
     seed: int = typer.Option(0, "--seed", help="Training seed of every run."),
+    lr_scale: float = _LR_SCALE,
+    schedule: str = _SCHEDULE,
+    corpus: str = _CORPUS,
     output: Optional[Path] = _OUTPUT,
     json_out: bool = _JSON,
 ) -> None:
@@ -63,7 +73,8 @@ def plan_isoflop(
     from ..plan import isoflop_grid
 
     plan = isoflop_grid(budgets=parse_range(budgets, name="--budgets"), n_budgets=n_budgets,
-                        points=points, hparams=hparams, seed=seed)
+                        points=points, hparams=hparams, seed=seed, lr_scale=lr_scale,
+                        schedule=schedule, corpus=corpus)
     _save_and_show(plan, output, json_out)
 
 
@@ -136,7 +147,7 @@ def export(
 
 @app.command("demo")
 def demo(
-    study: Path = typer.Option(Path("scalinglab-demo"), "--study", help="Study directory (resumed if it exists)."),
+    study: Optional[Path] = typer.Option(None, "--study", help="Study directory, resumed if it exists (default: scalinglab-demo, or scalinglab-demo-quick)."),
     plot: Optional[Path] = typer.Option(None, "--plot", help="Figure file (default: STUDY/demo.png)."),
     quick: bool = typer.Option(False, "--quick", help="A tiny ladder (about a minute) instead of about ten."),
     workers: Optional[int] = typer.Option(None, "--workers", help="Concurrent runs (default: the cores)."),

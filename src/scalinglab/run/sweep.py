@@ -181,8 +181,12 @@ class _Driver:
                 log_path=str(self.study.log_path(rid)), study_dir=str(self.study.path),
                 checkpoint_every=self.checkpoint_every or _default_every(self.runs[rid]),
             )
-            for rid in todo
+            for rid in sorted(todo, key=self._cost, reverse=True)
         ]
+
+    def _cost(self, run_id: str) -> float:
+        """Planned FLOPs; the longest runs start first so that the pool ends together."""
+        return float(getattr(self.runs[run_id], "C", 0.0) or 0.0)
 
     def _consume(self, events: Iterator[Event], bars: _Progress) -> None:
         try:
