@@ -331,8 +331,10 @@ def _group(law, g, point, draws, baseline, grid, C_med, span, target_loss, n_run
 def _log_interval(reps: np.ndarray):
     with np.errstate(all="ignore"):
         logs = np.log(reps)
-    logs = np.where(np.isnan(logs), np.nan, logs)
-    low, high = np.nanpercentile(logs, [2.5, 97.5], axis=0)
+    # Infinite multipliers (the baseline never reaches the loss) sort last, as they should;
+    # numpy warns when it interpolates between two of them.
+    with np.errstate(invalid="ignore"):
+        low, high = np.nanpercentile(logs, [2.5, 97.5], axis=0)
     return np.exp(low), np.exp(high)
 
 
