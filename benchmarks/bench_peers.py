@@ -235,7 +235,7 @@ def render(report: dict) -> str:
     """A plain-text table of the report."""
     head = (
         f"{'fitter':<28} {'wall s':>8} {'procs':>5} {'starts':>6} {'E':>7} {'A':>10} "
-        f"{'B':>10} {'alpha':>7} {'beta':>7} {'sum log-Huber':>14} {'x best':>8}"
+        f"{'B':>10} {'alpha':>7} {'beta':>7} {'sum log-Huber':>14} {'rel. excess':>11}"
     )
     lines = [head, "-" * len(head)]
     for row in report["rows"]:
@@ -248,7 +248,7 @@ def render(report: dict) -> str:
             f"{label:<28} {row['wall_s']:>8.2f} {row['processes']:>5} "
             f"{row['starts']:>6} "
             f"{p['E']:>7.4f} {p['A']:>10.2f} {p['B']:>10.1f} {p['alpha']:>7.4f} "
-            f"{p['beta']:>7.4f} {row['huber_sum']:>14.8f} {row['huber_ratio']:>8.4f}"
+            f"{p['beta']:>7.4f} {row['huber_sum']:>14.8f} {row['huber_ratio'] - 1:>11.2e}"
         )
     lines += ["", f"data: {report['data']}", f"machine: {report['machine']}"]
     for row in report["rows"]:
@@ -291,8 +291,8 @@ def main(argv: list[str] | None = None) -> int:
         "imports and CSV reading excluded; subprocess_wall_s in --json includes them), "
         "with a multiprocessing pool of `procs` worker processes.",
         "sum log-Huber: scalinglab's objective (delta=1e-3 on log-loss residuals, "
-        "summed over the 240 points) evaluated at each parameter set; 'x best' is its "
-        "ratio to the lowest value in the table.",
+        "summed over the 240 points) evaluated at each parameter set; 'rel. excess' is "
+        "(value - lowest in the table) / lowest.",
     ]
     rows = [run_scalinglab(frame, max(1, args.repeat))]
     if args.peer_python is None:
