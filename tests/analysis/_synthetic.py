@@ -8,7 +8,11 @@ TRUTH = {"E": 1.69, "A": 406.4, "B": 410.7, "alpha": 0.34, "beta": 0.28}
 
 
 def chinchilla_loss(N, D, params=TRUTH):
-    return params["E"] + params["A"] * N ** -params["alpha"] + params["B"] * D ** -params["beta"]
+    return (
+        params["E"]
+        + params["A"] * N ** -params["alpha"]
+        + params["B"] * D ** -params["beta"]
+    )
 
 
 def optimal_N(C, params=TRUTH):

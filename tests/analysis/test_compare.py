@@ -9,7 +9,6 @@ import pytest
 from scalinglab.analysis.compare import compare, multiplier
 from scalinglab.data import read_runs
 from scalinglab.errors import InputError
-from scalinglab.laws import make_law  # noqa: F401  (laws are built from the registry below)
 from scalinglab.laws.registry import get_law
 
 from ._synthetic import TRUTH, chinchilla_loss
@@ -19,7 +18,11 @@ S, T = 1.5, 2.0  # recipe B = recipe A with N counted 1.5x and D 2x as effective
 
 def scaled(params, s, t):
     """L_B(N, D) = L_A(s N, t D): the Chinchilla parameters of recipe B."""
-    return {**params, "A": params["A"] * s ** -params["alpha"], "B": params["B"] * t ** -params["beta"]}
+    return {
+        **params,
+        "A": params["A"] * s ** -params["alpha"],
+        "B": params["B"] * t ** -params["beta"],
+    }
 
 
 def _arrays(params):
@@ -29,9 +32,13 @@ def _arrays(params):
 def test_multiplier_is_budget_invariant_and_exact_for_a_scaled_recipe():
     law = get_law("chinchilla")
     C = np.geomspace(1e18, 1e24, 7)
-    m = multiplier(law, _arrays(TRUTH), _arrays(scaled(TRUTH, S, T)), C, span=(1e17, 1e25))[0]
+    m = multiplier(
+        law, _arrays(TRUTH), _arrays(scaled(TRUTH, S, T)), C, span=(1e17, 1e25)
+    )[0]
     assert m == pytest.approx(np.full(C.size, S * T), rel=2e-3)
-    back = multiplier(law, _arrays(scaled(TRUTH, S, T)), _arrays(TRUTH), C, span=(1e17, 1e25))[0]
+    back = multiplier(
+        law, _arrays(scaled(TRUTH, S, T)), _arrays(TRUTH), C, span=(1e17, 1e25)
+    )[0]
     assert back == pytest.approx(1 / m, rel=4e-3)  # m(B over A) = 1 / m(A over B)
     same = multiplier(law, _arrays(TRUTH), _arrays(TRUTH), C, span=(1e17, 1e25))[0]
     # The baseline frontier is inverted by interpolation on a 400-point log grid.
@@ -44,7 +51,14 @@ def _two_recipes(noise, seed):
     rng = np.random.default_rng(seed)
     L = np.r_[chinchilla_loss(N, D), chinchilla_loss(N, D, scaled(TRUTH, S, T))]
     L = L * np.exp(noise * rng.standard_normal(L.size))
-    frame = pd.DataFrame({"N": np.r_[N, N], "D": np.r_[D, D], "loss": L, "recipe": ["A"] * N.size + ["B"] * N.size})
+    frame = pd.DataFrame(
+        {
+            "N": np.r_[N, N],
+            "D": np.r_[D, D],
+            "loss": L,
+            "recipe": ["A"] * N.size + ["B"] * N.size,
+        }
+    )
     return read_runs(frame)
 
 

@@ -30,7 +30,9 @@ def test_envelope_recovers_the_allocation_exponents():
     result = envelope(N, D, 6 * N * D, L, run, usable=np.ones(N.size, bool), points=80)
     assert result.a.ci95[0] <= A_TRUE <= result.a.ci95[1]
     assert result.a.exponent == pytest.approx(A_TRUE, abs=0.01)
-    assert result.a.exponent + result.b.exponent == pytest.approx(1.0, abs=1e-9)  # C = 6ND exactly
+    assert result.a.exponent + result.b.exponent == pytest.approx(
+        1.0, abs=1e-9
+    )  # C = 6ND exactly
     assert result.loss_fit.params["E"] == pytest.approx(TRUTH["E"], rel=0.02)
 
 
@@ -39,12 +41,15 @@ def test_envelope_is_the_lowest_loss_and_never_rises():
     result = envelope(N, D, 6 * N * D, L, run, usable=np.ones(N.size, bool), points=40)
     assert np.all(np.diff(result.loss) < 0)
     # No run is below the envelope at an envelope compute (within interpolation error).
-    for c, l in zip(result.C, result.loss):
+    for c, low in zip(result.C, result.loss):
         for r in np.unique(run):
             rows = run == r
             Cr = 6 * N[rows] * D[rows]
             if Cr.min() <= c <= Cr.max():
-                assert np.exp(np.interp(np.log(c), np.log(Cr), np.log(L[rows]))) >= l - 1e-12
+                assert (
+                    np.exp(np.interp(np.log(c), np.log(Cr), np.log(L[rows])))
+                    >= low - 1e-12
+                )
 
 
 def test_edge_sizes_are_left_out_and_said_so():
@@ -63,17 +68,30 @@ def test_mid_schedule_checkpoints_are_refused_unless_declared():
         envelope(N, D, 6 * N * D, L, run)
     final = usable_rows(runs, "final")
     assert final.sum() == 6
-    assert np.all(runs.array("D")[final] == pd.Series(D).groupby(run).max().reindex(run[final]).to_numpy())
+    assert np.all(
+        runs.array("D")[final]
+        == pd.Series(D).groupby(run).max().reindex(run[final]).to_numpy()
+    )
     assert usable_rows(runs, "all").all()
 
 
 def test_checkpoint_column_must_be_boolean():
     N, D, L, run = curves(sizes=4, checkpoints=3)
-    frame = pd.DataFrame({"N": N, "D": D, "loss": L, "run": run, "post_decay": ["yes", "no", "maybe"] * 4})
+    frame = pd.DataFrame(
+        {
+            "N": N,
+            "D": D,
+            "loss": L,
+            "run": run,
+            "post_decay": ["yes", "no", "maybe"] * 4,
+        }
+    )
     with pytest.raises(InputError, match="true/false"):
         usable_rows(read_runs(frame), "post_decay")
     frame["post_decay"] = [1, 0, 1] * 4
-    assert usable_rows(read_runs(frame), "post_decay").tolist() == [True, False, True] * 4
+    assert (
+        usable_rows(read_runs(frame), "post_decay").tolist() == [True, False, True] * 4
+    )
 
 
 def test_too_few_runs_on_the_envelope_raises():

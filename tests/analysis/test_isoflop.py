@@ -68,7 +68,9 @@ def test_centred_noise_free_parabola_vertex_is_close_and_interval_reflects_misfi
     result = isoflop(N, D, C, chinchilla_loss(N, D), draws=300)
     for b in result.budgets:
         assert b.N_opt == pytest.approx(optimal_N(b.C), rel=0.05)
-        assert b.D_opt * b.N_opt * 6 == pytest.approx(b.C, rel=1e-9)  # C = 6 N D along the profile
+        assert b.D_opt * b.N_opt * 6 == pytest.approx(
+            b.C, rel=1e-9
+        )  # C = 6 N D along the profile
     assert result.a.exponent == pytest.approx(A_TRUE, abs=0.01)
 
 
@@ -76,7 +78,9 @@ def test_unbracketed_minimum_is_flagged_and_left_out():
     N, D, C = isoflop_design(BUDGETS, span=100.0, points=13)
     # At the largest budget keep only models above the optimum (6 of 13 remain).
     keep = ~((C == BUDGETS[-1]) & (N < optimal_N(BUDGETS[-1]) * 1.4))
-    result = isoflop(N[keep], D[keep], C[keep], chinchilla_loss(N[keep], D[keep]), draws=200)
+    result = isoflop(
+        N[keep], D[keep], C[keep], chinchilla_loss(N[keep], D[keep]), draws=200
+    )
     last = result.budgets[-1]
     assert not last.used
     assert any("not bracketed" in f or "wrong way" in f for f in last.flags)

@@ -20,7 +20,15 @@ from scalinglab.data import read_runs
 
 pytestmark = pytest.mark.realdata
 
-KEYS = ["source_file", "dataset", "hparams", "warmup", "decay", "param_count", "loss_split"]
+KEYS = [
+    "source_file",
+    "dataset",
+    "hparams",
+    "warmup",
+    "decay",
+    "param_count",
+    "loss_split",
+]
 # (hparams, warmup, decay, param_count, loss_split) -> published a, for RefinedWeb and OWT2.
 PUBLISHED = {
     ("base", "long", "kaplan", "kaplan", "train"): {"rw": 0.835, "owt2": 0.864},
@@ -39,8 +47,13 @@ def _settings(shared_data):
 
 def _authors_exponent(optima, key) -> float:
     """Weighted log-log fit of the authors' optima (weights 1/std^2 of log N*), their method."""
-    rows = optima[(optima[KEYS] == pd.Series(key, index=KEYS)).all(axis=1) & (optima.n_star_std > 0)]
-    return float(np.polyfit(np.log(rows.flops), np.log(rows.n_opt), 1, w=1 / rows.n_star_std)[0])
+    rows = optima[
+        (optima[KEYS] == pd.Series(key, index=KEYS)).all(axis=1)
+        & (optima.n_star_std > 0)
+    ]
+    return float(
+        np.polyfit(np.log(rows.flops), np.log(rows.n_opt), 1, w=1 / rows.n_star_std)[0]
+    )
 
 
 @pytest.mark.slow
@@ -48,8 +61,16 @@ def test_porian_isoflop_exponents_reproduce_the_published_ones(shared_data):
     groups, optima = _settings(shared_data)
     checked = 0
     for key, g in groups:
-        result = isoflop(g.n.to_numpy(), g.tokens.to_numpy(), g.flops.to_numpy(), g.loss.to_numpy(),
-                         profile="parabola", window=10.0, draws=1000, seed=0)
+        result = isoflop(
+            g.n.to_numpy(),
+            g.tokens.to_numpy(),
+            g.flops.to_numpy(),
+            g.loss.to_numpy(),
+            profile="parabola",
+            window=10.0,
+            draws=1000,
+            seed=0,
+        )
         low, high = result.a.ci95
         assert low <= _authors_exponent(optima, key) <= high, key
         published = PUBLISHED.get(key[2:], {}).get(key[1])
@@ -66,8 +87,14 @@ def test_porian_param_count_convention_moves_the_exponent(shared_data):
     a = {}
     for key, g in groups:
         if key[0] == "summary_df" and key[2:5] == ("base", "long", "kaplan"):
-            a[key[5]] = isoflop(g.n.to_numpy(), g.tokens.to_numpy(), g.flops.to_numpy(),
-                                g.loss.to_numpy(), window=10.0, draws=500).a
+            a[key[5]] = isoflop(
+                g.n.to_numpy(),
+                g.tokens.to_numpy(),
+                g.flops.to_numpy(),
+                g.loss.to_numpy(),
+                window=10.0,
+                draws=500,
+            ).a
     assert a["kaplan"].ci95[0] > a["standard"].ci95[1]
 
 
@@ -75,27 +102,51 @@ def test_loss_to_loss_isoflop_optima_per_corpus(shared_data):
     sweep = pd.read_csv(shared_data / "loss_to_loss" / "sweep.csv")
     assert np.allclose(sweep.iso_flop, 6 * sweep.params * sweep.tokens, rtol=1e-6)
     for corpus, g in sweep.groupby("data"):
-        result = isoflop(g.params.to_numpy(), g.tokens.to_numpy(), g.iso_flop.to_numpy(),
-                         g.val_loss.to_numpy(), budget=g.iso_flop.to_numpy(), draws=500)
+        result = isoflop(
+            g.params.to_numpy(),
+            g.tokens.to_numpy(),
+            g.iso_flop.to_numpy(),
+            g.val_loss.to_numpy(),
+            budget=g.iso_flop.to_numpy(),
+            draws=500,
+        )
         assert len(result.budgets) == 8 and all(b.used for b in result.budgets), corpus
         for b in result.budgets:
             rows = g[np.isclose(g.iso_flop, b.C, rtol=1e-9)]
             assert rows.params.min() <= b.N_opt <= rows.params.max()
-            assert b.loss_opt <= rows.val_loss.min() + 0.01  # the profile's minimum is near the best run
+            assert (
+                b.loss_opt <= rows.val_loss.min() + 0.01
+            )  # the profile's minimum is near the best run
         low, high = result.a.ci95
         assert 0.35 < low < result.a.exponent < high < 0.6, corpus
-        assert result.a.exponent + result.b.exponent == pytest.approx(1.0, abs=1e-6)  # C = 6ND
+        assert result.a.exponent + result.b.exponent == pytest.approx(
+            1.0, abs=1e-6
+        )  # C = 6ND
 
 
 def _validation_cases(shared_data):
-    epoch = read_runs(shared_data / "epoch_chinchilla" / "svg_extracted_data.csv",
-                      N="Model Size", C="Training FLOP", loss="loss")
-    olmo = read_runs(shared_data / "olmo_ladder" / "ladder_final_summary.csv",
-                     N="n_nonembed", D="tokens", loss="loss_c4_en", run="run")
+    epoch = read_runs(
+        shared_data / "epoch_chinchilla" / "svg_extracted_data.csv",
+        N="Model Size",
+        C="Training FLOP",
+        loss="loss",
+    )
+    olmo = read_runs(
+        shared_data / "olmo_ladder" / "ladder_final_summary.csv",
+        N="n_nonembed",
+        D="tokens",
+        loss="loss_c4_en",
+        run="run",
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        gadre = read_runs(shared_data / "gadre_overtraining" / "gadre_models.csv",
-                          N="params", D="tokens", loss="loss_c4_val", run="name")
+        gadre = read_runs(
+            shared_data / "gadre_overtraining" / "gadre_models.csv",
+            N="params",
+            D="tokens",
+            loss="loss_c4_val",
+            run="name",
+        )
     return {
         "epoch_chinchilla": (epoch, "C >= 1e21"),
         "olmo_ladder": (olmo, "N >= 3e9"),

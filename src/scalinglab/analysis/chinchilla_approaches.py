@@ -49,7 +49,9 @@ class ApproachEstimate:
             "b": {"value": self.b, "ci95": list(self.b_ci95)},
             "tokens_per_param": [
                 {"C": c, "value": v, "ci95": list(ci)}
-                for c, v, ci in zip(self.budgets, self.tokens_per_param, self.tokens_per_param_ci95)
+                for c, v, ci in zip(
+                    self.budgets, self.tokens_per_param, self.tokens_per_param_ci95
+                )
             ],
             "detail": self.detail,
         }
@@ -81,7 +83,9 @@ def _from_powers(name: str, result, budgets, detail: dict) -> ApproachEstimate:
         b_ci95=result.b.ci95,
         budgets=tuple(float(c) for c in budgets),
         tokens_per_param=tuple(float(v) for v in ratio),
-        tokens_per_param_ci95=tuple((float(lo), float(hi)) for lo, hi in zip(low, high)),
+        tokens_per_param_ci95=tuple(
+            (float(lo), float(hi)) for lo, hi in zip(low, high)
+        ),
         detail=detail,
     )
 
@@ -103,9 +107,14 @@ def _parametric(final, budgets, bootstrap: int, seed: int) -> ApproachEstimate:
         b_ci95=(1 - a_ci[1], 1 - a_ci[0]),
         budgets=tuple(float(c) for c in budgets),
         tokens_per_param=tuple(float(v) for v in allocation.tokens_per_param),
-        tokens_per_param_ci95=tuple((float(lo), float(hi)) for lo, hi in zip(low, high)),
-        detail={"params": result.params, "ci95": result.conf_int(),
-                "diagnostics": [x.message for x in result.diagnostics]},
+        tokens_per_param_ci95=tuple(
+            (float(lo), float(hi)) for lo, hi in zip(low, high)
+        ),
+        detail={
+            "params": result.params,
+            "ci95": result.conf_int(),
+            "diagnostics": [x.message for x in result.diagnostics],
+        },
     )
 
 
@@ -141,24 +150,45 @@ def chinchilla_approaches(
     estimates, skipped = [], {}
     try:
         mask = usable_rows(runs, checkpoints)
-        env = envelope(*(runs.array(k) for k in ("N", "D", "C", "loss")), runs.frame["run"].to_numpy(),
-                       usable=mask, bootstrap=bootstrap, seed=seed)
-        estimates.append(_from_powers("envelope", env, budgets, {"notes": list(env.notes)}))
+        env = envelope(
+            *(runs.array(k) for k in ("N", "D", "C", "loss")),
+            runs.frame["run"].to_numpy(),
+            usable=mask,
+            bootstrap=bootstrap,
+            seed=seed,
+        )
+        estimates.append(
+            _from_powers("envelope", env, budgets, {"notes": list(env.notes)})
+        )
     except ScalinglabError as err:
         skipped["envelope"] = str(err)
     try:
-        iso = isoflop(*(final.array(k) for k in ("N", "D", "C", "loss")), rtol=rtol,
-                      profile=profile, window=window, draws=max(bootstrap, 200), seed=seed)
+        iso = isoflop(
+            *(final.array(k) for k in ("N", "D", "C", "loss")),
+            rtol=rtol,
+            profile=profile,
+            window=window,
+            draws=max(bootstrap, 200),
+            seed=seed,
+        )
         used = sum(b.used for b in iso.budgets)
-        estimates.append(_from_powers("isoflop", iso, budgets,
-                                      {"budgets_used": used, "notes": list(iso.notes)}))
+        estimates.append(
+            _from_powers(
+                "isoflop",
+                iso,
+                budgets,
+                {"budgets_used": used, "notes": list(iso.notes)},
+            )
+        )
     except ScalinglabError as err:
         skipped["isoflop"] = str(err)
     try:
         estimates.append(_parametric(final, budgets, bootstrap, seed))
     except ScalinglabError as err:
         skipped["parametric"] = str(err)
-    return ApproachComparison(tuple(estimates), skipped, tuple(_disagreements(estimates)))
+    return ApproachComparison(
+        tuple(estimates), skipped, tuple(_disagreements(estimates))
+    )
 
 
 def _apart(x: tuple[float, float], y: tuple[float, float]) -> bool:
@@ -173,8 +203,13 @@ def _disagreements(estimates: Sequence[ApproachEstimate]) -> list[str]:
                 f"a: {e.name} {e.a:.3f} [{e.a_ci95[0]:.3f}, {e.a_ci95[1]:.3f}] vs {f.name} "
                 f"{f.a:.3f} [{f.a_ci95[0]:.3f}, {f.a_ci95[1]:.3f}]: intervals do not overlap"
             )
-        for c, x, y, vx, vy in zip(e.budgets, e.tokens_per_param_ci95, f.tokens_per_param_ci95,
-                                   e.tokens_per_param, f.tokens_per_param):
+        for c, x, y, vx, vy in zip(
+            e.budgets,
+            e.tokens_per_param_ci95,
+            f.tokens_per_param_ci95,
+            e.tokens_per_param,
+            f.tokens_per_param,
+        ):
             if _apart(x, y):
                 out.append(
                     f"tokens per parameter at C={c:.3g}: {e.name} {vx:.3g} vs {f.name} {vy:.3g}: "

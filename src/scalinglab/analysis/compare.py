@@ -70,10 +70,16 @@ class GroupComparison:
             "ci95": list(self.ci95),
             "C": self.C_median,
             "budgets": list(self.budgets),
-            "trend": {"value": self.trend, "ci95": list(self.trend_ci95), "verdict": self.verdict},
+            "trend": {
+                "value": self.trend,
+                "ci95": list(self.trend_ci95),
+                "verdict": self.verdict,
+            },
             "target_loss": self.target_loss,
             "token_ratio": self.token_ratio,
-            "token_ratio_ci95": None if self.token_ratio_ci95 is None else list(self.token_ratio_ci95),
+            "token_ratio_ci95": None
+            if self.token_ratio_ci95 is None
+            else list(self.token_ratio_ci95),
             "token_saving": saving,
             "n_runs": self.n_runs,
         }
@@ -100,7 +106,10 @@ class Comparison:
             "pairing": self.pairing,
             "replicates": self.replicates,
             "multiplier": {g.group: g.to_dict() for g in self.groups},
-            "fits": {k: {"params": v.params, "n_runs": v.n_runs} for k, v in self.fits.items()},
+            "fits": {
+                k: {"params": v.params, "n_runs": v.n_runs}
+                for k, v in self.fits.items()
+            },
             "notes": list(self.notes),
         }
 
@@ -111,7 +120,9 @@ def frontier_loss(law: Law, values: dict[str, np.ndarray], C: np.ndarray) -> np.
     if tuple(law.inputs) == ("C",):
         with np.errstate(all="ignore"):
             out = law.function(C[None, :], **values)
-        return np.broadcast_to(out, (next(iter(values.values())).shape[0], C.size)).copy()
+        return np.broadcast_to(
+            out, (next(iter(values.values())).shape[0], C.size)
+        ).copy()
     N, _ = optimal_N(law, values, C)
     D = C[None, :] / (6.0 * N)
     with np.errstate(all="ignore"):
@@ -151,7 +162,9 @@ def multiplier(
     logC = np.log(grid)
     out = np.empty(target.shape)
     for s in range(target.shape[0]):
-        curve = np.minimum.accumulate(base_L[s])  # the frontier never rises with compute
+        curve = np.minimum.accumulate(
+            base_L[s]
+        )  # the frontier never rises with compute
         ok = np.isfinite(curve)
         if ok.sum() < 2:
             out[s] = np.nan
@@ -197,21 +210,43 @@ def compare(
     law = get_law(law)
     labels = _labels(runs, group, baseline)
     if bootstrap < 20:
-        raise ScalinglabError(f"compare needs bootstrap >= 20 for its intervals; got {bootstrap}.")
+        raise ScalinglabError(
+            f"compare needs bootstrap >= 20 for its intervals; got {bootstrap}."
+        )
     tables = {g: runs.subset(labels == g) for g in np.unique(labels)}
-    fits = {g: fit(law, t, objective=objective, bootstrap=0, seed=seed) for g, t in tables.items()}
+    fits = {
+        g: fit(law, t, objective=objective, bootstrap=0, seed=seed)
+        for g, t in tables.items()
+    }
     weights, pairing = _replicate_weights(tables, baseline, bootstrap, seed)
     draws = {g: _refit(fits[g], tables[g], weights[g], objective) for g in tables}
     C_all = runs.array("C")
     span = (float(C_all.min()), float(C_all.max()))
     C_med = float(np.median(C_all))
-    grid = np.asarray(budgets, dtype=float) if budgets is not None else _default_budgets(span)
+    grid = (
+        np.asarray(budgets, dtype=float)
+        if budgets is not None
+        else _default_budgets(span)
+    )
     grid = np.unique(np.append(grid, C_med))
-    point = {g: {k: np.array([[v]]) for k, v in f.params.items()} for g, f in fits.items()}
+    point = {
+        g: {k: np.array([[v]]) for k, v in f.params.items()} for g, f in fits.items()
+    }
     if target_loss is None:
         target_loss = float(_frontier(law, point[baseline], np.array([C_med]))[0, 0])
     results = [
-        _group(law, g, point, draws, baseline, grid, C_med, span, target_loss, len(tables[g].frame["run"].unique()))
+        _group(
+            law,
+            g,
+            point,
+            draws,
+            baseline,
+            grid,
+            C_med,
+            span,
+            target_loss,
+            len(tables[g].frame["run"].unique()),
+        )
         for g in tables
         if g != baseline
     ]
@@ -242,7 +277,9 @@ def _labels(runs, group: str, baseline: str) -> np.ndarray:
             column=group,
         )
     if len(found) < 2:
-        raise InputError(f"column {group!r} has one value; nothing to compare.", source=runs.source)
+        raise InputError(
+            f"column {group!r} has one value; nothing to compare.", source=runs.source
+        )
     return labels
 
 
@@ -266,9 +303,7 @@ def _replicate_weights(tables: dict, baseline: str, replicates: int, seed: int):
     rng = np.random.default_rng(seed)
     keys = {g: _design_keys(t) for g, t in tables.items()}
     shared = sorted(set(keys[baseline]))
-    paired = all(
-        len(set(k)) == len(k) and sorted(k) == shared for k in keys.values()
-    )
+    paired = all(len(set(k)) == len(k) and sorted(k) == shared for k in keys.values())
     if paired:
         counts = np.zeros((replicates, len(shared)))
         draws = rng.integers(0, len(shared), size=(replicates, len(shared)))
@@ -279,7 +314,9 @@ def _replicate_weights(tables: dict, baseline: str, replicates: int, seed: int):
             run_counts = counts[:, [position[k] for k in keys[g]]]
             out[g] = run_counts[:, t.runs()]
         return out, "paired by design (same N, D runs in every group)"
-    return {g: run_weights(t.runs(), replicates, rng) for g, t in tables.items()}, "independent"
+    return {
+        g: run_weights(t.runs(), replicates, rng) for g, t in tables.items()
+    }, "independent"
 
 
 def _refit(result, table, weights: np.ndarray, objective: str) -> dict[str, np.ndarray]:
@@ -372,7 +409,9 @@ def _token_ratio(law, point, draws, baseline, g, target, span):
             if ok.sum() < 2 or target < curve[ok].min():
                 out[s] = np.nan
                 continue
-            logD = np.interp(np.log(target), np.log(curve[ok][::-1]), np.log(D[s][ok][::-1]))
+            logD = np.interp(
+                np.log(target), np.log(curve[ok][::-1]), np.log(D[s][ok][::-1])
+            )
             out[s] = np.exp(logD)
         return out
 

@@ -65,7 +65,10 @@ class EnvelopeResult:
         fit = self.loss_fit
         loss_law = None
         if fit is not None:
-            loss_law = {"params": fit.params, "ci95": fit.conf_int() if fit.draws is not None else None}
+            loss_law = {
+                "params": fit.params,
+                "ci95": fit.conf_int() if fit.draws is not None else None,
+            }
         return {
             "approach": "envelope",
             "a": self.a.to_dict(),
@@ -74,8 +77,14 @@ class EnvelopeResult:
             "n_runs": self.n_runs,
             "n_runs_on_envelope": int(np.unique(self.run).size),
             "points": [
-                {"C": float(c), "loss": float(l), "N": float(n), "D": float(d), "run": str(r)}
-                for c, l, n, d, r in zip(self.C, self.loss, self.N, self.D, self.run)
+                {
+                    "C": float(c),
+                    "loss": float(loss),
+                    "N": float(n),
+                    "D": float(d),
+                    "run": str(r),
+                }
+                for c, loss, n, d, r in zip(self.C, self.loss, self.N, self.D, self.run)
             ],
             "notes": list(self.notes),
         }
@@ -118,7 +127,9 @@ def usable_rows(runs, checkpoints: str | None) -> np.ndarray:
 def _final_mask(runs) -> np.ndarray:
     frame = runs.frame
     key = "step" if runs.has("step") else "D"
-    last = frame.sort_values(key, kind="stable").groupby("run", sort=False).tail(1).index
+    last = (
+        frame.sort_values(key, kind="stable").groupby("run", sort=False).tail(1).index
+    )
     mask = np.zeros(len(frame), dtype=bool)
     mask[last.to_numpy()] = True
     return mask
@@ -153,7 +164,9 @@ def _curves(C, D, loss, run, grid_edges, grid):
         order = rows[np.argsort(C[rows], kind="stable")]
         x, y, d = np.log(C[order]), np.log(loss[order]), np.log(D[order])
         if x.size == 1 or x[0] == x[-1]:
-            j = int(np.clip(np.searchsorted(grid_edges, x[0], side="right") - 1, 0, G - 1))
+            j = int(
+                np.clip(np.searchsorted(grid_edges, x[0], side="right") - 1, 0, G - 1)
+            )
             logL[k, j], logD[k, j] = y.min(), d[np.argmin(y)]
             continue
         inside = (grid >= x[0]) & (grid <= x[-1])
@@ -169,7 +182,11 @@ def _frontier(logL: np.ndarray, keep: np.ndarray):
     value = sub[best, np.arange(sub.shape[1])]
     present = np.isfinite(value)
     running = np.minimum.accumulate(np.where(present, value, np.inf))
-    improves = present & (value <= running) & (value < np.concatenate([[np.inf], running[:-1]]))
+    improves = (
+        present
+        & (value <= running)
+        & (value < np.concatenate([[np.inf], running[:-1]]))
+    )
     return np.flatnonzero(improves), np.flatnonzero(keep)[best[improves]]
 
 
@@ -214,7 +231,9 @@ def envelope(
     run = np.asarray(run).astype(str)
     mask = _usable(usable, run)
     if bootstrap < 20:
-        raise ScalinglabError(f"the envelope's intervals need bootstrap >= 20; got {bootstrap}.")
+        raise ScalinglabError(
+            f"the envelope's intervals need bootstrap >= 20; got {bootstrap}."
+        )
     N, D, C, loss, run = N[mask], D[mask], C[mask], loss[mask], run[mask]
     edges = np.linspace(np.log(C.min()), np.log(C.max()), points + 1)
     grid = (edges[:-1] + edges[1:]) / 2
@@ -261,7 +280,9 @@ def _usable(usable, run) -> np.ndarray:
         return np.ones(run.size, dtype=bool)
     mask = np.asarray(usable)
     if mask.dtype != bool or mask.shape != run.shape or not mask.any():
-        raise ScalinglabError("usable must be a boolean mask, one entry per row, with a true entry.")
+        raise ScalinglabError(
+            "usable must be a boolean mask, one entry per row, with a true entry."
+        )
     return mask
 
 

@@ -216,7 +216,9 @@ def _profile(
     degree = PROFILES[profile]
     flags = []
     if logN.size < degree + 2:
-        flags.append(f"only {logN.size} points; a {profile} needs at least {degree + 2}")
+        flags.append(
+            f"only {logN.size} points; a {profile} needs at least {degree + 2}"
+        )
         return _unusable(C, logN, loss, profile, flags)
     centre = float(np.mean(logN))
     x = logN - centre
@@ -234,7 +236,9 @@ def _profile(
         flags.append(f"minimum not bracketed: N_opt lies {side} N sampled")
     missing = float(np.mean(~np.isfinite(x_draws)))
     if missing > 0.5:
-        flags.append(f"{missing:.0%} of coefficient draws have no minimum: flat profile")
+        flags.append(
+            f"{missing:.0%} of coefficient draws have no minimum: flat profile"
+        )
     loss_draws = np.sum(sampled * _design(x_draws, degree), axis=1)
     log_N_draws = x_draws + centre
     log_D_draws = d_coef[0] + d_coef[1] * x_draws
@@ -422,8 +426,12 @@ def _flag_summary(profiles) -> str:
 
 
 def _notes(profiles, a: PowerFit, b: PowerFit) -> list[str]:
-    notes = [f"C={p.C:.3g} left out: {'; '.join(p.flags)}" for p in profiles if not p.used]
-    notes += [f"C={p.C:.3g}: {'; '.join(p.flags)}" for p in profiles if p.used and p.flags]
+    notes = [
+        f"C={p.C:.3g} left out: {'; '.join(p.flags)}" for p in profiles if not p.used
+    ]
+    notes += [
+        f"C={p.C:.3g}: {'; '.join(p.flags)}" for p in profiles if p.used and p.flags
+    ]
     total = a.exponent + b.exponent
     if abs(total - 1.0) > 0.05:
         notes.append(

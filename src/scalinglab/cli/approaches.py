@@ -17,15 +17,25 @@ from ._options import parse_quantities
 console = Console()
 err_console = Console(stderr=True)
 
-DataArg = typer.Argument(..., help="Run table: CSV, TSV, Parquet, JSONL or JSON.", show_default=False)
+DataArg = typer.Argument(
+    ..., help="Run table: CSV, TSV, Parquet, JSONL or JSON.", show_default=False
+)
 JsonOpt = typer.Option(False, "--json", help="Print one JSON object instead of tables.")
 NOpt = typer.Option(None, "--N", help="Column with parameters (default N or an alias).")
 DOpt = typer.Option(None, "--D", help="Column with training tokens.")
 COpt = typer.Option(None, "--C", help="Column with training FLOPs.")
 LossOpt = typer.Option(None, "--loss", help="Column with the loss.")
-RunOpt = typer.Option(None, "--run", help="Column naming the run of each row (checkpoints).")
-NKindOpt = typer.Option("unknown", "--N-kind", help="How N is counted: total, non_embedding, active.")
-WhereOpt = typer.Option(None, "--where", help="Keep only rows matching a pandas query, e.g. \"dataset == 'rw'\".")
+RunOpt = typer.Option(
+    None, "--run", help="Column naming the run of each row (checkpoints)."
+)
+NKindOpt = typer.Option(
+    "unknown", "--N-kind", help="How N is counted: total, non_embedding, active."
+)
+WhereOpt = typer.Option(
+    None,
+    "--where",
+    help="Keep only rows matching a pandas query, e.g. \"dataset == 'rw'\".",
+)
 PlotOpt = typer.Option(None, "--plot", help="Save a figure here (.png or .svg).")
 SeedOpt = typer.Option(0, help="Seed of the bootstrap draws.")
 
@@ -60,10 +70,18 @@ def isoflop(
     loss: Optional[str] = LossOpt,
     run: Optional[str] = RunOpt,
     N_kind: str = NKindOpt,
-    budget: Optional[str] = typer.Option(None, "--budget", help="Column labelling each run's budget (default: group C)."),
-    rtol: float = typer.Option(0.05, help="Relative gap in C that starts a new budget."),
-    profile: str = typer.Option("parabola", help="Profile in log N: parabola or cubic."),
-    window: Optional[float] = typer.Option(None, help="Fit only runs within this factor in N of each budget's best run."),
+    budget: Optional[str] = typer.Option(
+        None, "--budget", help="Column labelling each run's budget (default: group C)."
+    ),
+    rtol: float = typer.Option(
+        0.05, help="Relative gap in C that starts a new budget."
+    ),
+    profile: str = typer.Option(
+        "parabola", help="Profile in log N: parabola or cubic."
+    ),
+    window: Optional[float] = typer.Option(
+        None, help="Fit only runs within this factor in N of each budget's best run."
+    ),
     draws: int = typer.Option(1000, help="Draws for the two-stage intervals."),
     seed: int = SeedOpt,
     where: Optional[str] = WhereOpt,
@@ -78,12 +96,24 @@ def isoflop(
 
     runs = load_runs(data, N, D, C, loss, run, N_kind, where).final()
     labels = runs.frame[budget].to_numpy() if budget else None
-    result = run_isoflop(*(runs.array(k) for k in ("N", "D", "C", "loss")), budget=labels, rtol=rtol,
-                         profile=profile, window=window, draws=draws, seed=seed)
+    result = run_isoflop(
+        *(runs.array(k) for k in ("N", "D", "C", "loss")),
+        budget=labels,
+        rtol=rtol,
+        profile=profile,
+        window=window,
+        draws=draws,
+        seed=seed,
+    )
     if plot is not None:
         from ..plot.approaches import isoflop_figure
 
-        save_plot(isoflop_figure(result, runs.array("N"), runs.array("loss"), runs.array("C")), plot)
+        save_plot(
+            isoflop_figure(
+                result, runs.array("N"), runs.array("loss"), runs.array("C")
+            ),
+            plot,
+        )
     if as_json:
         print_json(result.to_dict())
         return
@@ -91,12 +121,21 @@ def isoflop(
 
 
 def _print_budgets(result) -> None:
-    table = Table(title=f"IsoFLOP optima ({result.profile}, 95% intervals)", title_justify="left")
+    table = Table(
+        title=f"IsoFLOP optima ({result.profile}, 95% intervals)", title_justify="left"
+    )
     for column in ("C", "points", "N_opt", "D_opt", "loss_opt", "used", "flags"):
         table.add_column(column, justify="right" if column != "flags" else "left")
     for b in result.budgets:
-        table.add_row(f"{b.C:.3g}", str(b.n_points), _ci(b.N_opt, b.ci95["N_opt"]), _ci(b.D_opt, b.ci95["D_opt"]),
-                      _ci(b.loss_opt, b.ci95["loss_opt"]), "yes" if b.used else "no", "; ".join(b.flags))
+        table.add_row(
+            f"{b.C:.3g}",
+            str(b.n_points),
+            _ci(b.N_opt, b.ci95["N_opt"]),
+            _ci(b.D_opt, b.ci95["D_opt"]),
+            _ci(b.loss_opt, b.ci95["loss_opt"]),
+            "yes" if b.used else "no",
+            "; ".join(b.flags),
+        )
     console.print(table)
     console.print(f"a (N_opt ~ C^a) = {_ci(result.a.exponent, result.a.ci95)}")
     console.print(f"b (D_opt ~ C^b) = {_ci(result.b.exponent, result.b.ci95)}")
@@ -114,8 +153,10 @@ def envelope(
     run: Optional[str] = RunOpt,
     N_kind: str = NKindOpt,
     checkpoints: Optional[str] = typer.Option(
-        None, "--checkpoints",
-        help="Which rows are usable: final, all (constant LR / post-decay) or a true/false COLUMN."),
+        None,
+        "--checkpoints",
+        help="Which rows are usable: final, all (constant LR / post-decay) or a true/false COLUMN.",
+    ),
     points: int = typer.Option(64, help="Log-spaced compute values across the data."),
     bootstrap: int = typer.Option(200, help="Run-bootstrap replicates."),
     seed: int = SeedOpt,
@@ -131,8 +172,14 @@ def envelope(
     from ..analysis.envelope import usable_rows
 
     runs = load_runs(data, N, D, C, loss, run, N_kind, where)
-    result = run_envelope(*(runs.array(k) for k in ("N", "D", "C", "loss")), runs.frame["run"].to_numpy(),
-                          usable=usable_rows(runs, checkpoints), points=points, bootstrap=bootstrap, seed=seed)
+    result = run_envelope(
+        *(runs.array(k) for k in ("N", "D", "C", "loss")),
+        runs.frame["run"].to_numpy(),
+        usable=usable_rows(runs, checkpoints),
+        points=points,
+        bootstrap=bootstrap,
+        seed=seed,
+    )
     if plot is not None:
         from ..plot.approaches import envelope_figure
 
@@ -144,8 +191,13 @@ def envelope(
     console.print(f"b (D_opt ~ C^b) = {_ci(result.b.exponent, result.b.ci95)}")
     if result.loss_fit is not None:
         ci = result.loss_fit.conf_int()
-        console.print("L(C) = E + A C^-alpha: " + ", ".join(_ci(v, ci[k]).join([f"{k}=", ""])
-                                                          for k, v in result.loss_fit.params.items()))
+        console.print(
+            "L(C) = E + A C^-alpha: "
+            + ", ".join(
+                _ci(v, ci[k]).join([f"{k}=", ""])
+                for k, v in result.loss_fit.params.items()
+            )
+        )
     for note in result.notes:
         console.print(f"[dim]{note}[/dim]")
 
@@ -159,11 +211,17 @@ def chinchilla(
     loss: Optional[str] = LossOpt,
     run: Optional[str] = RunOpt,
     N_kind: str = NKindOpt,
-    budgets: str = typer.Option("1e21,1e23,1e25", help="Budgets (FLOPs) for tokens per parameter."),
-    checkpoints: Optional[str] = typer.Option(None, "--checkpoints", help="Rows the envelope may use (see envelope)."),
+    budgets: str = typer.Option(
+        "1e21,1e23,1e25", help="Budgets (FLOPs) for tokens per parameter."
+    ),
+    checkpoints: Optional[str] = typer.Option(
+        None, "--checkpoints", help="Rows the envelope may use (see envelope)."
+    ),
     profile: str = typer.Option("parabola", help="IsoFLOP profile: parabola or cubic."),
     window: Optional[float] = typer.Option(None, help="IsoFLOP window factor in N."),
-    rtol: float = typer.Option(0.05, help="Relative gap in C that starts a new IsoFLOP budget."),
+    rtol: float = typer.Option(
+        0.05, help="Relative gap in C that starts a new IsoFLOP budget."
+    ),
     bootstrap: int = typer.Option(200, help="Bootstrap replicates for every approach."),
     seed: int = SeedOpt,
     where: Optional[str] = WhereOpt,
@@ -177,8 +235,16 @@ def chinchilla(
     from ..analysis.chinchilla_approaches import chinchilla_approaches
 
     runs = load_runs(data, N, D, C, loss, run, N_kind, where)
-    result = chinchilla_approaches(runs, budgets=parse_quantities(budgets, "--budgets"), checkpoints=checkpoints,
-                                   profile=profile, window=window, rtol=rtol, bootstrap=bootstrap, seed=seed)
+    result = chinchilla_approaches(
+        runs,
+        budgets=parse_quantities(budgets, "--budgets"),
+        checkpoints=checkpoints,
+        profile=profile,
+        window=window,
+        rtol=rtol,
+        bootstrap=bootstrap,
+        seed=seed,
+    )
     if plot is not None:
         from ..plot.approaches import approaches_figure
 
@@ -195,10 +261,14 @@ def _print_approaches(result) -> None:
     for column in ("approach", "a", "b", *(f"D/N at {c:.3g}" for c in budgets)):
         table.add_column(column, justify="right")
     for e in result.estimates:
-        ratios = [_ci(v, ci) for v, ci in zip(e.tokens_per_param, e.tokens_per_param_ci95)]
+        ratios = [
+            _ci(v, ci) for v, ci in zip(e.tokens_per_param, e.tokens_per_param_ci95)
+        ]
         table.add_row(e.name, _ci(e.a, e.a_ci95), _ci(e.b, e.b_ci95), *ratios)
     console.print(table)
     for name, why in result.skipped.items():
         console.print(f"[dim]{name} skipped: {why}[/dim]")
-    for line in result.disagreements or ("no two approaches disagree beyond their intervals",):
+    for line in result.disagreements or (
+        "no two approaches disagree beyond their intervals",
+    ):
         console.print(f"[yellow]{line}[/yellow]")

@@ -11,18 +11,48 @@ from rich.table import Table
 from ._app import app  # noqa: F401
 from ._common import print_json
 from ._options import parse_quantities
-from .approaches import (COpt, DataArg, DOpt, JsonOpt, LossOpt, NKindOpt, NOpt, PlotOpt, RunOpt, SeedOpt,
-                         WhereOpt, console, load_runs, save_plot)
+from .approaches import (
+    COpt,
+    DataArg,
+    DOpt,
+    JsonOpt,
+    LossOpt,
+    NKindOpt,
+    NOpt,
+    PlotOpt,
+    RunOpt,
+    SeedOpt,
+    WhereOpt,
+    console,
+    load_runs,
+    save_plot,
+)
 
-HoldoutOpt = typer.Option(None, "--holdout", help="Hold out rows matching a query, e.g. \"N >= 1e9\".")
-TopOpt = typer.Option(None, "--holdout-top", help="Hold out the largest fraction of rows by --by, e.g. 0.2.")
-ByOpt = typer.Option("N", "--by", help="Scale column for --holdout-top and --rolling: N, D or C.")
-RollingOpt = typer.Option(False, "--rolling", help="Fit on the k smallest scales, predict the next (every k).")
-WidenOpt = typer.Option(None, "--widen", help="'rolling': widen intervals by measured extrapolation error.")
-UOpt = typer.Option(None, "--U", help="Column with unique tokens (data_constrained law).")
+HoldoutOpt = typer.Option(
+    None, "--holdout", help='Hold out rows matching a query, e.g. "N >= 1e9".'
+)
+TopOpt = typer.Option(
+    None,
+    "--holdout-top",
+    help="Hold out the largest fraction of rows by --by, e.g. 0.2.",
+)
+ByOpt = typer.Option(
+    "N", "--by", help="Scale column for --holdout-top and --rolling: N, D or C."
+)
+RollingOpt = typer.Option(
+    False, "--rolling", help="Fit on the k smallest scales, predict the next (every k)."
+)
+WidenOpt = typer.Option(
+    None, "--widen", help="'rolling': widen intervals by measured extrapolation error."
+)
+UOpt = typer.Option(
+    None, "--U", help="Column with unique tokens (data_constrained law)."
+)
 
 
-def _runs_and_splits(data, N, D, C, loss, run, N_kind, where, holdout, top, by, rolling):
+def _runs_and_splits(
+    data, N, D, C, loss, run, N_kind, where, holdout, top, by, rolling
+):
     from ..analysis.validation import make_splits
 
     runs = load_runs(data, N, D, C, loss, run, N_kind, where)
@@ -33,12 +63,23 @@ def _runs_and_splits(data, N, D, C, loss, run, N_kind, where, holdout, top, by, 
 def validate(
     data: Path = DataArg,
     law: str = typer.Option("chinchilla", help="Law name or formula."),
-    N: Optional[str] = NOpt, D: Optional[str] = DOpt, C: Optional[str] = COpt,
-    loss: Optional[str] = LossOpt, run: Optional[str] = RunOpt, N_kind: str = NKindOpt,
-    holdout: Optional[str] = HoldoutOpt, holdout_top: Optional[float] = TopOpt, by: str = ByOpt,
-    rolling: bool = RollingOpt, widen: Optional[str] = WidenOpt,
-    bootstrap: int = typer.Option(200, help="Bootstrap replicates per fit (intervals)."),
-    seed: int = SeedOpt, where: Optional[str] = WhereOpt, plot: Optional[Path] = PlotOpt,
+    N: Optional[str] = NOpt,
+    D: Optional[str] = DOpt,
+    C: Optional[str] = COpt,
+    loss: Optional[str] = LossOpt,
+    run: Optional[str] = RunOpt,
+    N_kind: str = NKindOpt,
+    holdout: Optional[str] = HoldoutOpt,
+    holdout_top: Optional[float] = TopOpt,
+    by: str = ByOpt,
+    rolling: bool = RollingOpt,
+    widen: Optional[str] = WidenOpt,
+    bootstrap: int = typer.Option(
+        200, help="Bootstrap replicates per fit (intervals)."
+    ),
+    seed: int = SeedOpt,
+    where: Optional[str] = WhereOpt,
+    plot: Optional[Path] = PlotOpt,
     as_json: bool = JsonOpt,
 ) -> None:
     """Fit on the small scales, predict the held-out large ones, and score the predictions.
@@ -47,8 +88,12 @@ def validate(
     """
     from ..analysis.validation import validate as run_validate
 
-    runs, splits = _runs_and_splits(data, N, D, C, loss, run, N_kind, where, holdout, holdout_top, by, rolling)
-    result = run_validate(law, runs, splits, bootstrap=bootstrap, seed=seed, widen=widen)
+    runs, splits = _runs_and_splits(
+        data, N, D, C, loss, run, N_kind, where, holdout, holdout_top, by, rolling
+    )
+    result = run_validate(
+        law, runs, splits, bootstrap=bootstrap, seed=seed, widen=widen
+    )
     if plot is not None:
         from ..plot.validation import validation_figure
 
@@ -60,16 +105,36 @@ def validate(
 
 
 def _print_validation(result) -> None:
-    table = Table(title=f"{result.law}: {result.description} ({result.interval})", title_justify="left")
-    for column in ("run", *result.fits[0].law.inputs, "actual", "predicted", "95% interval", "rel error", "in"):
+    table = Table(
+        title=f"{result.law}: {result.description} ({result.interval})",
+        title_justify="left",
+    )
+    for column in (
+        "run",
+        *result.fits[0].law.inputs,
+        "actual",
+        "predicted",
+        "95% interval",
+        "rel error",
+        "in",
+    ):
         table.add_column(column, justify="right")
     for p in result.points:
-        table.add_row(p.run, *(f"{v:.4g}" for v in p.inputs.values()), f"{p.actual:.4f}", f"{p.predicted:.4f}",
-                      f"[{p.ci95[0]:.4f}, {p.ci95[1]:.4f}]", f"{p.rel_error:+.2%}", "yes" if p.in_ci95 else "no")
+        table.add_row(
+            p.run,
+            *(f"{v:.4g}" for v in p.inputs.values()),
+            f"{p.actual:.4f}",
+            f"{p.predicted:.4f}",
+            f"[{p.ci95[0]:.4f}, {p.ci95[1]:.4f}]",
+            f"{p.rel_error:+.2%}",
+            "yes" if p.in_ci95 else "no",
+        )
     console.print(table)
     s = result.summary
-    console.print(f"median |rel error| {s.median_abs_rel_error:.2%}, bias {s.bias:+.2%}, "
-                  f"coverage {s.coverage:.0%} of {s.n_heldout} (nominal 95%)")
+    console.print(
+        f"median |rel error| {s.median_abs_rel_error:.2%}, bias {s.bias:+.2%}, "
+        f"coverage {s.coverage:.0%} of {s.n_heldout} (nominal 95%)"
+    )
     for note in result.notes:
         console.print(f"[yellow]{note}[/yellow]")
 
@@ -77,13 +142,24 @@ def _print_validation(result) -> None:
 @app.command("compare-laws")
 def compare_laws(
     data: Path = DataArg,
-    laws: str = typer.Option("chinchilla,kaplan,overtraining", help="Comma-separated laws to rank."),
-    N: Optional[str] = NOpt, D: Optional[str] = DOpt, C: Optional[str] = COpt,
-    loss: Optional[str] = LossOpt, run: Optional[str] = RunOpt, N_kind: str = NKindOpt,
-    holdout: Optional[str] = HoldoutOpt, holdout_top: Optional[float] = TopOpt, by: str = ByOpt,
-    rolling: bool = RollingOpt, widen: Optional[str] = WidenOpt,
+    laws: str = typer.Option(
+        "chinchilla,kaplan,overtraining", help="Comma-separated laws to rank."
+    ),
+    N: Optional[str] = NOpt,
+    D: Optional[str] = DOpt,
+    C: Optional[str] = COpt,
+    loss: Optional[str] = LossOpt,
+    run: Optional[str] = RunOpt,
+    N_kind: str = NKindOpt,
+    holdout: Optional[str] = HoldoutOpt,
+    holdout_top: Optional[float] = TopOpt,
+    by: str = ByOpt,
+    rolling: bool = RollingOpt,
+    widen: Optional[str] = WidenOpt,
     bootstrap: int = typer.Option(200, help="Bootstrap replicates per fit."),
-    seed: int = SeedOpt, where: Optional[str] = WhereOpt, plot: Optional[Path] = PlotOpt,
+    seed: int = SeedOpt,
+    where: Optional[str] = WhereOpt,
+    plot: Optional[Path] = PlotOpt,
     as_json: bool = JsonOpt,
 ) -> None:
     """Rank laws by held-out error under one split, with the in-sample fit quality beside it.
@@ -92,22 +168,48 @@ def compare_laws(
     """
     from ..analysis.validation import compare_laws as run_compare_laws
 
-    runs, splits = _runs_and_splits(data, N, D, C, loss, run, N_kind, where, holdout, holdout_top, by, rolling)
+    runs, splits = _runs_and_splits(
+        data, N, D, C, loss, run, N_kind, where, holdout, holdout_top, by, rolling
+    )
     names = [name.strip() for name in laws.split(",") if name.strip()]
-    scores, validations = run_compare_laws(names, runs, splits, bootstrap=bootstrap, seed=seed, widen=widen)
+    scores, validations = run_compare_laws(
+        names, runs, splits, bootstrap=bootstrap, seed=seed, widen=widen
+    )
     if plot is not None:
         from ..plot.validation import compare_laws_figure
 
         save_plot(compare_laws_figure(validations), plot)
     if as_json:
-        print_json({"holdout": splits[0].description, "ranking": [s.to_dict() for s in scores]})
+        print_json(
+            {"holdout": splits[0].description, "ranking": [s.to_dict() for s in scores]}
+        )
         return
-    table = Table(title=f"laws ranked by held-out median |rel error| ({splits[0].description})", title_justify="left")
-    for column in ("rank", "law", "params", "held-out", "bias", "coverage", "in-sample", "in-sample rmse(log)"):
+    table = Table(
+        title=f"laws ranked by held-out median |rel error| ({splits[0].description})",
+        title_justify="left",
+    )
+    for column in (
+        "rank",
+        "law",
+        "params",
+        "held-out",
+        "bias",
+        "coverage",
+        "in-sample",
+        "in-sample rmse(log)",
+    ):
         table.add_column(column, justify="right")
     for s in scores:
-        table.add_row(str(s.rank or "-"), s.law, str(s.n_params), f"{s.median_abs_rel_error:.2%}", f"{s.bias:+.2%}",
-                      f"{s.coverage:.0%}", f"{s.in_sample_median_abs_rel_error:.2%}", f"{s.in_sample_rmse_log:.4f}")
+        table.add_row(
+            str(s.rank or "-"),
+            s.law,
+            str(s.n_params),
+            f"{s.median_abs_rel_error:.2%}",
+            f"{s.bias:+.2%}",
+            f"{s.coverage:.0%}",
+            f"{s.in_sample_median_abs_rel_error:.2%}",
+            f"{s.in_sample_rmse_log:.4f}",
+        )
     console.print(table)
     for s in scores:
         if s.error:
@@ -117,15 +219,29 @@ def compare_laws(
 @app.command()
 def compare(
     data: Path = DataArg,
-    law: str = typer.Option("chinchilla", help="Law of (N, D) with an optimum, or a law of C (power)."),
+    law: str = typer.Option(
+        "chinchilla", help="Law of (N, D) with an optimum, or a law of C (power)."
+    ),
     group: str = typer.Option(..., "--group", help="Column naming each run's recipe."),
-    baseline: str = typer.Option(..., "--baseline", help="The recipe to compare against."),
-    N: Optional[str] = NOpt, D: Optional[str] = DOpt, C: Optional[str] = COpt,
-    loss: Optional[str] = LossOpt, run: Optional[str] = RunOpt, N_kind: str = NKindOpt,
-    budgets: Optional[str] = typer.Option(None, "--budgets", help="Budgets (FLOPs) for the multiplier, e.g. 1e20,1e22."),
-    target_loss: Optional[float] = typer.Option(None, "--target-loss", help="Loss at which tokens are compared."),
+    baseline: str = typer.Option(
+        ..., "--baseline", help="The recipe to compare against."
+    ),
+    N: Optional[str] = NOpt,
+    D: Optional[str] = DOpt,
+    C: Optional[str] = COpt,
+    loss: Optional[str] = LossOpt,
+    run: Optional[str] = RunOpt,
+    N_kind: str = NKindOpt,
+    budgets: Optional[str] = typer.Option(
+        None, "--budgets", help="Budgets (FLOPs) for the multiplier, e.g. 1e20,1e22."
+    ),
+    target_loss: Optional[float] = typer.Option(
+        None, "--target-loss", help="Loss at which tokens are compared."
+    ),
     bootstrap: int = typer.Option(500, help="Paired-bootstrap replicates."),
-    seed: int = SeedOpt, where: Optional[str] = WhereOpt, plot: Optional[Path] = PlotOpt,
+    seed: int = SeedOpt,
+    where: Optional[str] = WhereOpt,
+    plot: Optional[Path] = PlotOpt,
     as_json: bool = JsonOpt,
 ) -> None:
     """Compute multiplier of each recipe over a baseline, by budget, with paired-bootstrap intervals.
@@ -135,8 +251,16 @@ def compare(
     from ..analysis.compare import compare as run_compare
 
     runs = load_runs(data, N, D, C, loss, run, N_kind, where)
-    result = run_compare(law, runs, group, baseline, budgets=parse_quantities(budgets, "--budgets") if budgets else None,
-                         target_loss=target_loss, bootstrap=bootstrap, seed=seed)
+    result = run_compare(
+        law,
+        runs,
+        group,
+        baseline,
+        budgets=parse_quantities(budgets, "--budgets") if budgets else None,
+        target_loss=target_loss,
+        bootstrap=bootstrap,
+        seed=seed,
+    )
     if plot is not None:
         from ..plot.validation import compare_figure
 
@@ -148,17 +272,29 @@ def compare(
 
 
 def _print_compare(result) -> None:
-    table = Table(title=f"compute multiplier vs {result.baseline} ({result.law}, {result.pairing})",
-                  title_justify="left")
+    table = Table(
+        title=f"compute multiplier vs {result.baseline} ({result.law}, {result.pairing})",
+        title_justify="left",
+    )
     for column in ("group", "C", "multiplier [95%]"):
         table.add_column(column, justify="right")
     for g in result.groups:
         for row in g.budgets:
-            table.add_row(g.group, f"{row['C']:.3g}", f"{row['value']:.3g} [{row['ci95'][0]:.3g}, {row['ci95'][1]:.3g}]")
+            table.add_row(
+                g.group,
+                f"{row['C']:.3g}",
+                f"{row['value']:.3g} [{row['ci95'][0]:.3g}, {row['ci95'][1]:.3g}]",
+            )
     console.print(table)
     for g in result.groups:
-        tokens = "" if g.token_ratio is None else f"; baseline needs {g.token_ratio:.3g}x the tokens at loss {g.target_loss:.4g}"
-        console.print(f"{g.group}: multiplier {g.multiplier:.3g} [{g.ci95[0]:.3g}, {g.ci95[1]:.3g}] at C={g.C_median:.3g}, "
-                      f"{g.verdict} (d log m / d log C = {g.trend:+.3f}){tokens}")
+        tokens = (
+            ""
+            if g.token_ratio is None
+            else f"; baseline needs {g.token_ratio:.3g}x the tokens at loss {g.target_loss:.4g}"
+        )
+        console.print(
+            f"{g.group}: multiplier {g.multiplier:.3g} [{g.ci95[0]:.3g}, {g.ci95[1]:.3g}] at C={g.C_median:.3g}, "
+            f"{g.verdict} (d log m / d log C = {g.trend:+.3f}){tokens}"
+        )
     for note in result.notes:
         console.print(f"[yellow]{note}[/yellow]")

@@ -28,19 +28,43 @@ def isoflop_figure(result, N: np.ndarray, loss: np.ndarray, C: np.ndarray):
         if b.coefficients:
             lo, hi = np.log(b.N_range)
             x = np.linspace(lo, hi, 100)
-            left.plot(np.exp(x), np.polyval(np.asarray(b.coefficients)[::-1], x - b.centre), color=colour, lw=1)
+            left.plot(
+                np.exp(x),
+                np.polyval(np.asarray(b.coefficients)[::-1], x - b.centre),
+                color=colour,
+                lw=1,
+            )
         if b.used:
             left.plot(b.N_opt, b.loss_opt, "x", color=colour, ms=8)
-    left.set(xscale="log", xlabel="N (parameters)", ylabel="loss", title=f"IsoFLOP profiles ({result.profile})")
+    left.set(
+        xscale="log",
+        xlabel="N (parameters)",
+        ylabel="loss",
+        title=f"IsoFLOP profiles ({result.profile})",
+    )
     used = [b for b in result.budgets if b.used]
     Cs = np.array([b.C for b in used])
     Nopt = np.array([b.N_opt for b in used])
-    err = np.array([[b.N_opt - b.ci95["N_opt"][0], b.ci95["N_opt"][1] - b.N_opt] for b in used]).T
-    right.errorbar(Cs, Nopt, yerr=err, fmt="o", ms=4, capsize=2, label="budget optima (95%)")
+    err = np.array(
+        [[b.N_opt - b.ci95["N_opt"][0], b.ci95["N_opt"][1] - b.N_opt] for b in used]
+    ).T
+    right.errorbar(
+        Cs, Nopt, yerr=err, fmt="o", ms=4, capsize=2, label="budget optima (95%)"
+    )
     grid = np.geomspace(Cs.min(), Cs.max(), 50)
     lo, hi = result.a.ci95
-    right.plot(grid, result.a.predict(grid), label=f"N_opt ~ C^{result.a.exponent:.3f} [{lo:.3f}, {hi:.3f}]")
-    right.set(xscale="log", yscale="log", xlabel="C (FLOPs)", ylabel="N_opt", title="compute-optimal N")
+    right.plot(
+        grid,
+        result.a.predict(grid),
+        label=f"N_opt ~ C^{result.a.exponent:.3f} [{lo:.3f}, {hi:.3f}]",
+    )
+    right.set(
+        xscale="log",
+        yscale="log",
+        xlabel="C (FLOPs)",
+        ylabel="N_opt",
+        title="compute-optimal N",
+    )
     right.legend(fontsize=8)
     fig.tight_layout()
     return fig
@@ -54,14 +78,21 @@ def envelope_figure(result, C: np.ndarray, loss: np.ndarray):
     left.plot(result.C, result.loss, ".", color="C0", label="envelope")
     if result.loss_fit is not None:
         grid = np.geomspace(result.C.min(), result.C.max(), 100)
-        left.plot(grid, result.loss_fit.predict(C=grid), color="C1", label="E + A C^-alpha")
+        left.plot(
+            grid, result.loss_fit.predict(C=grid), color="C1", label="E + A C^-alpha"
+        )
     left.set(xscale="log", xlabel="C (FLOPs)", ylabel="loss", title="loss envelope")
     left.legend(fontsize=8)
     right.plot(result.C, result.N, ".", label=f"N_opt, a = {result.a.exponent:.3f}")
     right.plot(result.C, result.D, ".", label=f"D_opt, b = {result.b.exponent:.3f}")
     right.plot(result.C, result.a.predict(result.C), color="C0", lw=1)
     right.plot(result.C, result.b.predict(result.C), color="C1", lw=1)
-    right.set(xscale="log", yscale="log", xlabel="C (FLOPs)", title="compute-optimal allocation")
+    right.set(
+        xscale="log",
+        yscale="log",
+        xlabel="C (FLOPs)",
+        title="compute-optimal allocation",
+    )
     right.legend(fontsize=8)
     fig.tight_layout()
     return fig
@@ -72,15 +103,35 @@ def approaches_figure(comparison):
     plt = _plt()
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.8))
     for i, e in enumerate(comparison.estimates):
-        left.errorbar([i], [e.a], yerr=[[e.a - e.a_ci95[0]], [e.a_ci95[1] - e.a]], fmt="o", capsize=4)
+        left.errorbar(
+            [i],
+            [e.a],
+            yerr=[[e.a - e.a_ci95[0]], [e.a_ci95[1] - e.a]],
+            fmt="o",
+            capsize=4,
+        )
         lows = np.array([c[0] for c in e.tokens_per_param_ci95])
         highs = np.array([c[1] for c in e.tokens_per_param_ci95])
         values = np.array(e.tokens_per_param)
-        right.errorbar(np.array(e.budgets) * (1 + 0.15 * i), values, yerr=[values - lows, highs - values],
-                       fmt="o", capsize=3, label=e.name)
-    left.set_xticks(range(len(comparison.estimates)), [e.name for e in comparison.estimates])
+        right.errorbar(
+            np.array(e.budgets) * (1 + 0.15 * i),
+            values,
+            yerr=[values - lows, highs - values],
+            fmt="o",
+            capsize=3,
+            label=e.name,
+        )
+    left.set_xticks(
+        range(len(comparison.estimates)), [e.name for e in comparison.estimates]
+    )
     left.set(ylabel="a (N_opt ~ C^a)", title="exponent by approach (95%)")
-    right.set(xscale="log", yscale="log", xlabel="C (FLOPs)", ylabel="D_opt / N_opt", title="tokens per parameter")
+    right.set(
+        xscale="log",
+        yscale="log",
+        xlabel="C (FLOPs)",
+        ylabel="D_opt / N_opt",
+        title="tokens per parameter",
+    )
     right.legend(fontsize=8)
     fig.tight_layout()
     return fig

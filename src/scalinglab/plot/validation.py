@@ -17,19 +17,37 @@ def validation_figure(validation, runs):
     split, result = validation.splits[-1], validation.fits[-1]
     C, loss = runs.array("C"), runs.array("loss")
     fitted = result.predict(**{n: runs.array(n) for n in result.law.inputs})
-    left.scatter(C[split.train], loss[split.train], s=8, color="0.6", label="fitted rows")
+    left.scatter(
+        C[split.train], loss[split.train], s=8, color="0.6", label="fitted rows"
+    )
     left.scatter(C[split.train], fitted[split.train], s=3, color="C0", label="fit")
     held = validation.points
-    hc = C[split.heldout] if len(validation.splits) == 1 else np.concatenate(
-        [C[s.heldout] for s in validation.splits])
+    hc = (
+        C[split.heldout]
+        if len(validation.splits) == 1
+        else np.concatenate([C[s.heldout] for s in validation.splits])
+    )
     actual = np.array([p.actual for p in held])
     pred = np.array([p.predicted for p in held])
     low = np.array([p.ci95[0] for p in held])
     high = np.array([p.ci95[1] for p in held])
-    left.errorbar(hc, pred, yerr=[pred - low, high - pred], fmt="o", ms=3, color="C1", capsize=2,
-                  label="predicted (95%)")
+    left.errorbar(
+        hc,
+        pred,
+        yerr=[pred - low, high - pred],
+        fmt="o",
+        ms=3,
+        color="C1",
+        capsize=2,
+        label="predicted (95%)",
+    )
     left.scatter(hc, actual, marker="x", color="C3", label="held-out actual", zorder=3)
-    left.set(xscale="log", xlabel="C (FLOPs)", ylabel="loss", title=f"{validation.law}: {validation.description}")
+    left.set(
+        xscale="log",
+        xlabel="C (FLOPs)",
+        ylabel="loss",
+        title=f"{validation.law}: {validation.description}",
+    )
     left.legend(fontsize=8)
     rel = np.array([p.rel_error for p in held])
     decades = np.array([p.decades for p in held])
@@ -37,9 +55,12 @@ def validation_figure(validation, runs):
     right.scatter(decades[inside], rel[inside], s=12, label="inside 95% interval")
     right.scatter(decades[~inside], rel[~inside], s=12, color="C3", label="outside")
     right.axhline(0, color="0.5", lw=0.8)
-    right.set(xlabel="decades beyond the fitted range", ylabel="(predicted - actual) / actual",
-              title=f"median |error| {validation.summary.median_abs_rel_error:.2%}, "
-                    f"coverage {validation.summary.coverage:.0%}")
+    right.set(
+        xlabel="decades beyond the fitted range",
+        ylabel="(predicted - actual) / actual",
+        title=f"median |error| {validation.summary.median_abs_rel_error:.2%}, "
+        f"coverage {validation.summary.coverage:.0%}",
+    )
     right.legend(fontsize=8)
     fig.tight_layout()
     return fig
@@ -50,10 +71,18 @@ def compare_laws_figure(validations: dict):
     plt = _plt()
     fig, ax = plt.subplots(figsize=(6.5, 4.2))
     for name, v in validations.items():
-        ax.scatter([p.decades for p in v.points], [p.rel_error for p in v.points], s=10,
-                   label=f"{name}: {v.summary.median_abs_rel_error:.2%}")
+        ax.scatter(
+            [p.decades for p in v.points],
+            [p.rel_error for p in v.points],
+            s=10,
+            label=f"{name}: {v.summary.median_abs_rel_error:.2%}",
+        )
     ax.axhline(0, color="0.5", lw=0.8)
-    ax.set(xlabel="decades beyond the fitted range", ylabel="relative error", title="held-out error by law")
+    ax.set(
+        xlabel="decades beyond the fitted range",
+        ylabel="relative error",
+        title="held-out error by law",
+    )
     ax.legend(fontsize=8)
     fig.tight_layout()
     return fig
@@ -71,8 +100,13 @@ def compare_figure(comparison):
         ax.plot(C, m, "o-", label=f"{g.group} ({g.verdict})")
         ax.fill_between(C, low, np.where(np.isfinite(high), high, np.nan), alpha=0.2)
     ax.axhline(1, color="0.5", lw=0.8)
-    ax.set(xscale="log", yscale="log", xlabel="C (FLOPs)", ylabel=f"compute multiplier vs {comparison.baseline}",
-           title=f"{comparison.law}, {comparison.pairing}")
+    ax.set(
+        xscale="log",
+        yscale="log",
+        xlabel="C (FLOPs)",
+        ylabel=f"compute multiplier vs {comparison.baseline}",
+        title=f"{comparison.law}, {comparison.pairing}",
+    )
     ax.legend(fontsize=8)
     fig.tight_layout()
     return fig
