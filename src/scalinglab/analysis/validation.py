@@ -14,7 +14,8 @@ interval (:meth:`FitResult.predict_interval` with ``kind="prediction"``), its
 relative error and how far beyond the fitted range it lies. A run bootstrap
 only knows how the fit moves under resampling, not how wrong the law's shape
 is far from the data, so its intervals tend to be too narrow when extrapolating.
-``widen="rolling"`` adds that missing part: inside the training set it runs
+``widen="rolling"`` (the default) adds that missing part, as every fit does
+(:mod:`scalinglab.fit.extrapolation`): inside the training set it runs
 rolling-origin fits, measures the log error of each prediction against its
 extrapolation distance ``d`` (decades beyond the fitted range), fits
 ``sd(log error) = tau * d`` and widens each held-out interval by a log-normal
@@ -30,6 +31,7 @@ import numpy as np
 
 from ..errors import InputError, ScalinglabError
 from ..fit.api import fit
+from ..fit.extrapolation import MAX_LEVELS, ExtrapolationError, scale_levels
 from ..laws.base import Law
 from ..laws.registry import get_law
 
@@ -44,16 +46,12 @@ __all__ = [
     "split_rolling",
     "make_splits",
     "validate",
-    "extrapolation_error",
     "LawScore",
     "compare_laws",
 ]
 
 SCALE_COLUMNS = ("N", "D", "C")
 LEVEL = 0.95
-_Z95 = 1.959963984540054
-# Beyond this many distinct values a scale column is cut into log-spaced bins for rolling folds.
-MAX_LEVELS = 8
 
 
 @dataclass(frozen=True)
@@ -119,23 +117,6 @@ class ValidationSummary:
 
     def to_dict(self) -> dict:
         return dict(self.__dict__)
-
-
-@dataclass(frozen=True)
-class ExtrapolationError:
-    """Rolling-origin estimate of how the log error grows with extrapolation distance.
-
-    ``tau`` is the sd of log(predicted / actual) per decade of extrapolation,
-    fitted as sd = tau * decades through the origin on ``n`` predictions.
-    """
-
-    tau: float
-    n: int
-    decades: np.ndarray = field(repr=False)
-    log_errors: np.ndarray = field(repr=False)
-
-    def to_dict(self) -> dict:
-        return {"tau_per_decade": self.tau, "n": self.n, "model": "sd(log error) = tau * decades"}
 
 
 @dataclass(frozen=True, eq=False)
@@ -212,15 +193,6 @@ def split_top(runs, fraction: float, by: str = "N") -> Split:
     return _checked(runs, Split(~heldout, heldout, f"top {fraction:g} of rows by {by} ({by} >= {threshold:.4g})"))
 
 
-def scale_levels(values: np.ndarray, max_levels: int = MAX_LEVELS) -> np.ndarray:
-    """Level index per row: rank of its distinct value, or its log-spaced bin when values are many."""
-    distinct = np.unique(values)
-    if distinct.size <= max_levels:
-        return np.searchsorted(distinct, values)
-    edges = np.linspace(np.log(distinct[0]), np.log(distinct[-1]), max_levels + 1)
-    return np.clip(np.searchsorted(edges, np.log(values), side="right") - 1, 0, max_levels - 1)
-
-
 def split_rolling(runs, by: str = "N", *, min_levels: int = 2, max_levels: int = MAX_LEVELS) -> list[Split]:
     """Rolling-origin folds: fold k fits on the k smallest levels of ``by`` and predicts the next one."""
     levels = scale_levels(_scale(runs, by), max_levels)
@@ -285,7 +257,7 @@ def validate(
     objective: str = "huber",
     bootstrap: int = 1000,
     seed: int = 0,
-    widen: str | None = None,
+    widen: str | None = "rolling",
     fit_options: dict | None = None,
 ) -> Validation:
     """Fit ``law`` on each split's training rows and score its predictions of the held-out rows.
@@ -297,8 +269,9 @@ def validate(
     splits : one :class:`Split` or several (rolling folds); see :func:`make_splits`.
     objective, bootstrap, seed : passed to :func:`scalinglab.fit` (bootstrap must be > 0:
         intervals come from it).
-    widen : None, or ``"rolling"`` to widen the intervals by a rolling-origin
-        estimate of extrapolation error measured inside each training set.
+    widen : ``"rolling"`` (default) widens the intervals by a rolling-origin
+        estimate of extrapolation error measured inside each training set; None
+        leaves them to the bootstrap and run scatter.
     fit_options : further keyword arguments for :func:`scalinglab.fit` (fixed, bounds, ...).
 
     Returns
@@ -316,15 +289,15 @@ def validate(
     if widen not in (None, "rolling"):
         raise ScalinglabError(f"widen must be None or 'rolling'; got {widen!r}.")
     splits = [splits] if isinstance(splits, Split) else list(splits)
-    options = {"objective": objective, "bootstrap": bootstrap, "seed": seed, **(fit_options or {})}
-    fits, points, widenings = [], [], []
+    options = {"objective": objective, "bootstrap": bootstrap, "seed": seed, **(fit_options or {}),
+               "extrapolation": widen}
+    fits, points = [], []
     for split in splits:
         result = fit(law, runs.subset(split.train), **options)
-        spread = _widening(law, runs, split, options) if widen else None
         fits.append(result)
-        widenings.append(spread)
-        points.extend(_score(result, runs, split, spread, seed))
+        points.extend(_score(result, runs, split))
     summary = summarize(points, n_train=int(max(s.train.sum() for s in splits)))
+    widening = fits[-1].extrapolation_error
     return Validation(
         law=law.name,
         description=splits[0].description if len(splits) == 1 else f"{len(splits)} folds, {splits[0].description}",
@@ -332,23 +305,20 @@ def validate(
         summary=summary,
         fits=tuple(fits),
         splits=tuple(splits),
-        interval="prediction" + (" widened by rolling-origin extrapolation error" if widen else ""),
-        widening=widenings[-1] if widen else None,
-        notes=tuple(_notes(summary, widen)),
+        interval="prediction" + (" widened by rolling-origin extrapolation error" if widening else ""),
+        widening=widening,
+        notes=tuple(_notes(summary, widen if widening else None)),
     )
 
 
-def _score(result, runs, split: Split, spread: ExtrapolationError | None, seed: int) -> list[HeldOutPoint]:
+def _score(result, runs, split: Split) -> list[HeldOutPoint]:
     held = runs.subset(split.heldout)
     inputs = {name: held.array(name) for name in result.law.inputs}
     actual = held.array("loss")
     predicted = result.predict(**inputs)
     distance = _extrapolation(runs.subset(split.train), held)
     decades = np.log10(np.max(np.column_stack(list(distance.values())), axis=1))
-    if spread is None:
-        low, high = result.predict_interval(LEVEL, kind="prediction", **inputs)
-    else:
-        low, high = _widened_interval(result, inputs, predicted, spread.tau * decades, seed)
+    low, high = result.predict_interval(LEVEL, kind="prediction", **inputs)
     rel = (predicted - actual) / actual
     runs_named = held.frame["run"].astype(str).to_numpy()
     return [
@@ -408,63 +378,6 @@ def _notes(summary: ValidationSummary, widen: str | None) -> list[str]:
     return notes
 
 
-# -- widening by rolling-origin extrapolation error --------------------------------
-
-
-def extrapolation_error(
-    law: Law, train, *, by: str = "C", options: dict | None = None, min_levels: int = 2
-) -> ExtrapolationError:
-    """Estimate sd(log error) per decade of extrapolation from rolling-origin fits on ``train``.
-
-    Fold k fits (without bootstrap) on the k smallest levels of ``by`` and
-    predicts every larger level; tau solves least squares of e^2 = tau^2 d^2.
-    """
-    levels = scale_levels(_scale(train, by))
-    present = np.unique(levels)
-    options = {**(options or {}), "bootstrap": 0}
-    decades, errors = [], []
-    for k in present[min_levels - 1 : -1]:
-        fitted, beyond = levels <= k, levels > k
-        if fitted.sum() <= len(law.free_params):
-            continue
-        try:
-            result = fit(law, train.subset(fitted), **options)
-        except ScalinglabError:
-            continue
-        held = train.subset(beyond)
-        predicted = result.predict(**{n: held.array(n) for n in law.inputs})
-        distance = _extrapolation(train.subset(fitted), held)
-        decades.append(np.log10(np.max(np.column_stack(list(distance.values())), axis=1)))
-        errors.append(np.log(predicted / held.array("loss")))
-    d = np.concatenate(decades) if decades else np.array([])
-    e = np.concatenate(errors) if errors else np.array([])
-    ok = np.isfinite(e) & (d > 0)
-    if ok.sum() < 2:
-        raise ScalinglabError(
-            f"cannot estimate extrapolation error by {by}: the training rows give {int(ok.sum())} "
-            "rolling-origin predictions beyond a fitted range; it needs at least 2 (more scale levels)."
-        )
-    tau = float(np.sqrt(np.sum(e[ok] ** 2 * d[ok] ** 2) / np.sum(d[ok] ** 4)))
-    return ExtrapolationError(tau=tau, n=int(ok.sum()), decades=d[ok], log_errors=e[ok])
-
-
-def _widening(law: Law, runs, split: Split, options: dict, by: str = "C") -> ExtrapolationError:
-    return extrapolation_error(law, runs.subset(split.train), by=by, options=options)
-
-
-def _widened_interval(result, inputs, predicted, extra_sd, seed: int):
-    """Percentile interval of bootstrap predictions times log-normal noise (run scatter + extrapolation)."""
-    draws = result.predict_draws(**inputs)
-    scatter = result.residual_scale
-    if result.objective_spec.space != "log":
-        scatter = scatter / predicted
-    sd = np.sqrt(scatter**2 + extra_sd**2)
-    z = np.random.default_rng(seed + 7919).standard_normal(draws.shape)
-    widened = draws * np.exp(sd[None, :] * z)
-    low, high = np.percentile(widened, [100 * (1 - LEVEL) / 2, 100 * (1 + LEVEL) / 2], axis=0)
-    return low, high
-
-
 # -- law comparison under one split ------------------------------------------------
 
 
@@ -500,7 +413,7 @@ def compare_laws(
     objective: str = "huber",
     bootstrap: int = 200,
     seed: int = 0,
-    widen: str | None = None,
+    widen: str | None = "rolling",
 ) -> tuple[list[LawScore], dict[str, Validation]]:
     """Validate every law under the same split(s) and rank them by held-out median error.
 

@@ -8,6 +8,7 @@ from typing import Optional
 import typer
 from rich.table import Table
 
+from ..errors import ScalinglabError
 from ._app import app  # noqa: F401
 from ._common import print_json
 from ._options import parse_quantities
@@ -43,7 +44,10 @@ RollingOpt = typer.Option(
     False, "--rolling", help="Fit on the k smallest scales, predict the next (every k)."
 )
 WidenOpt = typer.Option(
-    None, "--widen", help="'rolling': widen intervals by measured extrapolation error."
+    "rolling",
+    "--widen",
+    help="'rolling' (default): widen intervals by the extrapolation error measured on "
+    "the training rows; 'none': bootstrap and run scatter only.",
 )
 UOpt = typer.Option(
     None, "--U", help="Column with unique tokens (data_constrained law)."
@@ -73,7 +77,7 @@ def validate(
     holdout_top: Optional[float] = TopOpt,
     by: str = ByOpt,
     rolling: bool = RollingOpt,
-    widen: Optional[str] = WidenOpt,
+    widen: str = WidenOpt,
     bootstrap: int = typer.Option(
         200, help="Bootstrap replicates per fit (intervals)."
     ),
@@ -92,7 +96,7 @@ def validate(
         data, N, D, C, loss, run, N_kind, where, holdout, holdout_top, by, rolling
     )
     result = run_validate(
-        law, runs, splits, bootstrap=bootstrap, seed=seed, widen=widen
+        law, runs, splits, bootstrap=bootstrap, seed=seed, widen=_widen(widen)
     )
     if plot is not None:
         from ..plot.validation import validation_figure
@@ -155,7 +159,7 @@ def compare_laws(
     holdout_top: Optional[float] = TopOpt,
     by: str = ByOpt,
     rolling: bool = RollingOpt,
-    widen: Optional[str] = WidenOpt,
+    widen: str = WidenOpt,
     bootstrap: int = typer.Option(200, help="Bootstrap replicates per fit."),
     seed: int = SeedOpt,
     where: Optional[str] = WhereOpt,
@@ -173,7 +177,7 @@ def compare_laws(
     )
     names = [name.strip() for name in laws.split(",") if name.strip()]
     scores, validations = run_compare_laws(
-        names, runs, splits, bootstrap=bootstrap, seed=seed, widen=widen
+        names, runs, splits, bootstrap=bootstrap, seed=seed, widen=_widen(widen)
     )
     if plot is not None:
         from ..plot.validation import compare_laws_figure
@@ -298,3 +302,9 @@ def _print_compare(result) -> None:
         )
     for note in result.notes:
         console.print(f"[yellow]{note}[/yellow]")
+
+
+def _widen(option: str) -> str | None:
+    if option not in ("rolling", "none"):
+        raise ScalinglabError(f"--widen must be 'rolling' or 'none'; got {option!r}.")
+    return None if option == "none" else option

@@ -12,6 +12,8 @@ from ..laws.base import Law
 from ..laws.registry import get_law
 from . import diagnostics as diag
 from .bootstrap import bootstrap as run_bootstrap
+from .extrapolation import estimate as estimate_extrapolation
+from .extrapolation import scale_column
 from .engine import Problem, predictions, refine, screen
 from .objectives import get_objective
 from .result import FitResult
@@ -33,6 +35,7 @@ def fit(
     init: Mapping[str, float] | None = None,
     refine_starts: int = DEFAULT_REFINE,
     strict: bool = False,
+    extrapolation: str | None = "rolling",
     progress: Callable[[int, int], None] | None = None,
 ) -> FitResult:
     """Fit a scaling law to runs.
@@ -51,6 +54,10 @@ def fit(
     fixed, bounds, init : hold, bound or start parameters by name.
     refine_starts : how many of the best screened starts are refined.
     strict : raise :class:`FitDidNotConverge` instead of warning.
+    extrapolation : ``"rolling"`` (default, with a bootstrap) estimates how the law's log
+        error grows per decade beyond the fitted range from rolling-origin refits on the
+        data, and widens prediction intervals beyond the range by it
+        (:mod:`scalinglab.fit.extrapolation`); None leaves intervals to the bootstrap.
     progress : called as ``progress(done, total)`` during the bootstrap.
 
     Returns
@@ -107,6 +114,15 @@ def fit(
         values = law.unpack(reps.theta)
         draws = np.column_stack([values[name][:, 0] for name in law.param_names])
         found += diag.bootstrap_failures(int((~reps.converged).sum()), bootstrap)
+    spread = None
+    if bootstrap > 0 and extrapolation is not None:
+        spread, note = _extrapolation_error(
+            law, table, inputs, target, extrapolation,
+            lambda mask: fit(law, table.subset(mask), objective=objective, delta=delta, bootstrap=0,
+                             weights=None if weights is None else point_weights[mask],
+                             refine_starts=refine_starts),
+        )
+        found += note
 
     result = FitResult(
         law=law,
@@ -129,12 +145,29 @@ def fit(
             "starts_refined": int(len(order)),
             "starts_agreeing": int(agreeing),
             "weights": "given" if weights is not None else "uniform",
+            "extrapolation": extrapolation if bootstrap > 0 else None,
         },
         provenance={**table.provenance(), "law": law.describe(), "version": __version__},
+        extrapolation_error=spread,
     )
     if strict and not result.converged:
         raise FitDidNotConverge(f"{law.name} did not converge", result)
     return result
+
+
+def _extrapolation_error(law, table, inputs, target, method, refit):
+    """The rolling-origin extrapolation error, or None and an info diagnostic saying why not."""
+    if method != "rolling":
+        raise ScalinglabError(f"extrapolation must be 'rolling' or None; got {method!r}.")
+    by = scale_column(set(table.frame.columns), law.inputs)
+    try:
+        if by is None:
+            raise ScalinglabError(f"the law's inputs ({', '.join(law.inputs)}) have no scale column")
+        spread = estimate_extrapolation(refit, inputs, target, table.array(by), by=by,
+                                        min_free=len(law.free_params))
+    except ScalinglabError as why:
+        return None, diag.extrapolation_not_estimated(str(why))
+    return spread, []
 
 
 def _configure(law: Law, fixed, bounds, init) -> Law:

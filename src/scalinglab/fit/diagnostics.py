@@ -138,6 +138,16 @@ def weakly_identified(distinct: int, agreeing: int, refined: int) -> list[Diagno
     )]
 
 
+def extrapolation_not_estimated(reason: str) -> list[Diagnostic]:
+    """Prediction intervals beyond the data carry the bootstrap only."""
+    return [Diagnostic(
+        "extrapolation_not_estimated",
+        f"extrapolation error not estimated ({reason}); prediction intervals beyond the fitted "
+        "range reflect resampling only and are likely too narrow.",
+        severity="info",
+    )]
+
+
 def bootstrap_failures(failed: int, total: int) -> list[Diagnostic]:
     if failed == 0:
         return []

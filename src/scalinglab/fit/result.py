@@ -12,6 +12,7 @@ import numpy as np
 from ..errors import InputError, ScalinglabError
 from ..laws.base import Law
 from .diagnostics import Diagnostic, extrapolation
+from .extrapolation import ExtrapolationError
 from .objectives import Objective, get_objective
 
 FORMAT_VERSION = 1
@@ -36,6 +37,8 @@ class FitResult:
     input_ranges : fitted range of each input, for extrapolation warnings.
     settings : objective, bootstrap size, seed, starts screened/refined/agreeing.
     provenance : data hash, source, column mapping, conventions, law, package version.
+    extrapolation_error : rolling-origin estimate of the log error per decade beyond the fitted
+        range (:class:`~scalinglab.fit.extrapolation.ExtrapolationError`), or None.
     """
 
     law: Law
@@ -52,6 +55,7 @@ class FitResult:
     input_ranges: dict[str, tuple[float, float]]
     settings: dict = field(default_factory=dict)
     provenance: dict = field(default_factory=dict)
+    extrapolation_error: ExtrapolationError | None = None
 
     # -- parameters ---------------------------------------------------------
     def draws_by_name(self) -> dict[str, np.ndarray]:
@@ -89,21 +93,25 @@ class FitResult:
         ``kind="mean"`` covers parameter uncertainty only (bootstrap over runs).
         ``kind="prediction"`` (default) also covers run-to-run scatter of a new run,
         drawn from the fit's robust residual scale with a fixed seed, so the
-        interval is reproducible bit for bit.
+        interval is reproducible bit for bit, and, beyond the fitted range, the
+        law's measured extrapolation error (``tau`` per decade, see ``extrapolation_error``).
         """
         draws = self.predict_draws(**inputs)
         if kind == "prediction":
-            draws = self._add_noise(draws)
+            draws = self._add_noise(draws, inputs)
         elif kind != "mean":
             raise ScalinglabError(f"kind must be 'prediction' or 'mean'; got {kind!r}.")
         return _percentile_interval(draws, 1 - level, axis=0)
 
-    def _add_noise(self, draws: np.ndarray) -> np.ndarray:
+    def _add_noise(self, draws: np.ndarray, inputs) -> np.ndarray:
         z = np.random.default_rng(self.settings.get("seed", 0) + 7919).standard_normal(draws.shape[0])
         z = z.reshape(-1, *([1] * (draws.ndim - 1)))
-        if self.objective_spec.space == "log":
-            return draws * np.exp(self.residual_scale * z)
-        return draws + self.residual_scale * z
+        scatter = self.residual_scale
+        if self.objective_spec.space != "log":
+            scatter = scatter / np.abs(self.predict(**inputs))
+        spread = self.extrapolation_error
+        extra = 0.0 if spread is None else spread.extra_sd(**inputs)
+        return draws * np.exp(np.sqrt(scatter**2 + extra**2) * z)
 
     def extrapolation(self, **inputs: np.ndarray | float) -> list[Diagnostic]:
         """Diagnostics for inputs outside the fitted range (how far, in factors)."""
@@ -141,6 +149,7 @@ class FitResult:
             "input_ranges": {k: list(v) for k, v in self.input_ranges.items()},
             "settings": self.settings,
             "provenance": self.provenance,
+            "extrapolation_error": None if self.extrapolation_error is None else self.extrapolation_error.to_dict(),
         }
 
     def save(self, path: str | Path) -> Path:
@@ -191,7 +200,12 @@ def from_dict(data: Mapping) -> FitResult:
         input_ranges={k: (float(v[0]), float(v[1])) for k, v in data["input_ranges"].items()},
         settings=dict(data.get("settings", {})),
         provenance=dict(data.get("provenance", {})),
+        extrapolation_error=_extrapolation_error(data.get("extrapolation_error")),
     )
+
+
+def _extrapolation_error(data: Mapping | None) -> ExtrapolationError | None:
+    return None if not data else ExtrapolationError.from_dict(data)
 
 
 def _rebuild_law(described: Mapping) -> Law:
