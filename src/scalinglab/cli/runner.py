@@ -167,14 +167,16 @@ def demo(
                       progress=not json_out)
     if json_out:
         return print_json(result)
-    _console().print(result.as_text())
+    _console().print(result.as_text(), markup=False, highlight=False)
 
 
 # -- display helpers ---------------------------------------------------------------------
 
 
 def _console() -> Console:
-    return Console()
+    console = Console()
+    # Piped output: rich would squeeze the tables into 80 columns and cut the numbers.
+    return console if console.is_terminal else Console(width=160)
 
 
 def _numbers(text: str, name: str) -> tuple[float, ...]:

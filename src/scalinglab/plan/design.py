@@ -224,8 +224,15 @@ def ladder(
         for ratio in ratios
     ]
     notes += _ladder_warnings([n for n, _ in shapes], ratios, len(runs))
-    return _plan("ladder", runs, settings, notes, N_range=[low, high], sizes=sizes,
-                 tokens_per_param=ratios)
+    return _plan(
+        "ladder",
+        runs,
+        settings,
+        notes,
+        N_range=[low, high],
+        sizes=sizes,
+        tokens_per_param=ratios,
+    )
 
 
 def isoflop_grid(
@@ -264,29 +271,49 @@ def isoflop_grid(
     settings = _settings(hparams=hparams, seed=seed, **options)
     low, high = _check_range(budgets, "budgets")
     if n_budgets < 1 or points < 1:
-        raise ScalinglabError(f"n_budgets and points must be >= 1; got {n_budgets}, {points}.")
+        raise ScalinglabError(
+            f"n_budgets and points must be >= 1; got {n_budgets}, {points}."
+        )
     if not spread > 1:
         raise ScalinglabError(f"spread must be > 1; got {spread}.")
     runs, notes = [], []
     for C in np.geomspace(low, high, n_budgets) if n_budgets > 1 else [low]:
         n_opt = math.sqrt(C / (6.0 * CHINCHILLA_TOKENS_PER_PARAM))
-        targets = np.geomspace(n_opt / spread, n_opt * spread, points) if points > 1 else [n_opt]
+        targets = (
+            np.geomspace(n_opt / spread, n_opt * spread, points)
+            if points > 1
+            else [n_opt]
+        )
         shapes, found = _distinct_shapes(targets, settings)
         notes += found
         for n, shape in shapes:
             N = count_params(shape).total
             run_id = f"C{_human(C)}-N{_human(n)}"
-            runs.append(_planned_run(shape, n, C / (6.0 * N), settings, run_id, budget=float(C)))
+            runs.append(
+                _planned_run(shape, n, C / (6.0 * N), settings, run_id, budget=float(C))
+            )
     notes += _isoflop_warnings(n_budgets, points, runs)
-    return _plan("isoflop", runs, settings, notes, budgets=[low, high], n_budgets=n_budgets,
-                 points=points, spread=spread)
+    return _plan(
+        "isoflop",
+        runs,
+        settings,
+        notes,
+        budgets=[low, high],
+        n_budgets=n_budgets,
+        points=points,
+        spread=spread,
+    )
 
 
 # -- one run ---------------------------------------------------------------------------
 
 
 def _planned_run(
-    shape: ModelShape, N_target: float, D_target: float, s: _RunSettings, run_id: str,
+    shape: ModelShape,
+    N_target: float,
+    D_target: float,
+    s: _RunSettings,
+    run_id: str,
     budget: float | None = None,
 ) -> PlannedRun:
     from ..analysis.hparams_presets import suggest_hparams
@@ -300,16 +327,32 @@ def _planned_run(
     flops = train_flops(shape, D, seq_len=s.seq_len)
     source = suggestion.source + (f" x {s.lr_scale:g} (lr)" if s.lr_scale != 1 else "")
     return PlannedRun(
-        run_id=run_id, shape=shape, N=params.total, N_non_embedding=params.non_embedding, D=D,
-        C=flops.six_nd, C_non_embedding=flops.six_nd_non_embedding, C_exact=flops.exact,
+        run_id=run_id,
+        shape=shape,
+        N=params.total,
+        N_non_embedding=params.non_embedding,
+        D=D,
+        C=flops.six_nd,
+        C_non_embedding=flops.six_nd_non_embedding,
+        C_exact=flops.exact,
         C_exact_no_attention=flops.exact_no_attention,
         C_exact_no_embedding=flops.exact_no_embedding,
         C_exact_no_attention_no_embedding=flops.exact_no_attention_no_embedding,
-        tokens_per_param=D / params.total, lr=float(suggestion.lr) * s.lr_scale, batch_tokens=batch_tokens,
-        seq_len=s.seq_len, steps=steps, warmup_steps=int(round(s.warmup_fraction * steps)),
-        schedule=s.schedule, seed=s.seed, eval_every=max(1, steps // s.evals_per_run),
-        eval_tokens=s.eval_tokens, log_every=max(1, steps // s.rows_per_run), corpus=s.corpus,
-        hparams=source, N_target=float(N_target), D_target=float(D_target),
+        tokens_per_param=D / params.total,
+        lr=float(suggestion.lr) * s.lr_scale,
+        batch_tokens=batch_tokens,
+        seq_len=s.seq_len,
+        steps=steps,
+        warmup_steps=int(round(s.warmup_fraction * steps)),
+        schedule=s.schedule,
+        seed=s.seed,
+        eval_every=max(1, steps // s.evals_per_run),
+        eval_tokens=s.eval_tokens,
+        log_every=max(1, steps // s.rows_per_run),
+        corpus=s.corpus,
+        hparams=source,
+        N_target=float(N_target),
+        D_target=float(D_target),
         budget=budget,
     )
 
@@ -330,7 +373,9 @@ def _distinct_shapes(
             )
             continue
         if abs(N / target - 1) > SHAPE_TOLERANCE:
-            notes.append(f"no shape has close to N={target:.3g} parameters; using N={N}.")
+            notes.append(
+                f"no shape has close to N={target:.3g} parameters; using N={N}."
+            )
         chosen.append((float(target), shape))
     return chosen, notes
 
@@ -349,8 +394,8 @@ def _ladder_warnings(sizes: list[float], ratios: list[float], n_runs: int) -> li
     span = max(sizes) / min(sizes)
     if len(sizes) < 3 or span < MIN_N_SPAN:
         notes.append(
-            f"narrow design: {len(sizes)} model size(s) spanning {span:.3g}x in N; the N "
-            f"exponent is poorly identified below 3 sizes spanning {MIN_N_SPAN:g}x."
+            f"narrow design: {len(sizes)} model size(s) spanning {span:.3g}x in N; "
+            f"identifying the N exponent needs at least 3 sizes spanning {MIN_N_SPAN:g}x."
         )
     if n_runs < CHINCHILLA_PARAMS:
         notes.append(
@@ -373,7 +418,9 @@ def _isoflop_warnings(n_budgets: int, points: int, runs: list[PlannedRun]) -> li
         )
     ratios = {round(r.tokens_per_param, 6) for r in runs}
     if len(runs) > 1 and len(ratios) == 1:
-        notes.append("collinear design: every run has the same D/N; alpha and beta are not separable.")
+        notes.append(
+            "collinear design: every run has the same D/N; alpha and beta are not separable."
+        )
     return notes
 
 
@@ -391,8 +438,9 @@ def _short_runs(runs: list[PlannedRun]) -> list[str]:
 # -- helpers -----------------------------------------------------------------------------
 
 
-def _plan(kind: str, runs: list[PlannedRun], s: _RunSettings, notes: list[str],
-          **design: Any) -> Plan:
+def _plan(
+    kind: str, runs: list[PlannedRun], s: _RunSettings, notes: list[str], **design: Any
+) -> Plan:
     notes = notes + _short_runs(runs)
     settings = {**design, **asdict(s)}
     return Plan(kind, tuple(runs), settings, tuple(dict.fromkeys(notes)))
@@ -402,17 +450,30 @@ def _settings(**values: Any) -> _RunSettings:
     known = {f.name for f in fields(_RunSettings)}
     unknown = set(values) - known
     if unknown:
-        raise ScalinglabError(f"unknown plan option(s) {sorted(unknown)}; valid: {sorted(known)}.")
+        raise ScalinglabError(
+            f"unknown plan option(s) {sorted(unknown)}; valid: {sorted(known)}."
+        )
     s = replace(_RunSettings(), **values)
     if s.seq_len > s.n_ctx:
         raise ScalinglabError(f"seq_len ({s.seq_len}) must be <= n_ctx ({s.n_ctx}).")
     if s.schedule not in ("cosine", "wsd"):
-        raise ScalinglabError(f"schedule must be 'cosine' or 'wsd'; got {s.schedule!r}.")
+        raise ScalinglabError(
+            f"schedule must be 'cosine' or 'wsd'; got {s.schedule!r}."
+        )
     if not (s.lr_scale > 0 and math.isfinite(s.lr_scale)):
         raise ScalinglabError(f"lr_scale must be a positive number; got {s.lr_scale}.")
     if not 0 <= s.warmup_fraction < 1:
-        raise ScalinglabError(f"warmup_fraction must be in [0, 1); got {s.warmup_fraction}.")
-    for name in ("seq_len", "n_ctx", "vocab_size", "evals_per_run", "eval_tokens", "rows_per_run"):
+        raise ScalinglabError(
+            f"warmup_fraction must be in [0, 1); got {s.warmup_fraction}."
+        )
+    for name in (
+        "seq_len",
+        "n_ctx",
+        "vocab_size",
+        "evals_per_run",
+        "eval_tokens",
+        "rows_per_run",
+    ):
         if int(getattr(s, name)) < 1:
             raise ScalinglabError(f"{name} must be >= 1; got {getattr(s, name)}.")
     corpus = str(s.corpus)
@@ -431,7 +492,9 @@ def _check_range(pair: tuple[float, float], name: str) -> tuple[float, float]:
 def _positive(value: Any, name: str) -> float:
     number = float(value)
     if not (number > 0 and math.isfinite(number)):
-        raise ScalinglabError(f"{name} must hold positive finite numbers; got {value!r}.")
+        raise ScalinglabError(
+            f"{name} must hold positive finite numbers; got {value!r}."
+        )
     return number
 
 
