@@ -1,6 +1,12 @@
 """scalinglab.plan: ladder and IsoFLOP designs with exact parameter and FLOP counts."""
 
-from .counts import FlopCount, ParamCount, count_params, forward_flops_per_token, train_flops
+from .counts import (
+    FlopCount,
+    ParamCount,
+    count_params,
+    forward_flops_per_token,
+    train_flops,
+)
 from .design import CONVENTIONS, Plan, PlannedRun, isoflop_grid, ladder
 from .io import load_plan, save_plan
 from .shapes import ModelShape, shape_for_params

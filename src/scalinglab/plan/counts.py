@@ -148,7 +148,7 @@ def train_flops(shape: ModelShape, D: float, *, seq_len: int | None = None) -> F
     --------
     >>> c = train_flops(ModelShape(2, 64, 2, 256, 256, 128), 1e6)
     >>> c.six_nd, c.exact
-    (741120000000.0, 810467328000.0)
+    (741120000000.0, 884736000000.0)
     """
     if not D >= 0:
         raise ScalinglabError(f"D (training tokens) must be >= 0; got {D!r}.")

@@ -193,7 +193,8 @@ def ladder(
         Training seed of every run.
     **options
         ``lr_scale`` (multiplies the preset's learning rate; the presets were fitted
-        on models of tens of millions of parameters and more), ``seq_len``, ``n_ctx``, ``vocab_size``, ``schedule`` (``cosine`` or ``wsd``),
+        on models of tens of millions of parameters and more), ``seq_len``,
+        ``n_ctx``, ``vocab_size``, ``schedule`` (``cosine`` or ``wsd``),
         ``warmup_fraction``, ``evals_per_run``, ``eval_tokens``, ``rows_per_run``
         and ``corpus`` (``shakespeare`` or a path to your text).
 
@@ -207,7 +208,7 @@ def ladder(
     --------
     >>> plan = ladder((1e5, 1e6), 3, (10, 20))
     >>> len(plan.runs), plan.runs[0].N, plan.runs[0].D
-    (6, 99120, 989184)
+    (6, 99120, 999936)
     """
     settings = _settings(hparams=hparams, seed=seed, **options)
     low, high = _check_range(N_range, "N_range")
@@ -305,7 +306,7 @@ def isoflop_grid(
     )
 
 
-# -- one run ---------------------------------------------------------------------------
+# -- one run ----------------------------------------------------------------
 
 
 def _planned_run(
@@ -380,7 +381,7 @@ def _distinct_shapes(
     return chosen, notes
 
 
-# -- warnings ----------------------------------------------------------------------------
+# -- warnings ----------------------------------------------------------------
 
 
 def _ladder_warnings(sizes: list[float], ratios: list[float], n_runs: int) -> list[str]:
@@ -435,7 +436,7 @@ def _short_runs(runs: list[PlannedRun]) -> list[str]:
     ]
 
 
-# -- helpers -----------------------------------------------------------------------------
+# -- helpers -----------------------------------------------------------------
 
 
 def _plan(

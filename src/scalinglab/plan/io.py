@@ -47,7 +47,9 @@ def load_plan(path: str | os.PathLike) -> Plan:
     try:
         data = json.loads(text) if suffix in _JSON else yaml.safe_load(text)
     except (ValueError, yaml.YAMLError) as error:
-        raise ScalinglabError(f"plan file {path} is not valid {suffix[1:].upper()}: {error}") from error
+        raise ScalinglabError(
+            f"plan file {path} is not valid {suffix[1:].upper()}: {error}"
+        ) from error
     try:
         return Plan.from_dict(data)
     except (TypeError, ScalinglabError) as error:

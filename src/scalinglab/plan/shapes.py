@@ -183,7 +183,9 @@ def _widths_near(N: float, n_layer: int, vocab_size: int, n_ctx: int) -> list[in
     return [low, low + WIDTH_STEP]
 
 
-def _ffn_width_for(N: float, n_layer: int, d_model: int, vocab_size: int, n_ctx: int) -> int:
+def _ffn_width_for(
+    N: float, n_layer: int, d_model: int, vocab_size: int, n_ctx: int
+) -> int:
     """The multiple of WIDTH_STEP in [3, 5] * d_model whose total count is nearest N."""
     # total = L (4 d^2 + 2 d f + 4 d) + 2 d + (V + T) d, linear in f
     d = d_model
