@@ -24,14 +24,14 @@ replicates' predicted curves: parameter uncertainty only, not run-to-run noise.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
-from ..errors import InputError, ScalinglabError
+from .._json import read_saved, write_json
+from ..errors import ScalinglabError
 from ..fit import fit
 from ..fit.diagnostics import Diagnostic
 from ..fit.engine import Problem, refine
@@ -274,26 +274,12 @@ class CurveFit:
 
     def save(self, path: str | Path) -> Path:
         """Write the fit as JSON; :func:`load_curve_fit` restores it exactly."""
-        from ..cli._common import jsonable
-
-        path = Path(path)
-        path.write_text(json.dumps(jsonable(self.to_dict()), indent=1) + "\n")
-        return path
+        return write_json(path, self.to_dict())
 
 
 def load_curve_fit(path: str | Path) -> CurveFit:
     """Reload a fit written by :meth:`CurveFit.save`."""
-    path = Path(path)
-    try:
-        data = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise InputError("no such fit file; save one with `scalinglab curve fit ... -o FILE`.",
-                         source=str(path)) from None
-    except json.JSONDecodeError as error:
-        raise InputError(f"not a JSON file ({error}).", source=str(path)) from None
-    if not isinstance(data, dict) or data.get("format") != FORMAT:
-        raise InputError(f"not a curve fit (format {FORMAT} expected); make one with "
-                         "`scalinglab curve fit`.", source=str(path))
+    data = read_saved(path, format=FORMAT, what="curve fit", make="scalinglab curve fit ...")
     draws = data.get("draws")
     return CurveFit(
         law=data["law"], params={k: float(v) for k, v in data["params"].items()},

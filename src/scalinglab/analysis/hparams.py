@@ -43,13 +43,13 @@ Bi et al. 2024, "DeepSeek LLM", arXiv 2401.02954 (the near-optimal band).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from .._json import read_saved, write_json
 from ..errors import InputError, ScalinglabError
 from ..fit.diagnostics import Diagnostic
 from .hparams_presets import HparamSuggestion
@@ -514,36 +514,12 @@ class HparamFit:
 
     def save(self, path: str | Path) -> Path:
         """Write the fit (laws, bootstrap draws, cells, settings) as JSON."""
-        path = Path(path)
-        path.write_text(json.dumps(_json_safe(self.to_dict()), indent=1) + "\n")
-        return path
-
-
-def _json_safe(value):
-    if isinstance(value, dict):
-        return {k: _json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_safe(v) for v in value]
-    if isinstance(value, (float, np.floating)):
-        return float(value) if np.isfinite(value) else None
-    if isinstance(value, np.integer):
-        return int(value)
-    return value
+        return write_json(path, self.to_dict())
 
 
 def load_hparam_fit(path: str | Path) -> HparamFit:
     """Reload a fit written by :meth:`HparamFit.save`."""
-    path = Path(path)
-    try:
-        data = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise InputError("no such file; save a fit with `scalinglab hparams fit ... -o FILE`.",
-                         source=str(path)) from None
-    except json.JSONDecodeError as error:
-        raise InputError(f"not a JSON file ({error}).", source=str(path)) from None
-    if not isinstance(data, dict) or data.get("format") != FORMAT:
-        raise InputError(f"not a hyperparameter fit (format {FORMAT} expected); `scalinglab fit` "
-                         "files hold loss laws, not lr/batch laws.", source=str(path))
+    data = read_saved(path, format=FORMAT, what="hyperparameter fit", make="scalinglab hparams fit ...")
     return HparamFit.from_dict(data)
 
 

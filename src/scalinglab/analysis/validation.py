@@ -24,7 +24,7 @@ term of sd ``tau * d``. The estimate uses the training rows only.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Sequence
 
 import numpy as np

@@ -3,31 +3,12 @@
 from __future__ import annotations
 
 import json
-import math
 import sys
 from typing import Any
 
-import numpy as np
 
+from .._json import jsonable
 from ..units import parse_quantity
-
-
-def jsonable(value: Any) -> Any:
-    """Convert numpy scalars/arrays, tuples and non-finite floats to JSON-safe values."""
-    if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [jsonable(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return jsonable(value.tolist())
-    if isinstance(value, (np.integer,)):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        value = float(value)
-        return value if math.isfinite(value) else None
-    if hasattr(value, "to_dict"):
-        return jsonable(value.to_dict())
-    return value
 
 
 def print_json(payload: Any) -> None:

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
 
 import numpy as np
 
-from ..errors import InputError, ScalinglabError
+from .._json import read_saved, write_json
+from ..errors import ScalinglabError
 from ..laws.base import Law
 from .diagnostics import Diagnostic, extrapolation
 from .extrapolation import ExtrapolationError
@@ -154,11 +154,7 @@ class FitResult:
 
     def save(self, path: str | Path) -> Path:
         """Write the fit as JSON (parameters, draws, diagnostics, provenance)."""
-        from ..cli._common import jsonable
-
-        path = Path(path)
-        path.write_text(json.dumps(jsonable(self.to_dict()), indent=1) + "\n")
-        return path
+        return write_json(path, self.to_dict())
 
     def _require_draws(self, what: str) -> None:
         if self.draws is None:
@@ -169,16 +165,7 @@ class FitResult:
 
 def load_fit(path: str | Path) -> FitResult:
     """Reload a fit saved with :meth:`FitResult.save`; it predicts bit-identically."""
-    path = Path(path)
-    try:
-        data = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise InputError("no such fit file; save one with `scalinglab fit ... -o FILE`.", source=str(path)) from None
-    except json.JSONDecodeError as error:
-        raise InputError(f"not a JSON fit file ({error}).", source=str(path)) from None
-    if not isinstance(data, dict) or data.get("format") != FORMAT_VERSION:
-        raise InputError(f"not a scalinglab fit file (format {FORMAT_VERSION} expected).", source=str(path))
-    return from_dict(data)
+    return from_dict(read_saved(path, format=FORMAT_VERSION, what="scalinglab fit", make="scalinglab fit ..."))
 
 
 def from_dict(data: Mapping) -> FitResult:
