@@ -105,3 +105,12 @@ def test_one_model_size_is_flagged(invoke_json, tmp_path):
     out = invoke_json("fit", str(path), "--bootstrap", "0")
     codes = {d["code"] for d in out["diagnostics"]}
     assert {"single_level", "few_runs"} <= codes
+
+
+def test_missing_or_foreign_fit_file(invoke, tmp_path):
+    code, _, err = invoke("predict", "--fit", str(tmp_path / "none.json"), "--N", "1e9", "--D", "1e10")
+    assert code == 1 and "no such file" in err and "scalinglab fit" in err
+    foreign = tmp_path / "other.json"
+    foreign.write_text('{"format": 99}')
+    code, _, err = invoke("predict", "--fit", str(foreign), "--N", "1e9", "--D", "1e10")
+    assert code == 1 and "not a scalinglab fit file" in err and "Traceback" not in err
