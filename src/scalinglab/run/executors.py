@@ -30,8 +30,8 @@ from __future__ import annotations
 
 import json
 import multiprocessing as mp
+import multiprocessing.connection as mp_connection
 import os
-import queue as queue_module
 import signal
 import sys
 import time
@@ -168,19 +168,23 @@ def _die_with_parent(parent: int) -> None:
 
 
 def _worker_main(trial: Trial, tasks: Any, events: Any, parent: int) -> None:
+    """Worker loop. ``events`` is this worker's own pipe to the driver: a send is
+    written synchronously (no feeder thread), so a worker that dies mid-run leaves
+    whole messages behind and its pipe reads as closed, never as a torn message
+    that would block the driver."""
     _die_with_parent(parent)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the driver's to handle
     while True:
         task = tasks.get()
         if task is None or os.getppid() != parent:
             return
-        events.put(("start", task.run_id, {"pid": os.getpid()}))
+        events.send(("start", task.run_id, {"pid": os.getpid()}))
         try:
-            result = run_task(trial, task, events.put, batch_seconds=0.0)
+            result = run_task(trial, task, events.send, batch_seconds=0.0)
         except BaseException as error:  # noqa: BLE001 - reported to the driver
-            events.put(("failed", task.run_id, _describe(error)))
+            events.send(("failed", task.run_id, _describe(error)))
         else:
-            events.put(("done", task.run_id, result))
+            events.send(("done", task.run_id, result))
 
 
 def _describe(error: BaseException) -> str:
@@ -227,72 +231,83 @@ class LocalExecutor:
 
 
 class _Pool:
-    """Worker processes fed one task at a time through their own queues."""
+    """Worker processes, each fed one task at a time through its own queue and
+    reporting through its own pipe (see :func:`_worker_main`)."""
 
     def __init__(self, trial: Trial, size: int) -> None:
         # spawn: the driver may hold threads (rich, sqlite); fork would copy them half-done.
         self.context = mp.get_context("spawn")
         self.trial, self.size = trial, size
-        self.events = self.context.Queue()
-        self.workers: list[tuple[Any, Any]] = []  # (process, task queue)
+        self.workers: list[tuple[Any, Any, Any]] = []  # (process, task queue, event pipe)
         self.assigned: dict[int, Task] = {}  # worker index -> task in flight
 
-    def _start_worker(self) -> tuple[Any, Any]:
+    def _start_worker(self) -> tuple[Any, Any, Any]:
         tasks = self.context.Queue()
+        reader, writer = self.context.Pipe(duplex=False)
         process = self.context.Process(
-            target=_worker_main, args=(self.trial, tasks, self.events, os.getpid()), daemon=True
+            target=_worker_main, args=(self.trial, tasks, writer, os.getpid()), daemon=True
         )
         process.start()
-        return process, tasks
+        writer.close()  # the worker holds the only write end: its death closes the pipe
+        return process, tasks, reader
 
     def run(self, tasks: list[Task]) -> Iterator[Event]:
         pending, open_ids = list(reversed(tasks)), {t.run_id for t in tasks}
         self.workers = [self._start_worker() for _ in range(min(self.size, len(tasks)))]
         while open_ids:
             self._assign(pending)
-            try:
-                event = self.events.get(timeout=0.2)
-            except queue_module.Empty:
+            readers = {id(w[2]): i for i, w in enumerate(self.workers)}
+            ready = mp_connection.wait([w[2] for w in self.workers], timeout=0.2)
+            if not ready:
                 yield from self._reap_dead(open_ids)
                 continue
-            if event[0] in ("done", "failed"):
-                open_ids.discard(event[1])
-                self._release(event[1])
-            yield event
+            for reader in ready:
+                index = readers[id(reader)]
+                try:
+                    event = reader.recv()
+                except (EOFError, OSError):  # the worker died; its last whole events came first
+                    yield from self._replace(index, open_ids)
+                    continue
+                if event[0] in ("done", "failed"):
+                    open_ids.discard(event[1])
+                    self.assigned.pop(index, None)
+                yield event
 
     def _assign(self, pending: list[Task]) -> None:
-        for index, (process, tasks) in enumerate(self.workers):
+        for index, (process, tasks, _) in enumerate(self.workers):
             if pending and index not in self.assigned:
                 self.assigned[index] = pending.pop()
                 tasks.put(self.assigned[index])
 
-    def _release(self, run_id: str) -> None:
-        for index, task in list(self.assigned.items()):
-            if task.run_id == run_id:
-                del self.assigned[index]
-
     def _reap_dead(self, open_ids: set[str]) -> Iterator[Event]:
-        for index, (process, _) in enumerate(self.workers):
-            if process.is_alive():
-                continue
-            task = self.assigned.pop(index, None)
-            self.workers[index] = self._start_worker()
-            if task is not None and task.run_id in open_ids:
-                open_ids.discard(task.run_id)
-                yield ("failed", task.run_id, f"worker process died (exit code {process.exitcode})")
+        for index, (process, _, reader) in enumerate(self.workers):
+            if not process.is_alive() and not reader.poll():
+                yield from self._replace(index, open_ids)
+
+    def _replace(self, index: int, open_ids: set[str]) -> Iterator[Event]:
+        """Start a new worker in place of a dead one; fail the run it had."""
+        process, _, reader = self.workers[index]
+        _join(process, time.monotonic() + 5.0)
+        reader.close()
+        task = self.assigned.pop(index, None)
+        self.workers[index] = self._start_worker()
+        if task is not None and task.run_id in open_ids:
+            open_ids.discard(task.run_id)
+            yield ("failed", task.run_id, f"worker process died (exit code {process.exitcode})")
 
     def stop(self) -> None:
-        for process, tasks in self.workers:
+        for process, tasks, _ in self.workers:
             if process.is_alive():
                 tasks.put(None)
         deadline = time.monotonic() + 2.0
-        for process, _ in self.workers:
+        for process, _, _ in self.workers:
             if self.assigned or not _join(process, deadline):
                 process.terminate()
-        for process, _ in self.workers:
+        for process, tasks, reader in self.workers:
             if not _join(process, time.monotonic() + 5.0):
                 process.kill()
-        self.events.cancel_join_thread()
+            tasks.cancel_join_thread()
+            reader.close()
 
 
 def _join(process: Any, deadline: float) -> bool:
