@@ -33,7 +33,9 @@ def test_param_count_matches_independent_formula(shape):
 
 @pytest.mark.parametrize("shape", SHAPES, ids=str)
 def test_param_count_matches_model_parameters(shape):
-    torch = pytest.importorskip("torch", reason="needs torch: pip install torch==2.13.0")
+    torch = pytest.importorskip(
+        "torch", reason="needs torch: pip install torch==2.13.0"
+    )
     from scalinglab.run.model import GPT
 
     torch.manual_seed(0)
@@ -41,7 +43,10 @@ def test_param_count_matches_model_parameters(shape):
     assert sum(p.numel() for p in model.parameters()) == count_params(shape).total
     tables = model.wte.weight.numel() + model.wpe.weight.numel()
     assert model.num_params(non_embedding=True) == count_params(shape).non_embedding
-    assert sum(p.numel() for p in model.parameters()) - tables == count_params(shape).non_embedding
+    assert (
+        sum(p.numel() for p in model.parameters()) - tables
+        == count_params(shape).non_embedding
+    )
 
 
 @pytest.mark.parametrize("shape", [SHAPES[0], SHAPES[2]], ids=str)
@@ -52,7 +57,9 @@ def test_training_flops_match_torch_flop_counter(shape, seq_len):
     The math attention kernel is forced so that QK^T and AV appear as matrix
     products the counter sees; a batch of B sequences is B * seq_len tokens.
     """
-    torch = pytest.importorskip("torch", reason="needs torch: pip install torch==2.13.0")
+    torch = pytest.importorskip(
+        "torch", reason="needs torch: pip install torch==2.13.0"
+    )
     from torch.nn.attention import SDPBackend, sdpa_kernel
     from torch.utils.flop_counter import FlopCounterMode
 
@@ -74,10 +81,18 @@ def test_training_flops_match_torch_flop_counter(shape, seq_len):
 def test_flop_conventions_relate_as_documented(shape):
     D = 1_234_567
     c = train_flops(shape, D)
-    L, d, f, T, V = shape.n_layer, shape.d_model, shape.d_ff, shape.n_ctx, shape.vocab_size
+    L, d, f, T, V = (
+        shape.n_layer,
+        shape.d_model,
+        shape.d_ff,
+        shape.n_ctx,
+        shape.vocab_size,
+    )
     dense = 6 * D * L * (4 * d * d + 2 * d * f)  # 6 x (block matrix weights) x D
     assert c.exact_no_attention_no_embedding == dense
-    assert c.exact_no_embedding - dense == 3 * D * 4 * L * T * d  # QK^T and AV, fwd + bwd
+    assert (
+        c.exact_no_embedding - dense == 3 * D * 4 * L * T * d
+    )  # QK^T and AV, fwd + bwd
     assert c.exact_no_attention - dense == 6 * D * d * V  # the tied head as a matmul
     assert c.exact == c.exact_no_attention + c.exact_no_embedding - dense
     assert c.six_nd == 6 * count_params(shape).total * D

@@ -11,7 +11,13 @@ import pytest
 from scalinglab.analysis.hparams_presets import suggest_hparams
 from scalinglab.errors import ScalinglabError
 from scalinglab.plan import (
-    Plan, count_params, isoflop_grid, ladder, load_plan, save_plan, train_flops,
+    Plan,
+    count_params,
+    isoflop_grid,
+    ladder,
+    load_plan,
+    save_plan,
+    train_flops,
 )
 
 
@@ -21,15 +27,27 @@ def test_ladder_crosses_sizes_and_ratios_with_exact_counts():
     targets = np.geomspace(1e6, 3e7, 6)
     for i, run in enumerate(plan.runs):
         target, ratio = targets[i // 4], (5, 10, 20, 40)[i % 4]
-        counts, flops = count_params(run.shape), train_flops(run.shape, run.D, seq_len=run.seq_len)
+        counts, flops = (
+            count_params(run.shape),
+            train_flops(run.shape, run.D, seq_len=run.seq_len),
+        )
         assert (run.N, run.N_non_embedding) == (counts.total, counts.non_embedding)
         assert abs(run.N / target - 1) < 0.02
         assert run.D == run.steps * run.batch_tokens
-        assert abs(run.D / (ratio * run.N_target) - 1) <= run.batch_tokens / (2 * run.D) + 1e-12
+        assert (
+            abs(run.D / (ratio * run.N_target) - 1)
+            <= run.batch_tokens / (2 * run.D) + 1e-12
+        )
         assert run.C == 6 * run.N * run.D
-        assert run.C_exact == flops.exact and run.C_exact_no_attention == flops.exact_no_attention
+        assert (
+            run.C_exact == flops.exact
+            and run.C_exact_no_attention == flops.exact_no_attention
+        )
         assert run.C_exact_no_embedding == flops.exact_no_embedding
-        assert run.C_exact_no_attention_no_embedding == flops.exact_no_attention_no_embedding
+        assert (
+            run.C_exact_no_attention_no_embedding
+            == flops.exact_no_attention_no_embedding
+        )
         assert run.C_non_embedding == 6 * run.N_non_embedding * run.D
 
 
@@ -86,18 +104,38 @@ def test_plan_files_round_trip(tmp_path, suffix):
     again = load_plan(path)
     assert again.runs == plan.runs and again.warnings == plan.warnings
     assert again.to_dict() == plan.to_dict()
-    assert {r.schedule for r in again.runs} == {"wsd"} and {r.seed for r in again.runs} == {3}
+    assert {r.schedule for r in again.runs} == {"wsd"} and {
+        r.seed for r in again.runs
+    } == {3}
 
 
 def test_plan_json_holds_counts_and_conventions(tmp_path):
     path = save_plan(ladder((1e5, 1e6), 3, (10, 20)), tmp_path / "p.json")
     data = json.loads(path.read_text())
     run = data["runs"][0]
-    for key in ("N", "N_non_embedding", "D", "C", "C_exact", "C_exact_no_attention",
-                "C_exact_no_embedding", "C_exact_no_attention_no_embedding", "lr",
-                "batch_tokens", "steps", "shape"):
+    for key in (
+        "N",
+        "N_non_embedding",
+        "D",
+        "C",
+        "C_exact",
+        "C_exact_no_attention",
+        "C_exact_no_embedding",
+        "C_exact_no_attention_no_embedding",
+        "lr",
+        "batch_tokens",
+        "steps",
+        "shape",
+    ):
         assert key in run
-    assert set(run["shape"]) == {"n_layer", "d_model", "n_head", "d_ff", "vocab_size", "n_ctx"}
+    assert set(run["shape"]) == {
+        "n_layer",
+        "d_model",
+        "n_head",
+        "d_ff",
+        "vocab_size",
+        "n_ctx",
+    }
     assert "C_exact" in data["conventions"]
 
 

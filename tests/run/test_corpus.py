@@ -10,7 +10,11 @@ import pytest
 
 from scalinglab.errors import ScalinglabError
 from scalinglab.run.corpus import (
-    HELDOUT_FRACTION, HELDOUT_PLAYS, clean_markdown, load_corpus, shakespeare_files,
+    HELDOUT_FRACTION,
+    HELDOUT_PLAYS,
+    clean_markdown,
+    load_corpus,
+    shakespeare_files,
     unigram_entropy,
 )
 
@@ -25,20 +29,31 @@ def test_shakespeare_holds_two_whole_plays_out(tmp_path):
     corpus = load_corpus("shakespeare", cache_dir=tmp_path)
     files = shakespeare_files()
     assert len(files) == len(corpus.documents) == 38
-    held = "".join(clean_markdown(f.read_text(encoding="utf-8"))
-                   for f in files if f.stem in HELDOUT_PLAYS)
-    kept = "".join(clean_markdown(f.read_text(encoding="utf-8"))
-                   for f in files if f.stem not in HELDOUT_PLAYS)
+    held = "".join(
+        clean_markdown(f.read_text(encoding="utf-8"))
+        for f in files
+        if f.stem in HELDOUT_PLAYS
+    )
+    kept = "".join(
+        clean_markdown(f.read_text(encoding="utf-8"))
+        for f in files
+        if f.stem not in HELDOUT_PLAYS
+    )
     assert corpus.heldout.tobytes() == held.encode("utf-8")
     assert corpus.train.tobytes() == kept.encode("utf-8")
-    assert b"**" not in corpus.train.tobytes() and b"Prospero" in corpus.heldout.tobytes()
+    assert (
+        b"**" not in corpus.train.tobytes() and b"Prospero" in corpus.heldout.tobytes()
+    )
     assert len(corpus.train) > 4_000_000
     assert 0.03 < len(corpus.heldout) / (len(corpus.train) + len(corpus.heldout)) < 0.06
 
 
 def test_markdown_markup_is_stripped_but_words_kept():
     text = "## ACT I\n\n**PROSPERO.** Hark!  \n_Enter Ariel_\nsnake_case stays\n"
-    assert clean_markdown(text) == "ACT I\n\nPROSPERO. Hark!\nEnter Ariel\nsnake_case stays\n\n"
+    assert (
+        clean_markdown(text)
+        == "ACT I\n\nPROSPERO. Hark!\nEnter Ariel\nsnake_case stays\n\n"
+    )
 
 
 def test_a_folder_of_text_files_is_joined_in_path_order_and_split_95_5(tmp_path):
@@ -50,7 +65,10 @@ def test_a_folder_of_text_files_is_joined_in_path_order_and_split_95_5(tmp_path)
     corpus = load_corpus(tmp_path, cache_dir=tmp_path / "cache")
     joined = (words[:50_000] + "\n\n" + words[50_000:]).encode("utf-8")
     cut = int(len(joined) * (1 - HELDOUT_FRACTION))
-    assert corpus.train.tobytes() == joined[:cut] and corpus.heldout.tobytes() == joined[cut:]
+    assert (
+        corpus.train.tobytes() == joined[:cut]
+        and corpus.heldout.tobytes() == joined[cut:]
+    )
     assert corpus.documents == ("a", "c") and corpus.vocab_size == 256
 
 
@@ -59,9 +77,13 @@ def test_the_cache_is_reused_and_refreshed_when_the_text_changes(tmp_path):
     path.write_text("x" * 30_000, encoding="utf-8")
     first = load_corpus(path, cache_dir=tmp_path / "cache")
     cached = sorted((tmp_path / "cache").glob("*.npy"))
-    assert len(cached) == 2 and np.array_equal(load_corpus(path, cache_dir=tmp_path / "cache").train, first.train)
+    assert len(cached) == 2 and np.array_equal(
+        load_corpus(path, cache_dir=tmp_path / "cache").train, first.train
+    )
     path.write_text("y" * 40_000, encoding="utf-8")
-    assert set(load_corpus(path, cache_dir=tmp_path / "cache").train.tobytes()) == {ord("y")}
+    assert set(load_corpus(path, cache_dir=tmp_path / "cache").train.tobytes()) == {
+        ord("y")
+    }
 
 
 def test_unigram_entropy_of_a_uniform_text_is_log_of_its_alphabet():

@@ -21,9 +21,14 @@ def chinchilla_trial(task, emit):
     """Stands in for the trainer: the eval loss follows a known Chinchilla law exactly."""
     run = task.spec
     for step in range(1, run.steps, max(1, run.steps // 5)):
-        emit({"step": step, "tokens": step * run.batch_tokens, "train_loss": 5.0 / step})
-    loss = (TRUTH["E"] + TRUTH["A"] * run.N ** -TRUTH["alpha"]
-            + TRUTH["B"] * run.D ** -TRUTH["beta"])
+        emit(
+            {"step": step, "tokens": step * run.batch_tokens, "train_loss": 5.0 / step}
+        )
+    loss = (
+        TRUTH["E"]
+        + TRUTH["A"] * run.N ** -TRUTH["alpha"]
+        + TRUTH["B"] * run.D ** -TRUTH["beta"]
+    )
     emit({"step": run.steps, "tokens": run.D, "train_loss": loss, "eval_loss": loss})
     return {"final": loss}
 
@@ -44,29 +49,53 @@ def invoke(capsys):
 
 def test_plan_ladder_json_and_file(invoke, tmp_path):
     path = tmp_path / "plan.json"
-    code, out, err = invoke("plan", "ladder", "--N", "1e6..3e7", "--sizes", "6",
-                            "--tokens-per-param", "5,10,20,40", "-o", str(path), "--json")
+    code, out, err = invoke(
+        "plan",
+        "ladder",
+        "--N",
+        "1e6..3e7",
+        "--sizes",
+        "6",
+        "--tokens-per-param",
+        "5,10,20,40",
+        "-o",
+        str(path),
+        "--json",
+    )
     assert code == 0, err
     payload = json.loads(out)
     assert payload["path"] == str(path) and payload["kind"] == "ladder"
     assert len(payload["runs"]) == 24 and payload["warnings"] == []
-    assert load_plan(path).to_dict() == {k: v for k, v in payload.items() if k != "path"}
+    assert load_plan(path).to_dict() == {
+        k: v for k, v in payload.items() if k != "path"
+    }
     run = payload["runs"][0]
     assert run["C"] == 6 * run["N"] * run["D"] and run["N_non_embedding"] < run["N"]
 
 
 def test_plan_warnings_go_to_stderr_and_yaml_is_written(invoke, tmp_path):
     path = tmp_path / "plan.yaml"
-    code, out, err = invoke("plan", "ladder", "--N", "1e5..2e5", "--sizes", "2",
-                            "--tokens-per-param", "20", "-o", str(path))
+    code, out, err = invoke(
+        "plan",
+        "ladder",
+        "--N",
+        "1e5..2e5",
+        "--sizes",
+        "2",
+        "--tokens-per-param",
+        "20",
+        "-o",
+        str(path),
+    )
     assert code == 0
     assert "warning: collinear design" in err and "wrote 2 runs" in out
     assert len(yaml.safe_load(path.read_text())["runs"]) == 2
 
 
 def test_plan_isoflop_json(invoke, tmp_path):
-    code, out, err = invoke("plan", "isoflop", "--budgets", "1e14..1e16", "--points", "7",
-                            "--json")
+    code, out, err = invoke(
+        "plan", "isoflop", "--budgets", "1e14..1e16", "--points", "7", "--json"
+    )
     assert code == 0, err
     runs = json.loads(out)["runs"]
     assert len(runs) == 21 and len({r["budget"] for r in runs}) == 3
@@ -79,10 +108,25 @@ def test_bad_ranges_exit_1_with_a_message(invoke):
 
 def test_status_export_and_fit_recover_the_law_behind_the_study(invoke, tmp_path):
     plan_path = tmp_path / "plan.json"
-    assert invoke("plan", "ladder", "--N", "1e5..3e6", "--sizes", "4", "--tokens-per-param",
-                  "5,10,20", "-o", str(plan_path))[0] == 0
+    assert (
+        invoke(
+            "plan",
+            "ladder",
+            "--N",
+            "1e5..3e6",
+            "--sizes",
+            "4",
+            "--tokens-per-param",
+            "5,10,20",
+            "-o",
+            str(plan_path),
+        )[0]
+        == 0
+    )
     study = tmp_path / "study"
-    report = run_study(plan_path, study, trial=chinchilla_trial, workers=2, progress=False)
+    report = run_study(
+        plan_path, study, trial=chinchilla_trial, workers=2, progress=False
+    )
     assert report.finished == 12
 
     code, out, _ = invoke("status", str(study), "--json")
@@ -96,7 +140,14 @@ def test_status_export_and_fit_recover_the_law_behind_the_study(invoke, tmp_path
     assert code == 0 and json.loads(out)["rows"] == 12
     frame = pd.read_csv(csv)
     assert list(frame.columns[:5]) == ["run", "N", "D", "C", "loss"]
-    for column in ("N_non_embedding", "C_exact", "lr", "batch_tokens", "n_layer", "d_model"):
+    for column in (
+        "N_non_embedding",
+        "C_exact",
+        "lr",
+        "batch_tokens",
+        "n_layer",
+        "d_model",
+    ):
         assert column in frame
     plan = load_plan(plan_path)
     assert list(frame["N"]) == [r.N for r in plan.runs]

@@ -11,7 +11,9 @@ from scalinglab.errors import ScalinglabError
 from scalinglab.plan import count_params, ladder, train_flops
 from scalinglab.run.config import TrainConfig
 
-torch = pytest.importorskip("torch", reason="the trainer needs torch: pip install torch==2.13.0")
+torch = pytest.importorskip(
+    "torch", reason="the trainer needs torch: pip install torch==2.13.0"
+)
 
 from scalinglab.run.corpus import load_corpus, unigram_entropy  # noqa: E402
 from scalinglab.run.trainer import lr_at, train  # noqa: E402
@@ -27,7 +29,8 @@ def text_corpus(tmp_path_factory) -> str:
     import typing as typing_module
 
     text = "\n\n".join(
-        inspect.getsource(m) for m in (json_module, pathlib_module, textwrap_module, typing_module)
+        inspect.getsource(m)
+        for m in (json_module, pathlib_module, textwrap_module, typing_module)
     )
     path = tmp_path_factory.mktemp("corpus") / "stdlib.txt"
     path.write_text(text, encoding="utf-8")
@@ -36,25 +39,60 @@ def text_corpus(tmp_path_factory) -> str:
 
 
 def small(corpus: str, **changes) -> TrainConfig:
-    base = dict(n_layer=2, d_model=32, n_head=2, d_ff=128, n_ctx=64, seq_len=64, steps=30,
-                batch_size=8, lr=1e-2, warmup_steps=3, eval_every=10, eval_tokens=4096,
-                corpus=corpus, num_threads=1)
+    base = dict(
+        n_layer=2,
+        d_model=32,
+        n_head=2,
+        d_ff=128,
+        n_ctx=64,
+        seq_len=64,
+        steps=30,
+        batch_size=8,
+        lr=1e-2,
+        warmup_steps=3,
+        eval_every=10,
+        eval_tokens=4096,
+        corpus=corpus,
+        num_threads=1,
+    )
     return TrainConfig(**{**base, **changes})
 
 
 def test_cosine_schedule_warms_up_peaks_and_ends_at_the_floor():
-    cfg = TrainConfig(n_layer=2, d_model=32, n_head=2, d_ff=128, steps=100, warmup_steps=10,
-                      lr=1e-3, min_lr_ratio=0.1)
-    assert [lr_at(cfg, s) for s in (1, 5, 10)] == pytest.approx([1e-4, 5e-4, 1e-3], rel=1e-12)
-    assert lr_at(cfg, 55) == pytest.approx(1e-4 + 0.9e-3 * 0.5, rel=1e-12)  # half-way: cos = 0
+    cfg = TrainConfig(
+        n_layer=2,
+        d_model=32,
+        n_head=2,
+        d_ff=128,
+        steps=100,
+        warmup_steps=10,
+        lr=1e-3,
+        min_lr_ratio=0.1,
+    )
+    assert [lr_at(cfg, s) for s in (1, 5, 10)] == pytest.approx(
+        [1e-4, 5e-4, 1e-3], rel=1e-12
+    )
+    assert lr_at(cfg, 55) == pytest.approx(
+        1e-4 + 0.9e-3 * 0.5, rel=1e-12
+    )  # half-way: cos = 0
     assert lr_at(cfg, 100) == pytest.approx(1e-4, rel=1e-12)
     values = [lr_at(cfg, s) for s in range(10, 101)]
     assert all(a >= b for a, b in zip(values, values[1:]))
 
 
 def test_wsd_schedule_holds_then_decays_linearly_over_the_last_fraction():
-    cfg = TrainConfig(n_layer=2, d_model=32, n_head=2, d_ff=128, steps=100, warmup_steps=10,
-                      lr=1e-3, min_lr_ratio=0.0, schedule="wsd", decay_fraction=0.2)
+    cfg = TrainConfig(
+        n_layer=2,
+        d_model=32,
+        n_head=2,
+        d_ff=128,
+        steps=100,
+        warmup_steps=10,
+        lr=1e-3,
+        min_lr_ratio=0.0,
+        schedule="wsd",
+        decay_fraction=0.2,
+    )
     assert {lr_at(cfg, s) for s in range(10, 81)} == {1e-3}
     assert lr_at(cfg, 90) == pytest.approx(0.5e-3, rel=1e-12)
     assert lr_at(cfg, 100) == pytest.approx(0.0, abs=1e-18)
@@ -81,11 +119,15 @@ def test_rows_carry_exact_tokens_flops_lr_and_evaluations(text_corpus):
 def test_training_learns_context_beyond_byte_frequencies(text_corpus):
     """After 400 steps the held-out loss is well below the unigram entropy of the text."""
     rows: list[dict] = []
-    train(small(text_corpus, steps=400, batch_size=16, eval_every=100, warmup_steps=40),
-          emit=rows.append)
+    train(
+        small(text_corpus, steps=400, batch_size=16, eval_every=100, warmup_steps=40),
+        emit=rows.append,
+    )
     heldout = load_corpus(text_corpus).heldout
     first, last = rows[0]["train_loss"], rows[-1]["eval_loss"]
-    assert first == pytest.approx(math.log(256), abs=0.1)  # 0.02-std init: uniform logits
+    assert first == pytest.approx(
+        math.log(256), abs=0.1
+    )  # 0.02-std init: uniform logits
     assert last < unigram_entropy(heldout) - 0.3
 
 
@@ -128,7 +170,11 @@ def test_resume_from_a_checkpoint_is_bit_identical(text_corpus, tmp_path):
 
 def test_a_checkpoint_of_another_run_is_refused(text_corpus, tmp_path):
     ckpt = tmp_path / "run.pt"
-    train(small(text_corpus, steps=5, eval_every=0), checkpoint_path=ckpt, checkpoint_every=5)
+    train(
+        small(text_corpus, steps=5, eval_every=0),
+        checkpoint_path=ckpt,
+        checkpoint_every=5,
+    )
     with pytest.raises(ScalinglabError, match=r"different run: \['lr'\]"):
         train(small(text_corpus, steps=5, eval_every=0, lr=2e-2), checkpoint_path=ckpt)
 
@@ -136,7 +182,12 @@ def test_a_checkpoint_of_another_run_is_refused(text_corpus, tmp_path):
 def test_planned_runs_become_configs_with_their_counts():
     run = ladder((1e5, 1e6), 3, (10,), schedule="wsd").runs[1]
     cfg = TrainConfig.from_planned_run(run)
-    assert (cfg.total_tokens, cfg.steps, cfg.lr, cfg.schedule) == (run.D, run.steps, run.lr, "wsd")
+    assert (cfg.total_tokens, cfg.steps, cfg.lr, cfg.schedule) == (
+        run.D,
+        run.steps,
+        run.lr,
+        "wsd",
+    )
     assert count_params(cfg.shape).total == run.N and cfg.eval_every == run.eval_every
 
 
@@ -145,10 +196,14 @@ def test_vocabulary_must_match_the_tokenizer(text_corpus):
         train(small(text_corpus, vocab_size=300))
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU visible to torch")
+@pytest.mark.skipif(
+    not torch.cuda.is_available(), reason="no CUDA GPU visible to torch"
+)
 def test_cuda_training_runs_and_tracks_the_cpu_losses(text_corpus):
     cpu, gpu = [], []
     train(small(text_corpus, steps=10), emit=cpu.append)
     train(small(text_corpus, steps=10, device="cuda"), emit=gpu.append)
-    assert gpu[-1]["eval_loss"] == pytest.approx(cpu[-1]["eval_loss"], rel=0.02)  # bf16 autocast
+    assert gpu[-1]["eval_loss"] == pytest.approx(
+        cpu[-1]["eval_loss"], rel=0.02
+    )  # bf16 autocast
     assert np.isfinite([r["train_loss"] for r in gpu]).all()

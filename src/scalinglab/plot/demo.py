@@ -53,8 +53,14 @@ def demo_figure(
     for n, colour in zip(sizes, colours):
         mask = N == n
         held = bool(held_out[mask].any())
-        ax.plot(grid, result.predict(N=n, D=grid), color=colour, ls="--" if held else "-",
-                lw=1.2, label=f"N={n:.3g}" + (" (held out)" if held else ""))
+        ax.plot(
+            grid,
+            result.predict(N=n, D=grid),
+            color=colour,
+            ls="--" if held else "-",
+            lw=1.2,
+            label=f"N={n:.3g}" + (" (held out)" if held else ""),
+        )
         if held:
             _held_points(ax, result, n, D[mask], loss[mask], colour, level)
         else:
@@ -62,19 +68,43 @@ def demo_figure(
     ax.set_xscale("log")
     ax.set_xlabel("training tokens D")
     ax.set_ylabel("held-out loss (nats per token)")
-    ax.set_title(f"Chinchilla fit on {int((~held_out).sum())} runs, "
-                 f"{int(held_out.sum())} held out ({level:.0%} prediction intervals)")
+    ax.set_title(
+        f"Chinchilla fit on {int((~held_out).sum())} runs, "
+        f"{int(held_out.sum())} held out ({level:.0%} prediction intervals)"
+    )
     ax.legend(fontsize=8)
     fig.tight_layout()
     return fig
 
 
-def _held_points(ax: Any, result: Any, n: float, D: np.ndarray, loss: np.ndarray,
-                 colour: Any, level: float) -> None:
+def _held_points(
+    ax: Any,
+    result: Any,
+    n: float,
+    D: np.ndarray,
+    loss: np.ndarray,
+    colour: Any,
+    level: float,
+) -> None:
     predicted = result.predict(N=np.full_like(D, n), D=D)
     if result.draws is not None:
         low, high = result.predict_interval(level, N=np.full_like(D, n), D=D)
-        ax.errorbar(D, predicted, yerr=[predicted - low, high - predicted], fmt="none",
-                    ecolor=colour, capsize=4, lw=1.0)
-    ax.scatter(D, loss, marker="D", facecolors="none", edgecolors=colour, s=40, zorder=4,
-               label="actual (held out)")
+        ax.errorbar(
+            D,
+            predicted,
+            yerr=[predicted - low, high - predicted],
+            fmt="none",
+            ecolor=colour,
+            capsize=4,
+            lw=1.0,
+        )
+    ax.scatter(
+        D,
+        loss,
+        marker="D",
+        facecolors="none",
+        edgecolors=colour,
+        s=40,
+        zorder=4,
+        label="actual (held out)",
+    )

