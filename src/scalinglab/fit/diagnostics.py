@@ -142,7 +142,7 @@ def extrapolation_not_estimated(reason: str) -> list[Diagnostic]:
     """Prediction intervals beyond the data carry the bootstrap only."""
     return [Diagnostic(
         "extrapolation_not_estimated",
-        f"extrapolation error not estimated ({reason}); prediction intervals beyond the fitted "
+        f"extrapolation error not estimated ({reason.rstrip('.')}); prediction intervals beyond the fitted "
         "range reflect resampling only and are likely too narrow.",
         severity="info",
     )]
