@@ -47,6 +47,9 @@ def fit(
     delta: Optional[float] = typer.Option(None, help="Huber delta (default 1e-3) or asymmetric penalty."),
     bootstrap: int = typer.Option(1000, help="Bootstrap replicates over runs; 0 skips."),
     seed: int = typer.Option(0, help="Seed of the bootstrap."),
+    extrapolation: str = typer.Option(
+        "rolling", help="'rolling': widen prediction intervals beyond the data by the law's measured "
+        "extrapolation error (rolling-origin refits); 'none': bootstrap and run scatter only."),
     fix: Optional[list[str]] = typer.Option(None, "--fix", help="Hold a parameter: NAME=VALUE (repeatable)."),
     bound: Optional[list[str]] = typer.Option(None, "--bound", help="Bound a parameter: NAME=LOW,HIGH."),
     output: Optional[Path] = typer.Option(None, "-o", "--output", help="Save the fit (JSON) here."),
@@ -59,7 +62,8 @@ def fit(
     runs = read_columns(data, N, D, C, loss, run, U, N_kind, dropna)
     with bootstrap_progress(not as_json and bootstrap > 0) as progress:
         result = fit_law(law, runs, objective=objective, delta=delta, bootstrap=bootstrap, seed=seed,
-                         fixed=parse_assignments(fix, "--fix"), bounds=parse_bounds(bound), progress=progress)
+                         fixed=parse_assignments(fix, "--fix"), bounds=parse_bounds(bound), progress=progress,
+                         extrapolation=None if extrapolation == "none" else extrapolation)
     if output is not None:
         result.save(output)
     if as_json:

@@ -158,7 +158,7 @@ def fit(
 def _extrapolation_error(law, table, inputs, target, method, refit):
     """The rolling-origin extrapolation error, or None and an info diagnostic saying why not."""
     if method != "rolling":
-        raise ScalinglabError(f"extrapolation must be 'rolling' or None; got {method!r}.")
+        raise ScalinglabError(f"extrapolation must be 'rolling' or None (--extrapolation none); got {method!r}.")
     by = scale_column(set(table.frame.columns), law.inputs)
     try:
         if by is None:
