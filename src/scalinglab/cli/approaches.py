@@ -9,13 +9,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from ..errors import ScalinglabError
 from ._app import app  # noqa: F401
-from ._common import print_json
+from ._common import print_json, save_plot
 from ._options import parse_quantities
 
 console = Console()
-err_console = Console(stderr=True)
 
 DataArg = typer.Argument(
     ..., help="Run table: CSV, TSV, Parquet, JSONL or JSON.", show_default=False
@@ -46,15 +44,6 @@ def load_runs(data: Path, N, D, C, loss, run, N_kind, where: Optional[str]):
 
     runs = read_columns(data, N, D, C, loss, run, None, N_kind)
     return runs.query(where) if where else runs
-
-
-def save_plot(figure, path: Optional[Path]) -> None:
-    if path is None:
-        return
-    if path.suffix.lower() not in (".png", ".svg"):
-        raise ScalinglabError(f"--plot must end in .png or .svg; got {path.name!r}.")
-    figure.savefig(path, dpi=150, bbox_inches="tight")
-    err_console.print(f"[dim]figure saved to {path}[/dim]")
 
 
 def _ci(value: float, ci) -> str:

@@ -11,7 +11,7 @@ from rich.table import Table
 
 from ..errors import ScalinglabError
 from ._app import app
-from ._common import print_json
+from ._common import print_json, save_plot
 
 console = Console()
 curve_app = typer.Typer(help="Loss-curve laws: fit whole curves, predict any LR schedule.",
@@ -59,7 +59,7 @@ def fit_cmd(
     if plot is not None:
         from ..plot.curves import fit_figure
 
-        fit_figure(result, data).savefig(plot)
+        save_plot(fit_figure(result, data), plot)
     if as_json:
         print_json(result.to_dict() | {"saved": str(output) if output else None, "draws": None})
         return
@@ -103,7 +103,7 @@ def predict_cmd(
     if plot is not None:
         from ..plot.curves import schedules_figure
 
-        schedules_figure(predictions).savefig(plot)
+        save_plot(schedules_figure(predictions), plot)
     if as_json:
         payloads = [p.to_dict() for p in predictions]
         print_json(payloads[0] if len(payloads) == 1 else {"predictions": payloads})

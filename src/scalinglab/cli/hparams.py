@@ -11,7 +11,7 @@ from rich.console import Console
 
 from ..errors import InputError, ScalinglabError
 from ._app import app
-from ._common import print_json
+from ._common import print_json, save_plot
 
 console = Console()
 hparams_app = typer.Typer(help="Learning-rate and batch-size laws from sweeps or presets.",
@@ -79,8 +79,9 @@ def fit_cmd(
     if plot is not None:
         from ..plot.hparams import landscape_figure
 
-        landscape_figure(cols["N"], cols["D"], cols["lr"], cols["bs"] * seq_len, cols["loss"],
-                         result).savefig(plot)
+        figure = landscape_figure(cols["N"], cols["D"], cols["lr"], cols["bs"] * seq_len,
+                                  cols["loss"], result)
+        save_plot(figure, plot)
     if as_json:
         payload = result.to_dict()
         for key in ("lr_law", "bs_law"):

@@ -10,7 +10,7 @@ from rich.table import Table
 
 from ..errors import ScalinglabError
 from ._app import app  # noqa: F401
-from ._common import print_json
+from ._common import print_json, save_plot
 from ._options import parse_quantities
 from .approaches import (
     COpt,
@@ -26,7 +26,6 @@ from .approaches import (
     WhereOpt,
     console,
     load_runs,
-    save_plot,
 )
 
 HoldoutOpt = typer.Option(

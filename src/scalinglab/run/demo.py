@@ -230,6 +230,7 @@ def _run_rows(table: Any, largest: Any) -> list[dict[str, Any]]:
 
 
 def _save_figure(result: Any, table: Any, largest: Any, plot: Any, study: Path) -> str:
+    from ..plot import save_figure
     from ..plot.demo import demo_figure
 
     path = Path(plot) if plot is not None else study / "demo.png"
@@ -241,9 +242,4 @@ def _save_figure(result: Any, table: Any, largest: Any, plot: Any, study: Path) 
         held_out=largest.to_numpy(bool),
         level=LEVEL,
     )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=120, bbox_inches="tight")
-    import matplotlib.pyplot as plt
-
-    plt.close(figure)
-    return str(path)
+    return str(save_figure(figure, path, dpi=120))
