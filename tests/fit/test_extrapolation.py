@@ -59,3 +59,12 @@ def test_saved_fit_keeps_its_extrapolation_error(tmp_path):
     far = {"N": np.array([1e10, 1e11]), "D": np.array([1e12, 5e12])}
     assert np.array_equal(np.array(reloaded.predict_interval(**far)), np.array(result.predict_interval(**far)))
     assert TRUTH["alpha"] == pytest.approx(result.params["alpha"], abs=0.05)
+
+
+def test_optimal_loss_interval_carries_the_extrapolation_error():
+    data = chinchilla_data(noise=0.01, seed=11)
+    widened = sl.fit("chinchilla", data, bootstrap=200, seed=0).optimal(1e24)
+    plain = sl.fit("chinchilla", data, bootstrap=200, seed=0, extrapolation=None).optimal(1e24)
+    assert widened.loss == plain.loss
+    assert widened.ci95["loss"][0] < plain.ci95["loss"][0] and widened.ci95["loss"][1] > plain.ci95["loss"][1]
+    assert widened.ci95["N"] == plain.ci95["N"]

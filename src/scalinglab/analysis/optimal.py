@@ -164,6 +164,7 @@ def optimal_allocation(
         Ds = flat[None, :] / fpt(Ns)
         with np.errstate(all="ignore"):
             Ls = np.asarray(law.function(*(_inputs(Ns, Ds, fixed_inputs)[n] for n in law.inputs), **values))
+        Ls = _with_extrapolation_error(result, Ls, N, D)
         alpha = 1 - level
         ci = {}
         for name, samples in (("N", Ns), ("D", Ds), ("loss", Ls), ("tokens_per_param", Ds / Ns)):
@@ -179,3 +180,13 @@ def optimal_allocation(
 
 def _inputs(N, D, fixed):
     return {"N": N, "D": D, **{k: np.full_like(N, v, dtype=float) for k, v in fixed.items()}}
+
+
+def _with_extrapolation_error(result, loss_draws: np.ndarray, N: np.ndarray, D: np.ndarray) -> np.ndarray:
+    """Loss draws times the fit's measured extrapolation error at (N*, D*), when it has one, so
+    L*'s interval is as honest as a prediction's; N* and D* keep the bootstrap's spread."""
+    spread = getattr(result, "extrapolation_error", None)
+    if spread is None:
+        return loss_draws
+    z = np.random.default_rng(result.settings.get("seed", 0) + 7919).standard_normal(len(loss_draws))
+    return loss_draws * np.exp(spread.extra_sd(N=N, D=D)[None, :] * z[:, None])
