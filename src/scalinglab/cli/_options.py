@@ -1,4 +1,4 @@
-"""Parsing of repeated ``NAME=VALUE`` options and cost expressions, shared by CLI commands."""
+"""Options shared by CLI commands (the run-table columns, --json, --plot, ...) and their parsing."""
 
 from __future__ import annotations
 
@@ -8,9 +8,32 @@ from contextlib import contextmanager
 from typing import Callable, Iterator
 
 import numpy as np
+import typer
 
 from ..errors import ScalinglabError
 from ..units import parse_quantity
+
+DataArg = typer.Argument(
+    ..., help="Run table: CSV, TSV, Parquet, JSONL or JSON.", show_default=False
+)
+JsonOpt = typer.Option(False, "--json", help="Print one JSON object instead of tables.")
+NOpt = typer.Option(None, "--N", help="Column with parameters (default N or an alias).")
+DOpt = typer.Option(None, "--D", help="Column with training tokens.")
+COpt = typer.Option(None, "--C", help="Column with training FLOPs.")
+LossOpt = typer.Option(None, "--loss", help="Column with the loss.")
+RunOpt = typer.Option(
+    None, "--run", help="Column naming the run of each row (checkpoints)."
+)
+NKindOpt = typer.Option(
+    "unknown", "--N-kind", help="How N is counted: total, non_embedding, active."
+)
+WhereOpt = typer.Option(
+    None,
+    "--where",
+    help="Keep only rows matching a pandas query, e.g. \"dataset == 'rw'\".",
+)
+PlotOpt = typer.Option(None, "--plot", help="Save a figure here (.png or .svg).")
+SeedOpt = typer.Option(0, help="Seed of the bootstrap draws.")
 
 
 def parse_assignments(items: list[str] | None, option: str) -> dict[str, float]:

@@ -11,31 +11,11 @@ from rich.table import Table
 
 from ._app import app  # noqa: F401
 from ._common import print_json, save_plot
-from ._options import parse_quantities
+from ._options import (COpt, DataArg, DOpt, JsonOpt, LossOpt, NKindOpt, NOpt, PlotOpt, RunOpt,
+                       SeedOpt, WhereOpt, parse_quantities)
 
 console = Console()
 
-DataArg = typer.Argument(
-    ..., help="Run table: CSV, TSV, Parquet, JSONL or JSON.", show_default=False
-)
-JsonOpt = typer.Option(False, "--json", help="Print one JSON object instead of tables.")
-NOpt = typer.Option(None, "--N", help="Column with parameters (default N or an alias).")
-DOpt = typer.Option(None, "--D", help="Column with training tokens.")
-COpt = typer.Option(None, "--C", help="Column with training FLOPs.")
-LossOpt = typer.Option(None, "--loss", help="Column with the loss.")
-RunOpt = typer.Option(
-    None, "--run", help="Column naming the run of each row (checkpoints)."
-)
-NKindOpt = typer.Option(
-    "unknown", "--N-kind", help="How N is counted: total, non_embedding, active."
-)
-WhereOpt = typer.Option(
-    None,
-    "--where",
-    help="Keep only rows matching a pandas query, e.g. \"dataset == 'rw'\".",
-)
-PlotOpt = typer.Option(None, "--plot", help="Save a figure here (.png or .svg).")
-SeedOpt = typer.Option(0, help="Seed of the bootstrap draws.")
 
 
 def load_runs(data: Path, N, D, C, loss, run, N_kind, where: Optional[str]):

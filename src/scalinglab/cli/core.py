@@ -17,13 +17,12 @@ from ..fit import load_fit
 from ..laws import all_laws
 from ._app import app
 from ._common import print_json
-from ._options import (bootstrap_progress, flops_per_token, parse_assignments, parse_bounds,
+from ._options import (COpt, DataArg, DOpt, JsonOpt, LossOpt, NKindOpt, NOpt, RunOpt,
+                       bootstrap_progress, flops_per_token, parse_assignments, parse_bounds,
                        parse_quantities)
 
 console = Console()
 
-DataArg = typer.Argument(..., help="Run table: CSV, TSV, Parquet, JSONL or JSON.", show_default=False)
-JsonOpt = typer.Option(False, "--json", help="Print one JSON object instead of tables.")
 
 
 def read_columns(data: Path, N, D, C, loss, run, U, N_kind, dropna: bool = False):
@@ -35,13 +34,13 @@ def read_columns(data: Path, N, D, C, loss, run, U, N_kind, dropna: bool = False
 def fit(
     data: Path = DataArg,
     law: str = typer.Option("chinchilla", help="Law name (see `scalinglab laws`) or a formula string."),
-    N: Optional[str] = typer.Option(None, "--N", help="Column with parameters (default N or an alias)."),
-    D: Optional[str] = typer.Option(None, "--D", help="Column with training tokens."),
-    C: Optional[str] = typer.Option(None, "--C", help="Column with training FLOPs."),
-    loss: Optional[str] = typer.Option(None, "--loss", help="Column with the loss."),
-    run: Optional[str] = typer.Option(None, "--run", help="Column naming the run of each row (checkpoints)."),
+    N: Optional[str] = NOpt,
+    D: Optional[str] = DOpt,
+    C: Optional[str] = COpt,
+    loss: Optional[str] = LossOpt,
+    run: Optional[str] = RunOpt,
     U: Optional[str] = typer.Option(None, "--U", help="Column with unique tokens (data_constrained law)."),
-    N_kind: str = typer.Option("unknown", "--N-kind", help="How N is counted: total, non_embedding, active."),
+    N_kind: str = NKindOpt,
     dropna: bool = typer.Option(False, "--dropna", help="Drop rows with a missing value (and say how many)."),
     objective: str = typer.Option("huber", help="huber, msle, mse or asymmetric."),
     delta: Optional[float] = typer.Option(None, help="Huber delta (default 1e-3) or asymmetric penalty."),

@@ -12,13 +12,12 @@ from rich.table import Table
 from ..errors import ScalinglabError
 from ._app import app
 from ._common import print_json, save_plot
+from ._options import JsonOpt, PlotOpt
 
 console = Console()
 curve_app = typer.Typer(help="Loss-curve laws: fit whole curves, predict any LR schedule.",
                         no_args_is_help=True)
 app.add_typer(curve_app, name="curve")
-JsonOpt = typer.Option(False, "--json", help="Print one JSON object instead of tables.")
-PlotOpt = typer.Option(None, "--plot", help="Save a figure here (.png or .svg).")
 
 
 def _load_curves(paths: list[Path], step, lr, loss, run, before):

@@ -12,12 +12,12 @@ from rich.console import Console
 from ..errors import InputError, ScalinglabError
 from ._app import app
 from ._common import print_json, save_plot
+from ._options import JsonOpt
 
 console = Console()
 hparams_app = typer.Typer(help="Learning-rate and batch-size laws from sweeps or presets.",
                           no_args_is_help=True)
 app.add_typer(hparams_app, name="hparams")
-JsonOpt = typer.Option(False, "--json", help="Print one JSON object instead of tables.")
 
 
 def _columns(path: Path, names: dict[str, str]) -> dict[str, np.ndarray]:

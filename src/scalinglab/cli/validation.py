@@ -11,22 +11,9 @@ from rich.table import Table
 from ..errors import ScalinglabError
 from ._app import app  # noqa: F401
 from ._common import print_json, save_plot
-from ._options import parse_quantities
-from .approaches import (
-    COpt,
-    DataArg,
-    DOpt,
-    JsonOpt,
-    LossOpt,
-    NKindOpt,
-    NOpt,
-    PlotOpt,
-    RunOpt,
-    SeedOpt,
-    WhereOpt,
-    console,
-    load_runs,
-)
+from ._options import (COpt, DataArg, DOpt, JsonOpt, LossOpt, NKindOpt, NOpt, PlotOpt, RunOpt,
+                       SeedOpt, WhereOpt, parse_quantities)
+from .approaches import console, load_runs
 
 HoldoutOpt = typer.Option(
     None, "--holdout", help='Hold out rows matching a query, e.g. "N >= 1e9".'
