@@ -188,5 +188,5 @@ def _with_extrapolation_error(result, loss_draws: np.ndarray, N: np.ndarray, D: 
     spread = getattr(result, "extrapolation_error", None)
     if spread is None:
         return loss_draws
-    z = np.random.default_rng(result.settings.get("seed", 0) + 7919).standard_normal(len(loss_draws))
+    z = result.noise(len(loss_draws))
     return loss_draws * np.exp(spread.extra_sd(N=N, D=D)[None, :] * z[:, None])

@@ -103,9 +103,13 @@ class FitResult:
             raise ScalinglabError(f"kind must be 'prediction' or 'mean'; got {kind!r}.")
         return _percentile_interval(draws, 1 - level, axis=0)
 
+    def noise(self, count: int) -> np.ndarray:
+        """The seeded standard normals (one per bootstrap draw) that every interval of this fit
+        scales its run scatter and extrapolation error by, so intervals repeat bit for bit."""
+        return np.random.default_rng(self.settings.get("seed", 0) + 7919).standard_normal(count)
+
     def _add_noise(self, draws: np.ndarray, inputs) -> np.ndarray:
-        z = np.random.default_rng(self.settings.get("seed", 0) + 7919).standard_normal(draws.shape[0])
-        z = z.reshape(-1, *([1] * (draws.ndim - 1)))
+        z = self.noise(draws.shape[0]).reshape(-1, *([1] * (draws.ndim - 1)))
         scatter = self.residual_scale
         if self.objective_spec.space != "log":
             scatter = scatter / np.abs(self.predict(**inputs))
