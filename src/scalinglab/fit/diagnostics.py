@@ -171,7 +171,8 @@ def extrapolation(ranges: dict[str, tuple[float, float]], inputs: dict[str, np.n
             found.append(Diagnostic(
                 "extrapolation",
                 f"{name} = {top:.3g} is {top / high:.3g}x the largest fitted {name} ({high:.3g}); "
-                "the interval covers parameter and run-to-run noise, not a change of regime.",
+                "the interval adds the law's measured extrapolation error when the fit has one, but no "
+                "interval foresees a change of regime.",
                 details={"input": name, "value": top, "fitted_max": high, "factor": top / high},
             ))
         if bottom < low * (1 - 1e-9):
