@@ -16,8 +16,13 @@ PLAN = {"kind": "test", "runs": RUNS}
 
 def rows(steps, eval_every=5):
     return [
-        {"step": s, "tokens": 64.0 * s, "train_loss": 3.0 + 1.0 / s,
-         "eval_loss": 3.1 + 1.0 / s if s % eval_every == 0 else None, "grad_norm": 0.5}
+        {
+            "step": s,
+            "tokens": 64.0 * s,
+            "train_loss": 3.0 + 1.0 / s,
+            "eval_loss": 3.1 + 1.0 / s if s % eval_every == 0 else None,
+            "grad_norm": 0.5,
+        }
         for s in steps
     ]
 
@@ -32,8 +37,10 @@ def test_database_is_in_wal_mode_with_unique_run_step(study):
     db = sqlite3.connect(study.path / "study.sqlite")
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     with pytest.raises(sqlite3.IntegrityError):
-        db.executemany("INSERT INTO metrics (run_id, step) VALUES (?, ?)",
-                       [("r-small", 1), ("r-small", 1)])
+        db.executemany(
+            "INSERT INTO metrics (run_id, step) VALUES (?, ?)",
+            [("r-small", 1), ("r-small", 1)],
+        )
 
 
 def test_rows_are_stored_exactly_once(study):
@@ -50,9 +57,15 @@ def test_rows_are_stored_exactly_once(study):
 def test_finished_run_records_last_eval_loss(study):
     study.mark_running("r-small")
     final = study.mark_finished("r-small", {"tokens_per_s": 1.0}, rows(range(1, 13)))
-    assert final == pytest.approx(3.1 + 1 / 10, rel=1e-15)  # step 10 is the last evaluated
+    assert final == pytest.approx(
+        3.1 + 1 / 10, rel=1e-15
+    )  # step 10 is the last evaluated
     run = {r["run_id"]: r for r in study.runs()}["r-small"]
-    assert (run["state"], run["attempts"], run["result"]) == ("finished", 1, {"tokens_per_s": 1.0})
+    assert (run["state"], run["attempts"], run["result"]) == (
+        "finished",
+        1,
+        {"tokens_per_s": 1.0},
+    )
 
 
 def test_reopening_interrupted_study_marks_running_runs(tmp_path, study):

@@ -45,9 +45,15 @@ def fake_row(spec, step):
     """Deterministic metrics: eval every 5 steps and at the end."""
     last = step == spec["steps"]
     loss = 2.0 + 0.1 * spec["seed"] + 3.0 / step
-    return {"step": step, "tokens": 128.0 * step, "flops": 6e5 * step, "lr": 1e-3,
-            "train_loss": loss, "eval_loss": loss + 0.05 if step % 5 == 0 or last else None,
-            "wall_time": 0.0}
+    return {
+        "step": step,
+        "tokens": 128.0 * step,
+        "flops": 6e5 * step,
+        "lr": 1e-3,
+        "train_loss": loss,
+        "eval_loss": loss + 0.05 if step % 5 == 0 or last else None,
+        "wall_time": 0.0,
+    }
 
 
 def fake_trial(task, emit):
@@ -68,11 +74,18 @@ def fake_trial(task, emit):
             checkpoint.parent.mkdir(parents=True, exist_ok=True)
             tmp.write_text(json.dumps({"step": step}))
             os.replace(tmp, checkpoint)
-    return {"threads": task.threads, "omp": os.environ["OMP_NUM_THREADS"], "start": start}
+    return {
+        "threads": task.threads,
+        "omp": os.environ["OMP_NUM_THREADS"],
+        "start": start,
+    }
 
 
 def expected_rows(plan):
-    return {r.run_id: [fake_row(r.to_dict(), s) for s in range(1, r.steps + 1)] for r in plan.runs}
+    return {
+        r.run_id: [fake_row(r.to_dict(), s) for s in range(1, r.steps + 1)]
+        for r in plan.runs
+    }
 
 
 def stored_rows(study_dir):
@@ -84,10 +97,14 @@ def stored_rows(study_dir):
 
 
 def sweep(plan, path, **options):
-    return run_study(plan, path, trial=fake_trial, progress=False, checkpoint_every=4, **options)
+    return run_study(
+        plan, path, trial=fake_trial, progress=False, checkpoint_every=4, **options
+    )
 
 
-PLAN = FakePlan((FakeRun("a", seed=0), FakeRun("b", seed=1, steps=13), FakeRun("c", seed=2)))
+PLAN = FakePlan(
+    (FakeRun("a", seed=0), FakeRun("b", seed=1, steps=13), FakeRun("c", seed=2))
+)
 
 
 def test_sweep_stores_every_row_once_and_never_redoes_finished_runs(tmp_path):

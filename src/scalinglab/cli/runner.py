@@ -20,19 +20,41 @@ plan_app = typer.Typer(
 )
 app.add_typer(plan_app, name="plan")
 
-_OUTPUT = typer.Option(None, "-o", "--output", help="Plan file to write (.json or .yaml).")
+_OUTPUT = typer.Option(
+    None, "-o", "--output", help="Plan file to write (.json or .yaml)."
+)
 _JSON = typer.Option(False, "--json", help="Print one JSON object instead of tables.")
-_LR_SCALE = typer.Option(1.0, "--lr-scale", help="Multiply the preset's learning rate (presets come from much larger models).")
-_SCHEDULE = typer.Option("cosine", "--schedule", help="Learning-rate schedule: cosine or wsd.")
-_CORPUS = typer.Option("shakespeare", "--corpus", help="Training text: shakespeare, or a .txt file or folder of your own.")
+_LR_SCALE = typer.Option(
+    1.0,
+    "--lr-scale",
+    help="Multiply the preset's learning rate (presets come from much larger models).",
+)
+_SCHEDULE = typer.Option(
+    "cosine", "--schedule", help="Learning-rate schedule: cosine or wsd."
+)
+_CORPUS = typer.Option(
+    "shakespeare",
+    "--corpus",
+    help="Training text: shakespeare, or a .txt file or folder of your own.",
+)
 
 
 @plan_app.command("ladder")
 def plan_ladder(
-    N: str = typer.Option("1e5..1e6", "--N", help="Parameter range LOW..HIGH, e.g. 1e6..3e7 or 1M..30M."),
-    sizes: int = typer.Option(4, "--sizes", help="Model sizes, log-spaced over the N range."),
-    tokens_per_param: str = typer.Option("10,20,40", "--tokens-per-param", help="Comma-separated D/N ratios."),
-    hparams: str = typer.Option("steplaw", "--hparams", help="Learning-rate and batch-size law: steplaw or deepseek."),
+    N: str = typer.Option(
+        "1e5..1e6", "--N", help="Parameter range LOW..HIGH, e.g. 1e6..3e7 or 1M..30M."
+    ),
+    sizes: int = typer.Option(
+        4, "--sizes", help="Model sizes, log-spaced over the N range."
+    ),
+    tokens_per_param: str = typer.Option(
+        "10,20,40", "--tokens-per-param", help="Comma-separated D/N ratios."
+    ),
+    hparams: str = typer.Option(
+        "steplaw",
+        "--hparams",
+        help="Learning-rate and batch-size law: steplaw or deepseek.",
+    ),
     seed: int = typer.Option(0, "--seed", help="Training seed of every run."),
     lr_scale: float = _LR_SCALE,
     schedule: str = _SCHEDULE,
@@ -46,19 +68,33 @@ def plan_ladder(
     """
     from ..plan import ladder
 
-    plan = ladder(N_range=parse_range(N, name="--N"), sizes=sizes,
-                  tokens_per_param=_numbers(tokens_per_param, "--tokens-per-param"),
-                  hparams=hparams, seed=seed, lr_scale=lr_scale, schedule=schedule,
-                  corpus=corpus)
+    plan = ladder(
+        N_range=parse_range(N, name="--N"),
+        sizes=sizes,
+        tokens_per_param=_numbers(tokens_per_param, "--tokens-per-param"),
+        hparams=hparams,
+        seed=seed,
+        lr_scale=lr_scale,
+        schedule=schedule,
+        corpus=corpus,
+    )
     _save_and_show(plan, output, json_out)
 
 
 @plan_app.command("isoflop")
 def plan_isoflop(
-    budgets: str = typer.Option("1e13..1e15", "--budgets", help="Compute range LOW..HIGH in FLOPs (C = 6ND)."),
-    n_budgets: int = typer.Option(3, "--n-budgets", help="Budgets, log-spaced over the range."),
+    budgets: str = typer.Option(
+        "1e13..1e15", "--budgets", help="Compute range LOW..HIGH in FLOPs (C = 6ND)."
+    ),
+    n_budgets: int = typer.Option(
+        3, "--n-budgets", help="Budgets, log-spaced over the range."
+    ),
     points: int = typer.Option(5, "--points", help="Model sizes per budget."),
-    hparams: str = typer.Option("steplaw", "--hparams", help="Learning-rate and batch-size law: steplaw or deepseek."),
+    hparams: str = typer.Option(
+        "steplaw",
+        "--hparams",
+        help="Learning-rate and batch-size law: steplaw or deepseek.",
+    ),
     seed: int = typer.Option(0, "--seed", help="Training seed of every run."),
     lr_scale: float = _LR_SCALE,
     schedule: str = _SCHEDULE,
@@ -72,22 +108,49 @@ def plan_isoflop(
     """
     from ..plan import isoflop_grid
 
-    plan = isoflop_grid(budgets=parse_range(budgets, name="--budgets"), n_budgets=n_budgets,
-                        points=points, hparams=hparams, seed=seed, lr_scale=lr_scale,
-                        schedule=schedule, corpus=corpus)
+    plan = isoflop_grid(
+        budgets=parse_range(budgets, name="--budgets"),
+        n_budgets=n_budgets,
+        points=points,
+        hparams=hparams,
+        seed=seed,
+        lr_scale=lr_scale,
+        schedule=schedule,
+        corpus=corpus,
+    )
     _save_and_show(plan, output, json_out)
 
 
 @app.command("run")
 def run(
     plan: Path = typer.Argument(..., help="Plan file from `scalinglab plan ...`."),
-    study: Path = typer.Option(..., "--study", help="Study directory (created, or resumed if it exists)."),
-    executor: str = typer.Option("local", "--executor", help="local (process pool) or ray."),
-    address: Optional[str] = typer.Option(None, "--address", help="Ray address: auto or ray://host:10001 (default: start a local Ray)."),
-    command: Optional[str] = typer.Option(None, "--command", help="Your own trainer, e.g. 'python train.py --layers {n_layer} --metrics {metrics_path}'."),
-    workers: Optional[int] = typer.Option(None, "--workers", help="Concurrent runs (local executor; default: the cores)."),
-    threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads per run (default: cores // workers)."),
-    checkpoint_every: Optional[int] = typer.Option(None, "--checkpoint-every", help="Steps between checkpoints (default: steps // 10)."),
+    study: Path = typer.Option(
+        ..., "--study", help="Study directory (created, or resumed if it exists)."
+    ),
+    executor: str = typer.Option(
+        "local", "--executor", help="local (process pool) or ray."
+    ),
+    address: Optional[str] = typer.Option(
+        None,
+        "--address",
+        help="Ray address: auto or ray://host:10001 (default: start a local Ray).",
+    ),
+    command: Optional[str] = typer.Option(
+        None,
+        "--command",
+        help="Your own trainer, e.g. 'python train.py --layers {n_layer} --metrics {metrics_path}'.",
+    ),
+    workers: Optional[int] = typer.Option(
+        None, "--workers", help="Concurrent runs (local executor; default: the cores)."
+    ),
+    threads: Optional[int] = typer.Option(
+        None, "--threads", help="CPU threads per run (default: cores // workers)."
+    ),
+    checkpoint_every: Optional[int] = typer.Option(
+        None,
+        "--checkpoint-every",
+        help="Steps between checkpoints (default: steps // 10).",
+    ),
     json_out: bool = _JSON,
 ) -> None:
     """Run every unfinished run of PLAN into the study; rerun the same command to resume.
@@ -97,11 +160,22 @@ def run(
     from ..run.sweep import run_study
 
     try:
-        report = run_study(plan, study, executor=executor, address=address, command=command,
-                           workers=workers, threads=threads, checkpoint_every=checkpoint_every,
-                           progress=not json_out)
+        report = run_study(
+            plan,
+            study,
+            executor=executor,
+            address=address,
+            command=command,
+            workers=workers,
+            threads=threads,
+            checkpoint_every=checkpoint_every,
+            progress=not json_out,
+        )
     except KeyboardInterrupt:
-        typer.echo(f"interrupted: rerun `scalinglab run {plan} --study {study}` to resume.", err=True)
+        typer.echo(
+            f"interrupted: rerun `scalinglab run {plan} --study {study}` to resume.",
+            err=True,
+        )
         raise typer.Exit(130)
     _show_report(report, json_out)
 
@@ -126,8 +200,12 @@ def status(
 @app.command("export")
 def export(
     study: Path = typer.Argument(..., help="Study directory."),
-    output: Path = typer.Option(..., "-o", "--output", help="File to write: .csv, .tsv or .parquet."),
-    curves: bool = typer.Option(False, "--curves", help="Every metric row instead of one row per run."),
+    output: Path = typer.Option(
+        ..., "-o", "--output", help="File to write: .csv, .tsv or .parquet."
+    ),
+    curves: bool = typer.Option(
+        False, "--curves", help="Every metric row instead of one row per run."
+    ),
     json_out: bool = _JSON,
 ) -> None:
     """Write the run table (N, D, C, loss, run and the plan's columns) that `fit` reads.
@@ -142,15 +220,27 @@ def export(
     what = "metric rows" if curves else "runs"
     typer.echo(f"wrote {summary.rows} {what} to {summary.path}")
     if summary.left_out:
-        typer.echo(f"left out {len(summary.left_out)} unfinished run(s); `scalinglab run` finishes them.")
+        typer.echo(
+            f"left out {len(summary.left_out)} unfinished run(s); `scalinglab run` finishes them."
+        )
 
 
 @app.command("demo")
 def demo(
-    study: Optional[Path] = typer.Option(None, "--study", help="Study directory, resumed if it exists (default: scalinglab-demo, or scalinglab-demo-quick)."),
-    plot: Optional[Path] = typer.Option(None, "--plot", help="Figure file (default: STUDY/demo.png)."),
-    quick: bool = typer.Option(False, "--quick", help="A tiny ladder (about a minute) instead of about ten."),
-    workers: Optional[int] = typer.Option(None, "--workers", help="Concurrent runs (default: the cores)."),
+    study: Optional[Path] = typer.Option(
+        None,
+        "--study",
+        help="Study directory, resumed if it exists (default: scalinglab-demo, or scalinglab-demo-quick).",
+    ),
+    plot: Optional[Path] = typer.Option(
+        None, "--plot", help="Figure file (default: STUDY/demo.png)."
+    ),
+    quick: bool = typer.Option(
+        False, "--quick", help="A tiny ladder (about a minute) instead of about ten."
+    ),
+    workers: Optional[int] = typer.Option(
+        None, "--workers", help="Concurrent runs (default: the cores)."
+    ),
     seed: int = typer.Option(0, "--seed", help="Training and bootstrap seed."),
     json_out: bool = _JSON,
 ) -> None:
@@ -163,8 +253,9 @@ def demo(
     """
     from ..run.demo import run_demo
 
-    result = run_demo(study, plot=plot, quick=quick, workers=workers, seed=seed,
-                      progress=not json_out)
+    result = run_demo(
+        study, plot=plot, quick=quick, workers=workers, seed=seed, progress=not json_out
+    )
     if json_out:
         return print_json(result)
     _console().print(result.as_text(), markup=False, highlight=False)
@@ -182,7 +273,9 @@ def _console() -> Console:
 def _numbers(text: str, name: str) -> tuple[float, ...]:
     parts = [p for p in str(text).split(",") if p.strip()]
     if not parts:
-        raise ScalinglabError(f"{name} needs comma-separated numbers such as 5,10,20; got {text!r}.")
+        raise ScalinglabError(
+            f"{name} needs comma-separated numbers such as 5,10,20; got {text!r}."
+        )
     return tuple(parse_quantity(p, name=name) for p in parts)
 
 
@@ -202,12 +295,34 @@ def _save_and_show(plan: Any, output: Path | None, json_out: bool) -> None:
 
 def _plan_table(plan: Any) -> Table:
     table = Table(title=f"plan: {len(plan.runs)} runs")
-    for name in ("run", "layers", "d_model", "heads", "N", "D", "D/N", "C", "lr", "batch", "steps"):
+    for name in (
+        "run",
+        "layers",
+        "d_model",
+        "heads",
+        "N",
+        "D",
+        "D/N",
+        "C",
+        "lr",
+        "batch",
+        "steps",
+    ):
         table.add_column(name, justify="left" if name == "run" else "right")
     for r in plan.runs:
-        table.add_row(r.run_id, str(r.shape.n_layer), str(r.shape.d_model), str(r.shape.n_head),
-                      _g(r.N), _g(r.D), f"{r.D / r.N:.3g}", _g(r.C), f"{r.lr:.3g}",
-                      _g(r.batch_tokens), str(r.steps))
+        table.add_row(
+            r.run_id,
+            str(r.shape.n_layer),
+            str(r.shape.d_model),
+            str(r.shape.n_head),
+            _g(r.N),
+            _g(r.D),
+            f"{r.D / r.N:.3g}",
+            _g(r.C),
+            f"{r.lr:.3g}",
+            _g(r.batch_tokens),
+            str(r.steps),
+        )
     return table
 
 
@@ -217,7 +332,11 @@ def _status_table(payload: dict[str, Any]) -> Table:
     for name in ("run", "N", "D", "state", "progress", "final loss"):
         table.add_column(name, justify="left" if name in ("run", "state") else "right")
     for r in payload["runs"]:
-        progress = "" if r["progress"] is None else f"{r['step'] or 0}/{r['steps']} ({r['progress']:.0%})"
+        progress = (
+            ""
+            if r["progress"] is None
+            else f"{r['step'] or 0}/{r['steps']} ({r['progress']:.0%})"
+        )
         loss = "" if r["final_loss"] is None else f"{r['final_loss']:.4f}"
         table.add_row(r["run_id"], _g(r["N"]), _g(r["D"]), r["state"], progress, loss)
     return table

@@ -39,7 +39,15 @@ __all__ = ["Study", "METRIC_COLUMNS", "RUN_STATES", "read_journal"]
 
 DB_NAME = "study.sqlite"
 SCHEMA_VERSION = 1
-METRIC_COLUMNS = ("step", "tokens", "flops", "lr", "train_loss", "eval_loss", "wall_time")
+METRIC_COLUMNS = (
+    "step",
+    "tokens",
+    "flops",
+    "lr",
+    "train_loss",
+    "eval_loss",
+    "wall_time",
+)
 RUN_STATES = ("pending", "running", "interrupted", "finished", "failed")
 
 _SCHEMA = """
@@ -139,9 +147,13 @@ class Study:
     def _initialise(self, plan: dict[str, Any], runs: list[dict[str, Any]]) -> None:
         ids = [r["run_id"] for r in runs]
         if len(set(ids)) != len(ids):
-            raise ScalinglabError("the plan has duplicate run ids; every run needs its own id.")
+            raise ScalinglabError(
+                "the plan has duplicate run ids; every run needs its own id."
+            )
         with self.transaction() as db:
-            db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+            db.execute(
+                "INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
+            )
             db.execute("INSERT INTO meta VALUES ('plan', ?)", (_dumps(plan),))
             db.execute("INSERT INTO meta VALUES ('created_at', ?)", (str(time.time()),))
             db.executemany(
@@ -184,7 +196,9 @@ class Study:
 
     def run_ids(self) -> list[str]:
         """Run ids in plan order."""
-        return [r[0] for r in self._db.execute("SELECT run_id FROM runs ORDER BY position")]
+        return [
+            r[0] for r in self._db.execute("SELECT run_id FROM runs ORDER BY position")
+        ]
 
     def runs(self) -> list[dict[str, Any]]:
         """Every run with its spec, state, attempts, final loss and result."""
@@ -192,8 +206,17 @@ class Study:
             "SELECT run_id, spec, state, attempts, started_at, finished_at, final_loss,"
             " result, error FROM runs ORDER BY position"
         ).fetchall()
-        keys = ("run_id", "spec", "state", "attempts", "started_at", "finished_at",
-                "final_loss", "result", "error")
+        keys = (
+            "run_id",
+            "spec",
+            "state",
+            "attempts",
+            "started_at",
+            "finished_at",
+            "final_loss",
+            "result",
+            "error",
+        )
         out = [dict(zip(keys, row)) for row in rows]
         for run in out:
             run["spec"] = json.loads(run["spec"])
@@ -206,7 +229,10 @@ class Study:
 
     def recover_interrupted(self) -> list[str]:
         """Mark runs left ``running`` by a dead driver as ``interrupted``; return their ids."""
-        ids = [r[0] for r in self._db.execute("SELECT run_id FROM runs WHERE state='running'")]
+        ids = [
+            r[0]
+            for r in self._db.execute("SELECT run_id FROM runs WHERE state='running'")
+        ]
         with self.transaction() as db:
             db.execute("UPDATE runs SET state='interrupted' WHERE state='running'")
         return ids
@@ -245,7 +271,10 @@ class Study:
     def mark_failed(self, run_id: str, error: str) -> None:
         """The run raised or its worker died; the next ``scalinglab run`` retries it."""
         with self.transaction() as db:
-            db.execute("UPDATE runs SET state='failed', error=? WHERE run_id=?", (error, run_id))
+            db.execute(
+                "UPDATE runs SET state='failed', error=? WHERE run_id=?",
+                (error, run_id),
+            )
 
     def mark_interrupted(self, run_ids: Iterable[str]) -> None:
         """The driver stopped (Ctrl-C) while these runs were in flight."""
@@ -273,7 +302,9 @@ class Study:
         """Metric rows ordered by run (plan order) and step, with extra fields merged in."""
         where, args = ("WHERE m.run_id=?", (run_id,)) if run_id else ("", ())
         cursor = self._db.execute(
-            "SELECT m.run_id, m." + ", m.".join(METRIC_COLUMNS) + ", m.extra FROM metrics m"
+            "SELECT m.run_id, m."
+            + ", m.".join(METRIC_COLUMNS)
+            + ", m.extra FROM metrics m"
             f" JOIN runs r USING (run_id) {where} ORDER BY r.position, m.step",
             args,
         )
@@ -298,7 +329,8 @@ class Study:
         """Record one driver invocation (executor, command, versions, host)."""
         with self.transaction() as db:
             cursor = db.execute(
-                "INSERT INTO sessions (started_at, info) VALUES (?, ?)", (time.time(), _dumps(info))
+                "INSERT INTO sessions (started_at, info) VALUES (?, ?)",
+                (time.time(), _dumps(info)),
             )
         return int(cursor.lastrowid)
 
@@ -316,14 +348,22 @@ class Study:
             "SELECT session, started_at, ended_at, outcome, info FROM sessions ORDER BY session"
         )
         return [
-            {"session": s, "started_at": a, "ended_at": e, "outcome": o, **json.loads(i)}
+            {
+                "session": s,
+                "started_at": a,
+                "ended_at": e,
+                "outcome": o,
+                **json.loads(i),
+            }
             for s, a, e, o, i in cursor
         ]
 
     def _meta(self, key: str) -> str:
         row = self._db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
         if row is None:
-            raise ScalinglabError(f"study {self.path} has no {key!r} record; is it damaged?")
+            raise ScalinglabError(
+                f"study {self.path} has no {key!r} record; is it damaged?"
+            )
         return row[0]
 
 
@@ -345,17 +385,23 @@ def _connect(path: Path) -> sqlite3.Connection:
     # isolation_level=None: we issue BEGIN/COMMIT ourselves, so every write is explicit.
     db = sqlite3.connect(path, timeout=30.0, isolation_level=None)
     db.execute("PRAGMA journal_mode=WAL")
-    db.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: durable across process crashes
+    db.execute(
+        "PRAGMA synchronous=NORMAL"
+    )  # WAL + NORMAL: durable across process crashes
     db.execute("PRAGMA foreign_keys=ON")
     db.executescript(_SCHEMA)
     return db
 
 
-def _insert_rows(db: sqlite3.Connection, run_id: str, rows: Iterable[dict[str, Any]]) -> int:
+def _insert_rows(
+    db: sqlite3.Connection, run_id: str, rows: Iterable[dict[str, Any]]
+) -> int:
     records = [_row_record(run_id, row) for row in rows]
     before = db.total_changes
     db.executemany(
-        "INSERT OR IGNORE INTO metrics (run_id, " + ", ".join(METRIC_COLUMNS) + ", extra)"
+        "INSERT OR IGNORE INTO metrics (run_id, "
+        + ", ".join(METRIC_COLUMNS)
+        + ", extra)"
         " VALUES (?" + ", ?" * (len(METRIC_COLUMNS) + 1) + ")",
         records,
     )
@@ -364,7 +410,9 @@ def _insert_rows(db: sqlite3.Connection, run_id: str, rows: Iterable[dict[str, A
 
 def _row_record(run_id: str, row: dict[str, Any]) -> tuple[Any, ...]:
     if row.get("step") is None:
-        raise ScalinglabError(f"run {run_id}: a metric row has no 'step'; got {sorted(row)}.")
+        raise ScalinglabError(
+            f"run {run_id}: a metric row has no 'step'; got {sorted(row)}."
+        )
     values = [int(row["step"])] + [_number(row.get(k)) for k in METRIC_COLUMNS[1:]]
     extra = {k: v for k, v in row.items() if k not in METRIC_COLUMNS and k != "run_id"}
     return (run_id, *values, _dumps(extra) if extra else None)

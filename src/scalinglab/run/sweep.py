@@ -29,7 +29,9 @@ from .store import Study
 
 __all__ = ["run_study", "SweepReport", "builtin_trial", "CHECKPOINTS_PER_RUN"]
 
-CHECKPOINTS_PER_RUN = 10  # default checkpoint_every = steps // 10: lose at most ~10% on a crash
+CHECKPOINTS_PER_RUN = (
+    10  # default checkpoint_every = steps // 10: lose at most ~10% on a crash
+)
 
 
 @dataclass(frozen=True)
@@ -115,9 +117,15 @@ def run_study(
 
         validate_template(command, runs.values())
     chosen = make_executor(executor, address=address, workers=workers, threads=threads)
-    with _exclusive(study_dir), Study.create(study_dir, plan.to_dict(),
-                                             [r.to_dict() for r in runs.values()]) as study:
-        return _Driver(study, runs, chosen, command, checkpoint_every, trial, progress).run()
+    with (
+        _exclusive(study_dir),
+        Study.create(
+            study_dir, plan.to_dict(), [r.to_dict() for r in runs.values()]
+        ) as study,
+    ):
+        return _Driver(
+            study, runs, chosen, command, checkpoint_every, trial, progress
+        ).run()
 
 
 def builtin_trial(task: Task, emit: Any) -> dict[str, Any]:
@@ -132,17 +140,34 @@ def builtin_trial(task: Task, emit: Any) -> dict[str, Any]:
     for name in ("num_threads", "threads", "torch_threads"):
         if hasattr(config, name):
             config = dataclasses.replace(config, **{name: task.threads})
-    result = train(config, emit=emit, checkpoint_path=task.checkpoint_path,
-                   checkpoint_every=task.checkpoint_every)
+    result = train(
+        config,
+        emit=emit,
+        checkpoint_path=task.checkpoint_path,
+        checkpoint_every=task.checkpoint_every,
+    )
     return _as_dict(result)
 
 
 class _Driver:
     """One session of a sweep: owns the store and consumes the executor's events."""
 
-    def __init__(self, study: Study, runs: dict[str, Any], executor: Any, command: str | None,
-                 checkpoint_every: int | None, trial: Trial | None, progress: bool) -> None:
-        self.study, self.runs, self.executor, self.command = study, runs, executor, command
+    def __init__(
+        self,
+        study: Study,
+        runs: dict[str, Any],
+        executor: Any,
+        command: str | None,
+        checkpoint_every: int | None,
+        trial: Trial | None,
+        progress: bool,
+    ) -> None:
+        self.study, self.runs, self.executor, self.command = (
+            study,
+            runs,
+            executor,
+            command,
+        )
         self.checkpoint_every, self.show = checkpoint_every, progress
         self.trial = trial or (_external_trial() if command else builtin_trial)
         self.failed: dict[str, str] = {}
@@ -168,18 +193,28 @@ class _Driver:
             self.study.end_session(session, outcome)
         states = self.study.states()
         return SweepReport(
-            str(self.study.path), len(self.runs), sum(s == "finished" for s in states.values()),
-            self.ran, len(self.runs) - len(todo), resumed, self.failed, self.rows_added,
+            str(self.study.path),
+            len(self.runs),
+            sum(s == "finished" for s in states.values()),
+            self.ran,
+            len(self.runs) - len(todo),
+            resumed,
+            self.failed,
+            self.rows_added,
         )
 
     def _tasks(self, todo: list[str]) -> list[Task]:
         return [
             Task(
-                run_id=rid, spec=self.runs[rid], command=self.command,
+                run_id=rid,
+                spec=self.runs[rid],
+                command=self.command,
                 checkpoint_path=str(self.study.checkpoint_path(rid)),
                 journal_path=str(self.study.journal_path(rid)),
-                log_path=str(self.study.log_path(rid)), study_dir=str(self.study.path),
-                checkpoint_every=self.checkpoint_every or _default_every(self.runs[rid]),
+                log_path=str(self.study.log_path(rid)),
+                study_dir=str(self.study.path),
+                checkpoint_every=self.checkpoint_every
+                or _default_every(self.runs[rid]),
             )
             for rid in sorted(todo, key=self._cost, reverse=True)
         ]
@@ -215,11 +250,18 @@ class _Driver:
 
     def _provenance(self, n_todo: int) -> dict[str, Any]:
         return {
-            "scalinglab": __version__, "python": platform.python_version(),
-            "platform": platform.platform(), "host": socket.gethostname(), "pid": os.getpid(),
-            "argv": sys.argv, "executor": self.executor.name,
-            "address": getattr(self.executor, "address", None), "command": self.command,
-            "runs_to_do": n_todo, "torch": _version("torch"), "ray": _version("ray"),
+            "scalinglab": __version__,
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "host": socket.gethostname(),
+            "pid": os.getpid(),
+            "argv": sys.argv,
+            "executor": self.executor.name,
+            "address": getattr(self.executor, "address", None),
+            "command": self.command,
+            "runs_to_do": n_todo,
+            "torch": _version("torch"),
+            "ray": _version("ray"),
         }
 
 
@@ -292,12 +334,24 @@ class _Progress:
         self.runs, self.bars, self.tasks = runs, None, {}
         if show and sys.stderr.isatty():
             from rich.console import Console
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TimeElapsedColumn,
+            )
 
-            self.bars = Progress("{task.description}", BarColumn(), MofNCompleteColumn(),
-                                 TimeElapsedColumn(), console=Console(stderr=True))
+            self.bars = Progress(
+                "{task.description}",
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=Console(stderr=True),
+            )
             done = sum(s == "finished" for s in study.states().values())
-            self.sweep = self.bars.add_task("sweep (runs)", total=len(runs), completed=done)
+            self.sweep = self.bars.add_task(
+                "sweep (runs)", total=len(runs), completed=done
+            )
 
     def __enter__(self) -> _Progress:
         if self.bars is not None:
