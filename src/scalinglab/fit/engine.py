@@ -90,7 +90,8 @@ def _analytic_jacobian(problem: Problem, theta: np.ndarray) -> np.ndarray | None
             columns.append(d * values[p.name] if p.log else d)
         jac = np.stack(columns, axis=-1)
         if problem.objective.space == "linear":
-            jac = jac * np.exp(predictions(problem, theta))[..., None]
+            # d pred = pred * d log(pred); predictions() is pred itself in this space.
+            jac = jac * predictions(problem, theta)[..., None]
     return jac
 
 
