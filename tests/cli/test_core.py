@@ -6,15 +6,19 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from scalinglab.laws.examples import example, simulate
 from scalinglab.laws import get_law
+from scalinglab.laws.examples import example, simulate
 
 
 @pytest.fixture
 def runs_csv(tmp_path):
     truth = example("chinchilla")
-    data = simulate(get_law("chinchilla"), truth.params, truth.inputs, noise=0.01, seed=0)
-    frame = pd.DataFrame({"params": data["N"], "tokens": data["D"], "final_loss": data["loss"]})
+    data = simulate(
+        get_law("chinchilla"), truth.params, truth.inputs, noise=0.01, seed=0
+    )
+    frame = pd.DataFrame(
+        {"params": data["N"], "tokens": data["D"], "final_loss": data["loss"]}
+    )
     path = tmp_path / "runs.csv"
     frame.to_csv(path, index=False)
     return path
@@ -22,10 +26,28 @@ def runs_csv(tmp_path):
 
 def test_fit_json_contract_and_saved_fit(invoke_json, runs_csv, tmp_path):
     saved = tmp_path / "runs.chinchilla.json"
-    out = invoke_json("fit", str(runs_csv), "--law", "chinchilla", "--N", "params", "--D", "tokens",
-                      "--loss", "final_loss", "--bootstrap", "200", "--seed", "1", "-o", str(saved))
+    out = invoke_json(
+        "fit",
+        str(runs_csv),
+        "--law",
+        "chinchilla",
+        "--N",
+        "params",
+        "--D",
+        "tokens",
+        "--loss",
+        "final_loss",
+        "--bootstrap",
+        "200",
+        "--seed",
+        "1",
+        "-o",
+        str(saved),
+    )
     assert set(out["params"]) == {"E", "A", "B", "alpha", "beta"}
-    assert out["params"]["alpha"] == pytest.approx(example("chinchilla").params["alpha"], abs=0.03)
+    assert out["params"]["alpha"] == pytest.approx(
+        example("chinchilla").params["alpha"], abs=0.03
+    )
     for name, (low, high) in out["ci95"].items():
         assert low <= out["params"][name] <= high
     assert out["n_points"] == 72 and isinstance(out["diagnostics"], list)
@@ -38,11 +60,15 @@ def test_fit_json_contract_and_saved_fit(invoke_json, runs_csv, tmp_path):
 
     optimum = invoke_json("optimal", "--fit", str(saved), "--compute", "1e24")
     assert optimum["D"] == pytest.approx(1e24 / (6 * optimum["N"]), rel=1e-12)
-    assert optimum["tokens_per_param"] == pytest.approx(optimum["D"] / optimum["N"], rel=1e-12)
+    assert optimum["tokens_per_param"] == pytest.approx(
+        optimum["D"] / optimum["N"], rel=1e-12
+    )
     assert optimum["ci95"]["N"][0] < optimum["N"] < optimum["ci95"]["N"][1]
 
 
-def test_bootstrap_zero_has_no_intervals_and_seed_is_reproducible(invoke_json, runs_csv):
+def test_bootstrap_zero_has_no_intervals_and_seed_is_reproducible(
+    invoke_json, runs_csv
+):
     bare = invoke_json("fit", str(runs_csv), "--bootstrap", "0")
     assert bare["ci95"] is None
     first = invoke_json("fit", str(runs_csv), "--bootstrap", "50", "--seed", "3")
@@ -59,19 +85,40 @@ def test_optimal_from_a_preset(invoke_json):
 
 def test_laws_lists_every_family_and_the_presets(invoke_json):
     names = {law["name"] for law in invoke_json("laws")["laws"]}
-    assert {"chinchilla", "kaplan", "overtraining", "data_constrained", "power"} <= names
+    assert {
+        "chinchilla",
+        "kaplan",
+        "overtraining",
+        "data_constrained",
+        "power",
+    } <= names
     presets = {p["name"] for p in invoke_json("laws", "--presets")["presets"]}
     assert {"hoffmann2022", "besiroglu2024", "kaplan2020", "muennighoff2023"} <= presets
 
 
 def test_formula_law_from_the_command_line(invoke_json, runs_csv):
-    out = invoke_json("fit", str(runs_csv), "--law", "E + A*N**-alpha + B*D**-beta", "--bootstrap", "0")
-    assert out["params"]["beta"] == pytest.approx(example("chinchilla").params["beta"], abs=0.03)
+    out = invoke_json(
+        "fit",
+        str(runs_csv),
+        "--law",
+        "E + A*N**-alpha + B*D**-beta",
+        "--bootstrap",
+        "0",
+    )
+    assert out["params"]["beta"] == pytest.approx(
+        example("chinchilla").params["beta"], abs=0.03
+    )
 
 
 @pytest.mark.parametrize(
     "cell, expected",
-    [("nan", "missing"), ("inf", "finite"), ("0", "> 0"), ("-3", "> 0"), ("abc", "abc")],
+    [
+        ("nan", "missing"),
+        ("inf", "finite"),
+        ("0", "> 0"),
+        ("-3", "> 0"),
+        ("abc", "abc"),
+    ],
 )
 def test_bad_loss_value_names_file_column_and_row(invoke, tmp_path, cell, expected):
     path = tmp_path / "bad.csv"
@@ -101,16 +148,36 @@ def test_empty_file_and_usage_errors(invoke, tmp_path):
 def test_one_model_size_is_flagged(invoke_json, tmp_path):
     path = tmp_path / "one.csv"
     D = np.geomspace(1e9, 1e11, 6)
-    pd.DataFrame({"N": 1e8, "D": D, "loss": 2.0 + 400 * D**-0.3}).to_csv(path, index=False)
+    pd.DataFrame({"N": 1e8, "D": D, "loss": 2.0 + 400 * D**-0.3}).to_csv(
+        path, index=False
+    )
     out = invoke_json("fit", str(path), "--bootstrap", "0")
     codes = {d["code"] for d in out["diagnostics"]}
     assert {"single_level", "few_runs"} <= codes
 
 
 def test_missing_or_foreign_fit_file(invoke, tmp_path):
-    code, _, err = invoke("predict", "--fit", str(tmp_path / "none.json"), "--N", "1e9", "--D", "1e10")
+    code, _, err = invoke(
+        "predict", "--fit", str(tmp_path / "none.json"), "--N", "1e9", "--D", "1e10"
+    )
     assert code == 1 and "no such file" in err and "scalinglab fit" in err
     foreign = tmp_path / "other.json"
     foreign.write_text('{"format": 99}')
     code, _, err = invoke("predict", "--fit", str(foreign), "--N", "1e9", "--D", "1e10")
     assert code == 1 and "not a scalinglab fit file" in err and "Traceback" not in err
+
+
+def test_outliers_are_reported_as_data_rows_of_the_file(invoke_json, tmp_path):
+    truth = example("chinchilla")
+    data = simulate(
+        get_law("chinchilla"), truth.params, truth.inputs, noise=0.002, seed=0
+    )
+    frame = pd.DataFrame({"N": data["N"], "D": data["D"], "loss": data["loss"]})
+    frame.loc[[2, 5, 8], "loss"] = np.nan  # data rows 3, 6 and 9 are dropped
+    frame.loc[13, "loss"] *= 1.3  # data row 14 is a bad run (position 11 after dropna)
+    path = tmp_path / "gaps.csv"
+    frame.to_csv(path, index=False)
+    out = invoke_json("fit", str(path), "--dropna", "--bootstrap", "0")
+    (found,) = [d for d in out["diagnostics"] if d["code"] == "outliers"]
+    assert found["details"]["rows"] == [14]
+    assert "rows 14, 1-based data rows" in found["message"]

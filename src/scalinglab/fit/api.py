@@ -105,7 +105,7 @@ def fit(
         + diag.few_runs(n_runs, len(law.free_params))
         + diag.collinear_ratio(inputs)
         + diag.single_level(inputs)
-        + diag.outliers(residuals)
+        + diag.outliers(residuals, table.row_numbers, table.row_convention)
         + diag.weakly_identified(distinct, agreeing, len(order))
     )
     draws = None
@@ -225,7 +225,8 @@ def _table_from_arrays(arrays: Mapping[str, Any], law: Law):
     if "N" in law.inputs:
         extra = {name: name for name in ("D", "C", "U") if name in frame and name in law.inputs}
         run = {"run": "run"} if "run" in frame else {}
-        return read_runs(frame, N="N", loss="loss", **extra, **run)
+        numbered = frame.set_axis(pd.RangeIndex(1, len(frame) + 1))  # rows 1-based, as users count
+        return read_runs(numbered, N="N", loss="loss", **extra, **run)
     return _generic_table(frame, law)
 
 

@@ -19,16 +19,26 @@ class Diagnostic:
     details: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
-        return {"code": self.code, "severity": self.severity, "message": self.message,
-                "details": self.details}
+        return {
+            "code": self.code,
+            "severity": self.severity,
+            "message": self.message,
+            "details": self.details,
+        }
 
     @classmethod
-    def from_dict(cls, data: dict) -> "Diagnostic":
-        return cls(data["code"], data["message"], data.get("severity", "warning"),
-                   data.get("details", {}))
+    def from_dict(cls, data: dict) -> Diagnostic:
+        return cls(
+            data["code"],
+            data["message"],
+            data.get("severity", "warning"),
+            data.get("details", {}),
+        )
 
 
-def at_bounds(law: Law, params: dict[str, float], tolerance: float = 0.01) -> list[Diagnostic]:
+def at_bounds(
+    law: Law, params: dict[str, float], tolerance: float = 0.01
+) -> list[Diagnostic]:
     """Free parameters within ``tolerance`` (relative) of a finite bound."""
     found = []
     for p in law.free_params:
@@ -43,38 +53,51 @@ def at_bounds(law: Law, params: dict[str, float], tolerance: float = 0.01) -> li
                 scale = width if np.isfinite(width) else max(abs(bound), 1.0)
                 near = abs(value - bound) <= tolerance * scale
             if near:
-                found.append(Diagnostic(
-                    "at_bound",
-                    f"{p.name} = {value:.6g} is at its {side} bound {bound:g}; the optimum may lie "
-                    f"outside it. Widen the bound (--bound {p.name}=LOW,HIGH) or fix the parameter.",
-                    details={"param": p.name, "side": side, "bound": bound, "value": value},
-                ))
+                found.append(
+                    Diagnostic(
+                        "at_bound",
+                        f"{p.name} = {value:.6g} is at its {side} bound {bound:g}; the optimum may lie "
+                        f"outside it. Widen the bound (--bound {p.name}=LOW,HIGH) or fix the parameter.",
+                        details={
+                            "param": p.name,
+                            "side": side,
+                            "bound": bound,
+                            "value": value,
+                        },
+                    )
+                )
     return found
 
 
 def not_converged(converged: bool, gradient: float) -> list[Diagnostic]:
     if converged:
         return []
-    return [Diagnostic(
-        "not_converged",
-        f"the optimizer stopped before meeting its tolerances (max |gradient| {gradient:.3g}); "
-        "treat the parameters with care, or try more starts or a fixed parameter.",
-        details={"gradient": gradient},
-    )]
+    return [
+        Diagnostic(
+            "not_converged",
+            f"the optimizer stopped before meeting its tolerances (max |gradient| {gradient:.3g}); "
+            "treat the parameters with care, or try more starts or a fixed parameter.",
+            details={"gradient": gradient},
+        )
+    ]
 
 
 def few_runs(n_runs: int, n_free: int) -> list[Diagnostic]:
     if n_runs >= n_free + 2:
         return []
-    return [Diagnostic(
-        "few_runs",
-        f"{n_runs} runs for {n_free} free parameters (want at least {n_free + 2}); the fit is "
-        "barely determined. Add runs or fix parameters (e.g. --fix E=1.7).",
-        details={"n_runs": n_runs, "n_free": n_free},
-    )]
+    return [
+        Diagnostic(
+            "few_runs",
+            f"{n_runs} runs for {n_free} free parameters (want at least {n_free + 2}); the fit is "
+            "barely determined. Add runs or fix parameters (e.g. --fix E=1.7).",
+            details={"n_runs": n_runs, "n_free": n_free},
+        )
+    ]
 
 
-def collinear_ratio(inputs: dict[str, np.ndarray], spread_limit: float = np.log(2.0)) -> list[Diagnostic]:
+def collinear_ratio(
+    inputs: dict[str, np.ndarray], spread_limit: float = np.log(2.0)
+) -> list[Diagnostic]:
     """All runs at (nearly) one tokens-per-parameter ratio: alpha and beta can't be separated."""
     if "N" not in inputs or "D" not in inputs:
         return []
@@ -83,13 +106,18 @@ def collinear_ratio(inputs: dict[str, np.ndarray], spread_limit: float = np.log(
     if spread >= spread_limit:
         return []
     middle = float(np.exp(np.median(ratio)))
-    return [Diagnostic(
-        "collinear_ratio",
-        f"all runs have nearly one tokens-per-parameter ratio (D/N within a factor "
-        f"{np.exp(spread):.2f} of {middle:.3g}); the N and D exponents can't be separated. "
-        "Add runs at other ratios or fix one exponent.",
-        details={"tokens_per_param": middle, "spread_factor": float(np.exp(spread))},
-    )]
+    return [
+        Diagnostic(
+            "collinear_ratio",
+            f"all runs have nearly one tokens-per-parameter ratio (D/N within a factor "
+            f"{np.exp(spread):.2f} of {middle:.3g}); the N and D exponents can't be separated. "
+            "Add runs at other ratios or fix one exponent.",
+            details={
+                "tokens_per_param": middle,
+                "spread_factor": float(np.exp(spread)),
+            },
+        )
+    ]
 
 
 def single_level(inputs: dict[str, np.ndarray], rtol: float = 1e-3) -> list[Diagnostic]:
@@ -98,68 +126,109 @@ def single_level(inputs: dict[str, np.ndarray], rtol: float = 1e-3) -> list[Diag
     for name, values in inputs.items():
         values = np.asarray(values, dtype=float)
         if values.size > 1 and np.ptp(values) <= rtol * np.max(np.abs(values)):
-            found.append(Diagnostic(
-                "single_level",
-                f"every run has {name} = {np.median(values):.4g}; the law's dependence on {name} "
-                f"is not identified by this data. Add runs at other values of {name} or fix "
-                "the parameters of its term.",
-                details={"input": name, "value": float(np.median(values))},
-            ))
+            found.append(
+                Diagnostic(
+                    "single_level",
+                    f"every run has {name} = {np.median(values):.4g}; the law's dependence on {name} "
+                    f"is not identified by this data. Add runs at other values of {name} or fix "
+                    "the parameters of its term.",
+                    details={"input": name, "value": float(np.median(values))},
+                )
+            )
     return found
 
 
-def outliers(residuals: np.ndarray, threshold: float = 4.0) -> list[Diagnostic]:
-    """Points whose residual is more than ``threshold`` robust standard deviations from the median."""
+def outliers(
+    residuals: np.ndarray,
+    row_numbers: np.ndarray | None = None,
+    convention: str = "1-based",
+    threshold: float = 4.0,
+) -> list[Diagnostic]:
+    """Points whose residual is more than ``threshold`` robust standard deviations from the median.
+
+    ``row_numbers`` gives each point's row as the user sees it in the source (the run
+    table's ``row_numbers``, which survive filtering and ``dropna``); ``convention``
+    says what they count. Without them, points are numbered by position from 1.
+    """
     scale = robust_scale(residuals)
     if scale == 0:
         return []
     z = (residuals - np.median(residuals)) / scale
-    rows = np.flatnonzero(np.abs(z) > threshold)
-    if rows.size == 0:
+    found = np.flatnonzero(np.abs(z) > threshold)
+    if found.size == 0:
         return []
-    shown = ", ".join(str(int(r) + 1) for r in rows[:10])
-    return [Diagnostic(
-        "outliers",
-        f"{rows.size} point(s) lie more than {threshold:g} robust SDs from the fit "
-        f"(rows {shown}{'...' if rows.size > 10 else ''}, 1-based); check them for bad runs.",
-        details={"rows": [int(r) + 1 for r in rows], "z": [float(z[r]) for r in rows]},
-    )]
+    numbers = (
+        np.arange(1, len(residuals) + 1)
+        if row_numbers is None
+        else np.asarray(row_numbers)
+    )
+    rows = [_plain(numbers[i]) for i in found]
+    shown = ", ".join(str(r) for r in rows[:10])
+    return [
+        Diagnostic(
+            "outliers",
+            f"{found.size} point(s) lie more than {threshold:g} robust SDs from the fit "
+            f"(rows {shown}{'...' if found.size > 10 else ''}, {convention}); check them for bad runs.",
+            details={
+                "rows": rows,
+                "row_convention": convention,
+                "z": [float(z[i]) for i in found],
+            },
+        )
+    ]
+
+
+def _plain(value):
+    """A row label as a plain int when it is an integer, else its text (JSON-safe either way)."""
+    return int(value) if isinstance(value, (int, np.integer)) else str(value)
 
 
 def weakly_identified(distinct: int, agreeing: int, refined: int) -> list[Diagnostic]:
     if distinct <= 1:
         return []
-    return [Diagnostic(
-        "multiple_optima",
-        f"{refined - agreeing}/{refined} refined starts reached a different optimum with a "
-        "near-equal objective: parameters are weakly identified.",
-        severity="info",
-        details={"distinct_optima": distinct, "agreeing": agreeing, "refined": refined},
-    )]
+    return [
+        Diagnostic(
+            "multiple_optima",
+            f"{refined - agreeing}/{refined} refined starts reached a different optimum with a "
+            "near-equal objective: parameters are weakly identified.",
+            severity="info",
+            details={
+                "distinct_optima": distinct,
+                "agreeing": agreeing,
+                "refined": refined,
+            },
+        )
+    ]
 
 
 def extrapolation_not_estimated(reason: str) -> list[Diagnostic]:
     """Prediction intervals beyond the data carry the bootstrap only."""
-    return [Diagnostic(
-        "extrapolation_not_estimated",
-        f"extrapolation error not estimated ({reason.rstrip('.')}); prediction intervals beyond the fitted "
-        "range reflect resampling only and are likely too narrow.",
-        severity="info",
-    )]
+    return [
+        Diagnostic(
+            "extrapolation_not_estimated",
+            f"extrapolation error not estimated ({reason.rstrip('.')}); prediction intervals beyond the fitted "
+            "range reflect resampling only and are likely too narrow.",
+            severity="info",
+        )
+    ]
 
 
 def bootstrap_failures(failed: int, total: int) -> list[Diagnostic]:
     if failed == 0:
         return []
-    return [Diagnostic(
-        "bootstrap_not_converged",
-        f"{failed}/{total} bootstrap replicates did not meet the tolerances; they are kept.",
-        severity="info" if failed < 0.05 * total else "warning",
-        details={"failed": failed, "total": total},
-    )]
+    return [
+        Diagnostic(
+            "bootstrap_not_converged",
+            f"{failed}/{total} bootstrap replicates did not meet the tolerances; they are kept.",
+            severity="info" if failed < 0.05 * total else "warning",
+            details={"failed": failed, "total": total},
+        )
+    ]
 
 
-def extrapolation(ranges: dict[str, tuple[float, float]], inputs: dict[str, np.ndarray]) -> list[Diagnostic]:
+def extrapolation(
+    ranges: dict[str, tuple[float, float]], inputs: dict[str, np.ndarray]
+) -> list[Diagnostic]:
     """Inputs outside the fitted range, with how far (in factors of the range's edge)."""
     found = []
     for name, (low, high) in ranges.items():
@@ -168,23 +237,41 @@ def extrapolation(ranges: dict[str, tuple[float, float]], inputs: dict[str, np.n
         values = np.asarray(inputs[name], dtype=float)
         top, bottom = float(np.max(values)), float(np.min(values))
         if top > high * (1 + 1e-9):
-            found.append(Diagnostic(
-                "extrapolation",
-                f"{name} = {top:.3g} is {top / high:.3g}x the largest fitted {name} ({high:.3g}); "
-                "the interval adds the law's measured extrapolation error when the fit has one, but no "
-                "interval foresees a change of regime.",
-                details={"input": name, "value": top, "fitted_max": high, "factor": top / high},
-            ))
+            found.append(
+                Diagnostic(
+                    "extrapolation",
+                    f"{name} = {top:.3g} is {top / high:.3g}x the largest fitted {name} ({high:.3g}); "
+                    "the interval adds the law's measured extrapolation error when the fit has one, but no "
+                    "interval foresees a change of regime.",
+                    details={
+                        "input": name,
+                        "value": top,
+                        "fitted_max": high,
+                        "factor": top / high,
+                    },
+                )
+            )
         if bottom < low * (1 - 1e-9):
-            found.append(Diagnostic(
-                "extrapolation",
-                f"{name} = {bottom:.3g} is {low / bottom:.3g}x below the smallest fitted {name} ({low:.3g}).",
-                details={"input": name, "value": bottom, "fitted_min": low, "factor": low / bottom},
-            ))
+            found.append(
+                Diagnostic(
+                    "extrapolation",
+                    f"{name} = {bottom:.3g} is {low / bottom:.3g}x below the smallest fitted {name} ({low:.3g}).",
+                    details={
+                        "input": name,
+                        "value": bottom,
+                        "fitted_min": low,
+                        "factor": low / bottom,
+                    },
+                )
+            )
     return found
 
 
 def robust_scale(values: np.ndarray) -> float:
     """Median absolute deviation scaled to a normal SD."""
     values = np.asarray(values, dtype=float)
-    return float(1.4826 * np.median(np.abs(values - np.median(values)))) if values.size else 0.0
+    return (
+        float(1.4826 * np.median(np.abs(values - np.median(values))))
+        if values.size
+        else 0.0
+    )
