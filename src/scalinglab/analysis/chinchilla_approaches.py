@@ -21,8 +21,9 @@ import numpy as np
 
 from ..errors import ScalinglabError
 from ..fit.api import fit
+from ..fit.intervals import percentile_interval
 from .envelope import envelope, usable_rows
-from .isoflop import isoflop
+from .isoflop import DEFAULT_WINDOW, isoflop
 
 __all__ = ["ApproachEstimate", "ApproachComparison", "chinchilla_approaches"]
 
@@ -96,7 +97,7 @@ def _parametric(final, budgets, bootstrap: int, seed: int) -> ApproachEstimate:
     a_draws = d["beta"] / (d["alpha"] + d["beta"])
     p = result.params
     a = p["beta"] / (p["alpha"] + p["beta"])
-    a_ci = tuple(float(x) for x in np.percentile(a_draws, [2.5, 97.5]))
+    a_ci = percentile_interval(a_draws, 0.95)
     allocation = result.optimal(np.asarray(budgets, dtype=float))
     low, high = allocation.ci95["tokens_per_param"]
     return ApproachEstimate(
@@ -124,7 +125,7 @@ def chinchilla_approaches(
     budgets: Sequence[float] = DEFAULT_BUDGETS,
     checkpoints: str | None = None,
     profile: str = "parabola",
-    window: float | None = None,
+    window: float | None = DEFAULT_WINDOW,
     rtol: float = 0.05,
     bootstrap: int = 200,
     seed: int = 0,

@@ -9,6 +9,11 @@ polynomial coefficients (their least-squares covariance). A minimum outside
 the sampled N (not bracketed) or a profile that curves the wrong way is
 flagged and left out of the second stage.
 
+With ``profile="porian"`` the minimum is found as Porian et al. do: an Akima
+interpolation of log loss in log N over all sampled N, minimised on a fine
+grid, with its interval and point estimate (the median) from redrawing every
+loss with the seed-to-seed noise ``noise`` (their "seed noise" bootstrap).
+
 The second stage fits ``log N_opt = log k_N + a log C`` and
 ``log D_opt = log k_D + b log C``. Its interval carries both stages: each
 replicate takes one draw of every budget's optimum (stage 1) and resamples the
@@ -17,6 +22,8 @@ budgets with replacement (stage 2), then refits the line.
 References
 ----------
 Hoffmann et al. 2022, arXiv 2203.15556, section 3.2 (approach 2).
+Porian et al. 2024, arXiv 2406.19146, appendix (isoFLOP interpolation and
+seed-noise bootstrap; code: formll/resolving-scaling-law-discrepancies).
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import InputError, ScalinglabError
+from ..fit.intervals import percentile_interval
 
 __all__ = [
     "BudgetProfile",
@@ -37,8 +45,13 @@ __all__ = [
     "isoflop",
 ]
 
-PROFILES = {"parabola": 2, "cubic": 3}
+PROFILES = {"parabola": 2, "cubic": 3, "porian": None}
 LEVEL = 0.95
+DEFAULT_WINDOW = 10.0
+# Porian et al.'s seed-to-seed sd of the final loss on RefinedWeb (0.01 on OWT2).
+PORIAN_NOISE = 0.002
+# Their interpolation grid: 25 points per interval between sampled N.
+PORIAN_GRID = 25
 
 
 @dataclass(frozen=True)
@@ -146,7 +159,7 @@ def tokens_per_param(
     n = min(len(a.draws), len(b.draws))
     da, db = a.draws[:n], b.draws[:n]
     reps = (db[:, :1] - da[:, :1]) + (db[:, 1:] - da[:, 1:]) * logC[None, :]
-    low, high = np.nanpercentile(reps, [2.5, 97.5], axis=0)
+    low, high = percentile_interval(reps, LEVEL)
     return np.exp(point), (np.exp(low), np.exp(high))
 
 
@@ -267,6 +280,64 @@ def _profile(
     )
 
 
+def _porian_profile(
+    C: float,
+    logN: np.ndarray,
+    logD: np.ndarray,
+    loss: np.ndarray,
+    *,
+    noise: float,
+    draws: int,
+    rng: np.random.Generator,
+) -> BudgetProfile:
+    """Porian et al.'s optimum: Akima in (log N, log L), seed-noise redraws, median."""
+    from scipy.interpolate import Akima1DInterpolator
+
+    if logN.size < 3:
+        flags = [f"only {logN.size} points; an interpolated profile needs at least 3"]
+        return _unusable(C, logN, loss, "porian", flags)
+    order = np.argsort(logN)
+    logN, logD, loss = logN[order], logD[order], loss[order]
+    grid = np.linspace(logN[0], logN[-1], (logN.size - 1) * PORIAN_GRID)
+    noisy = loss[:, None] + noise * rng.standard_normal((loss.size, draws))
+    with np.errstate(invalid="ignore"):  # a redrawn loss <= 0 has no log
+        curves = Akima1DInterpolator(logN, np.log(noisy), axis=0)(grid)
+    best = np.nanargmin(np.where(np.isfinite(curves), curves, np.inf), axis=0)
+    inside = (best > 0) & (best < grid.size - 1)
+    x_draws = np.where(inside, grid[best], np.nan)
+    loss_draws = np.where(inside, np.exp(curves[best, np.arange(draws)]), np.nan)
+    flags = []
+    if np.mean(inside) < 0.5:
+        flags.append(
+            f"minimum not bracketed in {1 - np.mean(inside):.0%} of the seed-noise "
+            "redraws: N_opt lies at the edge of the N sampled"
+        )
+    d_coef = np.polyfit(logN, logD, 1)[::-1]
+    log_D_draws = d_coef[0] + d_coef[1] * x_draws
+    x_opt = float(np.nanmedian(x_draws)) if not flags else float("nan")
+    return BudgetProfile(
+        C=C,
+        n_points=int(logN.size),
+        N_range=(float(np.exp(logN[0])), float(np.exp(logN[-1]))),
+        N_opt=float(np.exp(x_opt)),
+        D_opt=float(np.exp(d_coef[0] + d_coef[1] * x_opt)),
+        loss_opt=float(np.nanmedian(loss_draws)) if not flags else float(loss.min()),
+        ci95={
+            "N_opt": _exp_interval(x_draws),
+            "D_opt": _exp_interval(log_D_draws),
+            "loss_opt": _interval(loss_draws),
+        },
+        coefficients=(),
+        centre=float(np.mean(logN)),
+        profile="porian",
+        bracketed=not flags,
+        used=not flags,
+        flags=tuple(flags),
+        log_N_draws=x_draws,
+        log_D_draws=log_D_draws,
+    )
+
+
 def _unusable(C, logN, loss, profile, flags) -> BudgetProfile:
     nan = float("nan")
     return BudgetProfile(
@@ -291,11 +362,7 @@ def _unusable(C, logN, loss, profile, flags) -> BudgetProfile:
 def _interval(values: np.ndarray) -> tuple[float, float]:
     if values.size == 0:
         return float("nan"), float("nan")
-    finite = values[np.isfinite(values)]
-    if finite.size < 2:
-        return float("nan"), float("nan")
-    low, high = np.percentile(finite, [2.5, 97.5])
-    return float(low), float(high)
+    return percentile_interval(values, LEVEL)
 
 
 def _exp_interval(log_values: np.ndarray) -> tuple[float, float]:
@@ -323,7 +390,7 @@ def power_fit(
         if np.unique(logC[rows][ok]).size < 2:
             continue
         reps[r], *_ = np.linalg.lstsq(X[rows][ok], yr[ok], rcond=None)
-    low, high = np.nanpercentile(reps[:, 1], [2.5, 97.5])
+    low, high = percentile_interval(reps[:, 1], LEVEL)
     return PowerFit(
         exponent=float(point[1]),
         coefficient=float(np.exp(point[0])),
@@ -342,7 +409,8 @@ def isoflop(
     budget: np.ndarray | None = None,
     rtol: float = 0.05,
     profile: str = "parabola",
-    window: float | None = None,
+    window: float | None = DEFAULT_WINDOW,
+    noise: float = PORIAN_NOISE,
     draws: int = 1000,
     seed: int = 0,
 ) -> IsoFlopResult:
@@ -354,11 +422,19 @@ def isoflop(
     budget : optional budget label per run (e.g. a nominal FLOP column); by
         default runs are grouped by ``C`` within ``rtol``.
     rtol : relative gap in C that starts a new budget.
-    profile : ``"parabola"`` (Hoffmann et al.) or ``"cubic"`` (follows the
-        asymmetric profile when alpha != beta; needs 5+ points per budget).
+    profile : ``"parabola"`` (Hoffmann et al.), ``"cubic"`` (follows the
+        asymmetric profile when alpha != beta; needs 5+ points per budget) or
+        ``"porian"`` (Porian et al.: Akima interpolation in (log N, log L),
+        minimum and interval from seed-noise redraws of the losses).
     window : fit each profile only on runs within this factor in N of the
-        budget's lowest-loss run (e.g. 10); None uses every run. A local fit
-        is less biased by the profile's asymmetry far from the minimum.
+        budget's lowest-loss run; None uses every run (as Hoffmann et al. and
+        Porian et al. do). The default 10 keeps a decade either side: a
+        parabola is the second-order expansion of the profile about its
+        minimum, and far from it the asymmetric profile pulls the vertex
+        towards the flatter side (see docs/calibration.md).
+    noise : seed-to-seed standard deviation of the final loss, used by
+        ``profile="porian"`` only (theirs: 0.002 on RefinedWeb, 0.01 on
+        OpenWebText2). Measure it on your runs (repeat a size with other seeds).
     draws : stage-1 coefficient draws and stage-2 replicates.
     seed : seeds the draws; results are deterministic for a given seed.
 
@@ -382,6 +458,8 @@ def isoflop(
         raise ScalinglabError(
             f"profile must be one of {', '.join(PROFILES)}; got {profile!r}."
         )
+    if not noise > 0:
+        raise ScalinglabError(f"noise must be a loss sd > 0; got {noise}.")
     N, D, C, loss = (np.asarray(v, dtype=float) for v in (N, D, C, loss))
     labels = group_budgets(C, rtol=rtol) if budget is None else _labels(budget)
     rng = np.random.default_rng(seed)
@@ -390,7 +468,12 @@ def isoflop(
         rows = _window(labels == label, N, loss, window)
         c = float(np.exp(np.mean(np.log(C[rows]))))
         logs = (np.log(N[rows]), np.log(D[rows]), loss[rows])
-        profiles.append(_profile(c, *logs, profile=profile, draws=draws, rng=rng))
+        if profile == "porian":
+            profiles.append(
+                _porian_profile(c, *logs, noise=noise, draws=draws, rng=rng)
+            )
+        else:
+            profiles.append(_profile(c, *logs, profile=profile, draws=draws, rng=rng))
     profiles.sort(key=lambda p: p.C)
     used = [p for p in profiles if p.used]
     if len(used) < 3:

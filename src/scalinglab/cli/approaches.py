@@ -46,10 +46,19 @@ def isoflop(
         0.05, help="Relative gap in C that starts a new budget."
     ),
     profile: str = typer.Option(
-        "parabola", help="Profile in log N: parabola or cubic."
+        "parabola",
+        help="Profile in log N: parabola, cubic, or porian (Akima interpolation "
+        "with seed-noise redraws, as Porian et al. 2024).",
     ),
-    window: Optional[float] = typer.Option(
-        None, help="Fit only runs within this factor in N of each budget's best run."
+    window: float = typer.Option(
+        10.0,
+        help="Fit only runs within this factor in N of each budget's best run "
+        "(inf: every run).",
+    ),
+    noise: float = typer.Option(
+        0.002,
+        help="Seed-to-seed sd of the final loss, for --profile porian "
+        "(Porian et al.: 0.002 RefinedWeb, 0.01 OpenWebText2).",
     ),
     draws: int = typer.Option(1000, help="Draws for the two-stage intervals."),
     seed: int = SeedOpt,
@@ -71,6 +80,7 @@ def isoflop(
         rtol=rtol,
         profile=profile,
         window=window,
+        noise=noise,
         draws=draws,
         seed=seed,
     )
@@ -186,8 +196,12 @@ def chinchilla(
     checkpoints: Optional[str] = typer.Option(
         None, "--checkpoints", help="Rows the envelope may use (see envelope)."
     ),
-    profile: str = typer.Option("parabola", help="IsoFLOP profile: parabola or cubic."),
-    window: Optional[float] = typer.Option(None, help="IsoFLOP window factor in N."),
+    profile: str = typer.Option(
+        "parabola", help="IsoFLOP profile: parabola, cubic or porian."
+    ),
+    window: float = typer.Option(
+        10.0, help="IsoFLOP window factor in N (inf: every run)."
+    ),
     rtol: float = typer.Option(
         0.05, help="Relative gap in C that starts a new IsoFLOP budget."
     ),
