@@ -187,10 +187,10 @@ def test_caps_bind():
 @pytest.mark.parametrize(
     "kwargs, match",
     [
-        (dict(budget=0.0), "budget .* > 0; got 0.0"),
-        (dict(budget=-1e23), "got -1e\\+23"),
-        (dict(target_loss=1.5), "irreducible loss E = 1.817"),
-        (dict(budget=1e23, target_loss=2.0), "exactly one"),
+        ({"budget": 0.0}, "budget .* > 0; got 0.0"),
+        ({"budget": -1e23}, "got -1e\\+23"),
+        ({"target_loss": 1.5}, "irreducible loss E = 1.817"),
+        ({"budget": 1e23, "target_loss": 2.0}, "exactly one"),
     ],
 )
 def test_bad_input_names_the_value(kwargs, match):

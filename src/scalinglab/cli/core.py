@@ -7,21 +7,18 @@ from typing import Optional
 
 import numpy as np
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from ..data import read_runs
 from ..errors import ScalinglabError
 from ..fit import fit as fit_law
 from ..fit import load_fit
 from ..laws import all_laws
+from . import decide
 from ._app import app
-from ._common import print_json
-from ._options import (COpt, DataArg, DOpt, JsonOpt, LossOpt, NKindOpt, NOpt, RunOpt,
-                       bootstrap_progress, flops_per_token, parse_assignments, parse_bounds,
-                       parse_quantities)
-
-console = Console()
+from ._common import console, new_table, print_json
+from ._options import (COpt, DataArg, DOpt, JsonOpt, LevelOpt, LossOpt, NKindOpt, NOpt, RunOpt,
+                       bootstrap_option, bootstrap_progress, flag, flops_per_token, one_of,
+                       parse_assignments, parse_bounds, parse_quantities)
 
 
 
@@ -41,10 +38,10 @@ def fit(
     run: Optional[str] = RunOpt,
     U: Optional[str] = typer.Option(None, "--U", help="Column with unique tokens (data_constrained law)."),
     N_kind: str = NKindOpt,
-    dropna: bool = typer.Option(False, "--dropna", help="Drop rows with a missing value (and say how many)."),
+    dropna: bool = flag("--dropna", "Drop rows with a missing value (and say how many)."),
     objective: str = typer.Option("huber", help="huber, msle, mse or asymmetric."),
     delta: Optional[float] = typer.Option(None, help="Huber delta (default 1e-3) or asymmetric penalty."),
-    bootstrap: int = typer.Option(1000, help="Bootstrap replicates over runs; 0 skips."),
+    bootstrap: int = bootstrap_option(1000, "Bootstrap replicates over runs; 0 skips."),
     seed: int = typer.Option(0, help="Seed of the bootstrap."),
     extrapolation: str = typer.Option(
         "rolling", help="'rolling': widen prediction intervals beyond the data by the law's measured "
@@ -58,6 +55,7 @@ def fit(
 
     Example: scalinglab fit runs.csv --law chinchilla --N params --D tokens --loss loss -o runs.chinchilla.json
     """
+    extrapolation = one_of(extrapolation, "--extrapolation", ("rolling", "none"))
     runs = read_columns(data, N, D, C, loss, run, U, N_kind, dropna)
     with bootstrap_progress(not as_json and bootstrap > 0) as progress:
         result = fit_law(law, runs, objective=objective, delta=delta, bootstrap=bootstrap, seed=seed,
@@ -68,11 +66,12 @@ def fit(
     if as_json:
         print_json(result.to_dict() | {"saved": str(output) if output else None})
         return
-    console.print(result.summary())
+    out = console()
+    out.print(result.summary())
     for note in runs.notes:
-        console.print(f"[dim]data: {note}[/dim]")
+        out.print(f"[dim]data: {note}[/dim]")
     if output is not None:
-        console.print(f"saved fit to {output}")
+        out.print(f"saved fit to {output}")
 
 
 def _inputs_from_options(law_inputs, given: dict[str, Optional[str]], at: list[str] | None) -> dict:
@@ -95,7 +94,7 @@ def predict(
     C: Optional[str] = typer.Option(None, "--C", help="Training FLOPs (laws of C)."),
     U: Optional[str] = typer.Option(None, "--U", help="Unique tokens (data_constrained)."),
     at: Optional[list[str]] = typer.Option(None, "--at", help="Other law inputs: NAME=VALUE."),
-    level: float = typer.Option(0.95, help="Interval level."),
+    level: float = LevelOpt,
     as_json: bool = JsonOpt,
 ) -> None:
     """Predict the loss of a planned run, with an interval when the fit has bootstrap draws.
@@ -104,42 +103,65 @@ def predict(
     """
     result = load_fit(fit_file)
     inputs = _inputs_from_options(result.law.inputs, {"N": N, "D": D, "C": C, "U": U}, at)
-    from ..analysis.prediction import prediction_table
+    from ..analysis.prediction import interval_key, level_text, prediction_table
 
     table = prediction_table(result, inputs, level=level)
     if as_json:
         print_json(table if len(table["rows"]) > 1 else table["rows"][0] | {"diagnostics": table["diagnostics"]})
         return
-    _print_rows("prediction (95% interval for a new run)", table["rows"], ["loss"])
-    for d in table["diagnostics"]:
-        console.print(f"[yellow]{d['message']}[/yellow]")
+    _print_rows(f"prediction ({level_text(level)} interval for a new run)", table["rows"], ["loss"],
+                interval_key(level))
+    _print_diagnostics(table["diagnostics"])
 
 
 @app.command()
 def optimal(
-    compute: str = typer.Option(..., "--compute", help="Compute budget(s) in FLOPs, e.g. 1e24 or 1e21,1e24."),
+    compute: Optional[str] = typer.Option(None, "--compute", help="Budget(s) in FLOPs, e.g. 1e24 or 1e21,1e24 (training + inference with --inference-tokens)."),
     fit_file: Optional[Path] = typer.Option(None, "--fit", help="A saved fit."),
     preset: Optional[str] = typer.Option(None, "--preset", help="A published law, e.g. besiroglu2024."),
     flops: Optional[str] = typer.Option(None, "--flops-per-token", help="Cost model in N, e.g. '6*N + 2e9' (default 6*N)."),
     U: Optional[str] = typer.Option(None, "--U", help="Unique tokens available (data_constrained laws)."),
-    level: float = typer.Option(0.95, help="Interval level."),
+    level: float = LevelOpt,
     as_json: bool = JsonOpt,
+    target_loss: Optional[float] = decide.TargetLossOpt,
+    inference_tokens: Optional[str] = decide.InferenceTokensOpt,
+    inference_flops: Optional[str] = decide.InferenceFlopsOpt,
+    unique_tokens: Optional[str] = decide.UniqueTokensOpt,
+    max_params: Optional[str] = decide.MaxParamsOpt,
+    max_tokens: Optional[str] = decide.MaxTokensOpt,
+    cost: Optional[str] = decide.CostOpt,
+    hardware: Optional[str] = decide.HardwareOpt,
+    gpu_hours: Optional[str] = decide.GpuHoursOpt,
+    dollars: Optional[str] = decide.DollarsOpt,
 ) -> None:
-    """Compute-optimal N*, D*, loss and tokens per parameter for a budget.
+    """Compute-optimal N*, D*, loss and tokens per parameter for a budget; with lifetime options
+    (--inference-tokens, --target-loss, --unique-tokens, caps, --cost) the lifetime optimum.
 
-    Example: scalinglab optimal --preset besiroglu2024 --compute 1e24
+    Example: scalinglab optimal --preset besiroglu2024 --compute 1e24 --inference-tokens 2e12
     """
     source = _fit_or_preset(fit_file, preset)
+    lifetime = dict(target_loss=target_loss, inference_tokens=inference_tokens, inference_flops=inference_flops,
+                    unique_tokens=unique_tokens, max_params=max_params, max_tokens=max_tokens, cost=cost,
+                    hardware=hardware, gpu_hours=gpu_hours, dollars=dollars)
+    if decide.wants_lifetime(**lifetime):
+        return decide.run_lifetime(source, compute, flops, level, as_json, **lifetime, U=U)
+    if compute is None:
+        raise ScalinglabError("give --compute FLOPs (or --target-loss for the cheapest model reaching a loss).")
     budgets = parse_quantities(compute, "--compute")
     fixed = {"U": float(parse_quantities(U, "--U")[0])} if U else {}
     allocation = source.optimal(budgets if budgets.size > 1 else budgets[0],
                                 flops_per_token=flops_per_token(flops), level=level, **fixed)
     payload = allocation.to_dict()
     if as_json:
-        print_json(payload if budgets.size == 1 else {"budgets": _split(payload, budgets.size)})
+        print_json(payload if budgets.size == 1
+                   else {"budgets": _split(payload, budgets.size), "diagnostics": payload["diagnostics"]})
         return
-    _print_rows(f"compute-optimal allocation ({allocation.method}, {allocation.cost_model})",
+    from ..analysis.prediction import level_text
+
+    level_note = f", {level_text(level)} intervals" if allocation.ci95 is not None else ""
+    _print_rows(f"compute-optimal allocation ({allocation.method}, {allocation.cost_model}{level_note})",
                 _split(payload, budgets.size), ["compute", "N", "D", "tokens_per_param", "loss"])
+    _print_diagnostics(payload["diagnostics"])
 
 
 def _fit_or_preset(fit_file: Optional[Path], preset: Optional[str]):
@@ -164,28 +186,31 @@ def _split(payload: dict, count: int) -> list[dict]:
     return rows
 
 
-def _print_rows(title: str, rows: list[dict], columns: list[str]) -> None:
-    """One row per prediction or budget; a quantity with an interval shows it beside the value."""
-    table = Table(title=title, title_justify="left")
-    names = columns + [k for k in rows[0] if k not in columns and k != "ci95"]
-    for name in names:
-        table.add_column(name, justify="right")
+def _print_rows(title: str, rows: list[dict], columns: list[str], key: str = "ci95") -> None:
+    """One row per prediction or budget; a quantity with an interval (``key``) shows it beside the value."""
+    names = columns + [k for k in rows[0] if k not in columns and k != key]
+    table = new_table(title, names)
     for row in rows:
-        table.add_row(*(_cell(row, name) for name in names))
-    console.print(table)
+        table.add_row(*(_cell(row, name, key) for name in names))
+    console().print(table)
 
 
-def _cell(row: dict, name: str) -> str:
+def _print_diagnostics(diagnostics: list[dict]) -> None:
+    for d in diagnostics:
+        console().print(f"[yellow]{d['message']}[/yellow]")
+
+
+def _cell(row: dict, name: str, key: str) -> str:
     value = row.get(name)
     text = f"{value:.4g}" if isinstance(value, float) else str(value if value is not None else "")
-    ci = row.get("ci95")
+    ci = row.get(key)
     interval = ci.get(name) if isinstance(ci, dict) else (ci if name == "loss" else None)
     return f"{text} [{interval[0]:.4g}, {interval[1]:.4g}]" if interval else text
 
 
 @app.command("laws")
 def list_laws(
-    presets: bool = typer.Option(False, "--presets", help="List published presets instead."),
+    presets: bool = flag("--presets", "List published presets instead."),
     as_json: bool = JsonOpt,
 ) -> None:
     """List the registered laws (formula, inputs, parameters) or the published presets.
@@ -201,10 +226,8 @@ def list_laws(
     if as_json:
         print_json({"presets" if presets else "laws": rows})
         return
-    table = Table(title="published presets" if presets else "laws", title_justify="left")
-    for column in ("name", "formula" if not presets else "law", "inputs" if not presets else "source",
-                   "params"):
-        table.add_column(column)
+    columns = ["name", "law", "source", "params"] if presets else ["name", "formula", "inputs", "params"]
+    table = new_table("published presets" if presets else "laws", columns, justify="left")
     for row in rows:
         if presets:
             params = ", ".join(f"{k}={v:.4g}" for k, v in row["params"].items())
@@ -212,4 +235,4 @@ def list_laws(
         else:
             params = ", ".join(p["name"] for p in row["params"])
             table.add_row(row["name"], row["formula"], ", ".join(row["inputs"]), params)
-    console.print(table)
+    console().print(table)

@@ -15,8 +15,8 @@ exactly.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Callable, Mapping
 
 import numpy as np
 
@@ -182,9 +182,11 @@ def budget_optimum(surf: Surface, values, budget: float, demand: Demand) -> np.n
     top = _largest_affordable(budget, demand)
     if demand.max_params is not None:
         top = min(top, np.log(demand.max_params))
-    objective = lambda x: surf.loss(
-        np.exp(x), _budget_tokens(np.exp(x), budget, demand), values
-    )  # noqa: E731
+
+    def objective(x):
+        N = np.exp(x)
+        return surf.loss(N, _budget_tokens(N, budget, demand), values)
+
     return _minimise(objective, np.log(10.0), top, values)
 
 
@@ -272,12 +274,16 @@ def _minimise(objective, low: float, top: float, values) -> np.ndarray:
 
 def _check_positive(value: float, name: str) -> None:
     if not np.isfinite(value) or value <= 0:
-        raise ScalinglabError(f"{name} must be a finite number > 0; got {value!r}.")
+        raise ScalinglabError(
+            f"{name} must be a finite number > 0; got {float(value)!r}."
+        )
 
 
 def _check_nonnegative(value: float, name: str) -> None:
     if not np.isfinite(value) or value < 0:
-        raise ScalinglabError(f"{name} must be a finite number >= 0; got {value!r}.")
+        raise ScalinglabError(
+            f"{name} must be a finite number >= 0; got {float(value)!r}."
+        )
 
 
 # -- the public answer --------------------------------------------------------

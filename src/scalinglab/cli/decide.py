@@ -1,0 +1,200 @@
+"""Decisions on the command line: lifetime options of ``optimal``, ``frontier``, ``testtime``."""
+
+from __future__ import annotations
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from ..errors import ScalinglabError
+from ._common import print_json
+from ._options import flops_per_token, parse_quantities
+
+console = Console()
+
+TargetLossOpt = typer.Option(
+    None,
+    "--target-loss",
+    help="Cheapest (N, D) reaching this loss (instead of --compute).",
+)
+InferenceTokensOpt = typer.Option(
+    None,
+    "--inference-tokens",
+    help="Lifetime inference tokens served, e.g. 2e12 (Sardana et al.).",
+)
+InferenceFlopsOpt = typer.Option(
+    None, "--inference-flops-per-token", help="Inference cost in N (default '2*N')."
+)
+UniqueTokensOpt = typer.Option(
+    None,
+    "--unique-tokens",
+    help="Unique tokens available; repetition is priced (Muennighoff et al.).",
+)
+MaxParamsOpt = typer.Option(None, "--max-params", help="Largest N allowed, e.g. 70B.")
+MaxTokensOpt = typer.Option(
+    None, "--max-tokens", help="Most training tokens allowed, e.g. 15T."
+)
+CostOpt = typer.Option(
+    None,
+    "--cost",
+    help="Hardware: 'gpus=1024,peak=989e12,mfu=0.4,price=2.5' (overrides --hardware).",
+)
+HardwareOpt = typer.Option(
+    None, "--hardware", help="Hardware profile: a100, h100, h200."
+)
+GpuHoursOpt = typer.Option(
+    None, "--gpu-hours", help="Total budget in GPU-hours (needs hardware)."
+)
+DollarsOpt = typer.Option(
+    None, "--dollars", help="Total budget in dollars (needs hardware)."
+)
+
+
+def wants_lifetime(**options) -> bool:
+    """Whether ``optimal`` was given any lifetime, data-limit or cost option."""
+    return any(v is not None for v in options.values())
+
+
+def run_lifetime(
+    source,
+    compute: str | None,
+    flops: str | None,
+    level: float,
+    as_json: bool,
+    **options,
+) -> None:
+    """``optimal`` with lifetime options: solve, then print JSON or a table."""
+    from ..decide.lifetime import lifetime_optimum
+
+    unique = options.pop("U")
+    if unique is not None and options["unique_tokens"] is None:
+        options["unique_tokens"] = (
+            unique  # --U of a data_constrained law is the same quantity
+        )
+    hardware = _hardware(options.pop("cost"), options.pop("hardware"))
+    budget = _budget(
+        compute, options.pop("gpu_hours"), options.pop("dollars"), hardware
+    )
+    target = options.pop("target_loss")
+    demand = _demand(flops, **options)
+    best = lifetime_optimum(
+        source, budget=budget, target_loss=target, demand=demand, level=level
+    )
+    payload = best.to_dict() | _cost_payload(hardware, best)
+    if as_json:
+        print_json(payload)
+        return
+    _print_lifetime(payload)
+
+
+def _hardware(cost: str | None, profile: str | None):
+    if cost is None and profile is None:
+        return None
+    from ..decide.hardware import parse_cost
+
+    return parse_cost(cost, base=profile)
+
+
+def _budget(compute, gpu_hours, dollars, hardware) -> float | None:
+    given = [v for v in (compute, gpu_hours, dollars) if v is not None]
+    if len(given) > 1:
+        raise ScalinglabError("give one budget: --compute, --gpu-hours or --dollars.")
+    if compute is not None:
+        values = parse_quantities(compute, "--compute")
+        if values.size != 1:
+            raise ScalinglabError(
+                f"lifetime optima take one budget; got {values.size}. Use `scalinglab frontier` to sweep."
+            )
+        return float(values[0])
+    if not given:
+        return None
+    if hardware is None:
+        raise ScalinglabError(
+            "--gpu-hours and --dollars need --hardware NAME or --cost '...'."
+        )
+    hours = None if gpu_hours is None else parse_quantities(gpu_hours, "--gpu-hours")[0]
+    money = None if dollars is None else parse_quantities(dollars, "--dollars")[0]
+    return hardware.flops(gpu_hours=hours, dollars=money)
+
+
+def _demand(
+    flops, *, inference_tokens, inference_flops, unique_tokens, max_params, max_tokens
+):
+    from ..decide.lifetime import Demand, two_n
+
+    def one(text, name):
+        return None if text is None else float(parse_quantities(text, name)[0])
+
+    serve = flops_per_token(inference_flops) if inference_flops else two_n
+    return Demand(
+        inference_tokens=one(inference_tokens, "--inference-tokens") or 0.0,
+        train_flops_per_token=flops_per_token(flops),
+        inference_flops_per_token=serve,
+        unique_tokens=one(unique_tokens, "--unique-tokens"),
+        max_params=one(max_params, "--max-params"),
+        max_tokens=one(max_tokens, "--max-tokens"),
+    )
+
+
+def _cost_payload(hardware, best) -> dict:
+    if hardware is None:
+        return {}
+    parts = {
+        "train": best.train_flops,
+        "inference": best.inference_flops,
+        "total": best.total_flops,
+    }
+    return {
+        "hardware": hardware.describe(),
+        "costs": {k: hardware.costs(v) for k, v in parts.items()},
+    }
+
+
+_ROWS = (
+    "N",
+    "D",
+    "tokens_per_param",
+    "train_flops",
+    "inference_flops",
+    "total_flops",
+    "loss",
+)
+
+
+def _print_lifetime(payload: dict) -> None:
+    what = (
+        "lowest loss for the budget"
+        if payload["form"] == "budget"
+        else "cheapest to the target loss"
+    )
+    table = Table(title=f"lifetime optimum ({what})", title_justify="left")
+    for column in (
+        "quantity",
+        "optimum",
+        "95% interval",
+        "Chinchilla-optimal, same loss",
+    ):
+        table.add_column(column, justify="right")
+    ci, twin = payload["ci95"] or {}, payload["chinchilla"]
+    for name in _ROWS:
+        interval = ci.get(name)
+        shown = f"[{interval[0]:.4g}, {interval[1]:.4g}]" if interval else ""
+        table.add_row(name, f"{payload[name]:.4g}", shown, _fmt(twin.get(name)))
+    console.print(table)
+    console.print(
+        f"saving vs Chinchilla-optimal: {payload['saving_flops']:.4g} FLOPs "
+        f"({100 * payload['saving_fraction']:.1f}%)"
+    )
+    if payload["epochs"] is not None:
+        console.print(f"epochs over the unique tokens: {payload['epochs']:.3g}")
+    for part, cost in payload.get("costs", {}).items():
+        console.print(
+            f"{part}: {cost['gpu_hours']:.4g} GPU-hours, {cost['wall_hours']:.4g} h wall-clock, "
+            f"${cost['dollars']:.4g}"
+        )
+    for note in payload["notes"]:
+        console.print(f"[dim]note: {note}[/dim]")
+
+
+def _fmt(value) -> str:
+    return "" if value is None else f"{value:.4g}"
