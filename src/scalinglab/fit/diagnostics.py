@@ -75,8 +75,10 @@ def not_converged(converged: bool, gradient: float) -> list[Diagnostic]:
     return [
         Diagnostic(
             "not_converged",
-            f"the optimizer stopped before meeting its tolerances (max |gradient| {gradient:.3g}); "
-            "treat the parameters with care, or try more starts or a fixed parameter.",
+            "the optimizer stopped away from a stationary point: one more Gauss-Newton "
+            f"step would still lower the objective by a fraction {gradient:.3g} (converged "
+            "means at most 1e-10); treat the parameters with care, or try more starts or "
+            "a fixed parameter.",
             details={"gradient": gradient},
         )
     ]

@@ -29,7 +29,8 @@ class FitResult:
     objective : value of the fitted objective at ``params`` (summed over points).
     objective_spec : the objective (name, residual space, delta).
     converged : whether the optimizer met its tolerances at the best start.
-    gradient : max |projected gradient| at the optimum (fit space).
+    gradient : scaled projected gradient at the optimum: the fraction of the objective
+        one more Gauss-Newton step would remove (``converged`` needs at most 1e-10).
     n_points, n_runs : data size (bootstrap resamples runs).
     diagnostics : structured warnings (see :class:`~scalinglab.fit.diagnostics.Diagnostic`).
     draws : bootstrap parameter draws (replicates, params) in ``law.param_names`` order, or None.

@@ -50,7 +50,7 @@ class Summary:
     def footer(self) -> str:
         r = self.result
         state = "converged" if r.converged else "NOT converged"
-        line = f"objective {r.objective:.8g} ({state}, max |grad| {r.gradient:.2g})"
+        line = f"objective {r.objective:.8g} ({state}, scaled gradient {r.gradient:.2g})"
         if r.extrapolation_error is not None:
             line += (f"; extrapolation error {r.extrapolation_error.tau:.2%} of the loss per decade beyond "
                      f"the fitted range (rolling origin by {r.extrapolation_error.by}, "
