@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -181,3 +184,101 @@ def test_outliers_are_reported_as_data_rows_of_the_file(invoke_json, tmp_path):
     (found,) = [d for d in out["diagnostics"] if d["code"] == "outliers"]
     assert found["details"]["rows"] == [14]
     assert "rows 14, 1-based data rows" in found["message"]
+
+
+@pytest.fixture
+def saved_fit(runs_csv, tmp_path):
+    """A chinchilla fit with bootstrap draws, saved as `scalinglab fit -o` would."""
+    import scalinglab as sl
+
+    frame = pd.read_csv(runs_csv)
+    runs = {"N": frame["params"], "D": frame["tokens"], "loss": frame["final_loss"]}
+    path = tmp_path / "fit.json"
+    sl.fit("chinchilla", runs, bootstrap=40, extrapolation=None).save(path)
+    return path
+
+
+@pytest.mark.filterwarnings("error::RuntimeWarning")
+@pytest.mark.parametrize("value", ["-1e9", "0", "abc", "nan", "-inf"])
+def test_predict_refuses_a_bad_input_with_exit_1(invoke, saved_fit, value):
+    code, out, err = invoke(
+        "predict", "--fit", str(saved_fit), f"--N={value}", "--D", "1e12"
+    )
+    assert code == 1 and out == ""
+    assert err.startswith(("error: --N", "error: N must be a finite number > 0"))
+    assert "np.float64" not in err and "Traceback" not in err
+
+
+def test_predict_table_title_and_json_key_follow_the_level(invoke, saved_fit):
+    args = (
+        "predict",
+        "--fit",
+        str(saved_fit),
+        "--N",
+        "1e9",
+        "--D",
+        "2e10",
+        "--level",
+        "0.9",
+    )
+    code, out, _ = invoke(*args)
+    assert code == 0 and "90% interval" in out and "95%" not in out
+    code, out, _ = invoke(*args, "--json")
+    row = json.loads(out)
+    assert "ci90" in row and "ci95" not in row
+    assert row["ci90"][0] < row["loss"] < row["ci90"][1]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("fit", "{runs}", "--bootstrap", "-3"),
+        ("predict", "--fit", "{fit}", "--N", "1e9", "--D", "1e12", "--level", "1.5"),
+        ("optimal", "--fit", "{fit}", "--compute", "1e22", "--level", "0"),
+    ],
+)
+def test_out_of_range_options_are_usage_errors(invoke, runs_csv, saved_fit, args):
+    args = [a.format(runs=runs_csv, fit=saved_fit) for a in args]
+    code, out, err = invoke(*args)
+    assert code == 2 and out == "" and "Traceback" not in err
+
+
+def test_unknown_extrapolation_is_refused_even_without_bootstrap(invoke, runs_csv):
+    code, out, err = invoke(
+        "fit", str(runs_csv), "--bootstrap", "0", "--extrapolation", "foo"
+    )
+    assert code == 1 and out == ""
+    assert "--extrapolation must be 'rolling' or 'none'; got 'foo'" in err
+
+
+def test_optimal_messages_show_plain_numbers(invoke, saved_fit):
+    code, _, err = invoke("optimal", "--fit", str(saved_fit), "--compute", "-1")
+    assert code == 1 and "compute must be finite and > 0 FLOPs; got -1." in err
+    code, _, err = invoke(
+        "optimal", "--preset", "besiroglu2024", "--compute", "1e24", "--U", "5e9"
+    )
+    assert code == 1 and "U is not an input of 'chinchilla'" in err
+
+
+def test_optimal_warns_when_the_budget_is_beyond_the_data(
+    invoke, invoke_json, saved_fit
+):
+    far = invoke_json("optimal", "--fit", str(saved_fit), "--compute", "1e26")
+    found = [d for d in far["diagnostics"] if d["code"] == "extrapolation"]
+    assert (
+        found
+        and found[0]["details"]["input"] == "N"
+        and found[0]["details"]["factor"] > 10
+    )
+    code, out, _ = invoke("optimal", "--fit", str(saved_fit), "--compute", "1e26")
+    assert code == 0 and "x the largest fitted N" in out
+    inside = invoke_json("optimal", "--fit", str(saved_fit), "--compute", "1e19")
+    assert inside["diagnostics"] == []
+
+
+def test_flags_show_in_help_without_a_value(invoke):
+    code, out, _ = invoke("fit", "--help")
+    assert code == 0
+    for flag in ("--json", "--dropna"):
+        assert re.search(rf"{flag}\s+Print|{flag}\s+Drop", out), out
+        assert not re.search(rf"{flag}\s+<bool>", out)

@@ -135,3 +135,29 @@ def test_tsv_with_tabs(tmp_path):
     raw = read_table(path)
     assert raw.frame.columns.tolist() == ["N", "loss"]
     assert raw.frame["N"].tolist() == ["1.3B"]
+
+
+@pytest.mark.parametrize(
+    "text, note",
+    [
+        ("N;D;loss\n1e8;2e9;3,125\n2e8;4e9;2,875\n", "split on ';'"),
+        ("N;D;loss\n1e8;2e9;3.125\n2e8;4e9;2.875\n", "split on ';'"),
+        ("N\tD\tloss\n1e8\t2e9\t3.125\n2e8\t4e9\t2.875\n", "split on '\\t'"),
+    ],
+)
+def test_csv_with_another_delimiter_is_sniffed_and_said(tmp_path, text, note):
+    path = tmp_path / "runs.csv"
+    path.write_text(text)
+    raw = read_table(path)
+    assert list(raw.frame.columns) == ["N", "D", "loss"]
+    assert raw.frame["loss"].tolist() == [3.125, 2.875]
+    assert raw.frame["N"].tolist() == [1e8, 2e8]
+    assert len(raw.notes) == 1 and note in raw.notes[0]
+    assert ("decimal commas" in raw.notes[0]) == ("3,125" in text)
+
+
+def test_one_column_header_hints_the_delimiter():
+    from scalinglab.data import read_runs
+
+    with pytest.raises(InputError, match="split by semicolons"):
+        read_runs(pd.DataFrame({"N;D;loss": ["1e8;2e9;3.1"]}))

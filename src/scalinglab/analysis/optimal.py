@@ -7,13 +7,14 @@ draw at once.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Callable, Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from ..errors import ScalinglabError
 from ..laws.base import Law
+from ..units import plain
 
 FlopsPerToken = Callable[[np.ndarray], np.ndarray]
 _GRID_POINTS = 512
@@ -24,32 +25,42 @@ _GOLDEN = (np.sqrt(5.0) - 1.0) / 2.0
 class Allocation:
     """Compute-optimal allocation at one or more compute budgets.
 
-    ``N``, ``D``, ``loss``, ``tokens_per_param`` have the shape of ``compute``;
-    ``ci95`` maps each of them to ``(low, high)`` when the fit has bootstrap draws.
+    ``N``, ``D``, ``loss``, ``tokens_per_param`` have the shape of ``compute``
+    (plain floats for one budget); ``ci95`` maps each of them to ``(low, high)``
+    at the requested level when the fit has bootstrap draws. ``diagnostics``
+    warn when N* or D* lie beyond the fitted data, as predictions do.
     """
 
-    compute: np.ndarray
-    N: np.ndarray
-    D: np.ndarray
-    loss: np.ndarray
-    tokens_per_param: np.ndarray
+    compute: np.ndarray | float
+    N: np.ndarray | float
+    D: np.ndarray | float
+    loss: np.ndarray | float
+    tokens_per_param: np.ndarray | float
     ci95: dict[str, tuple[np.ndarray, np.ndarray]] | None
     method: str
     cost_model: str
+    diagnostics: tuple = field(default=())
 
     def to_dict(self) -> dict:
-        scalar = self.compute.ndim == 0
+        scalar = np.ndim(self.compute) == 0
 
         def out(x):
             return float(x) if scalar else np.asarray(x).tolist()
 
         payload = {
-            "compute": out(self.compute), "N": out(self.N), "D": out(self.D), "loss": out(self.loss),
-            "tokens_per_param": out(self.tokens_per_param), "method": self.method,
+            "compute": out(self.compute),
+            "N": out(self.N),
+            "D": out(self.D),
+            "loss": out(self.loss),
+            "tokens_per_param": out(self.tokens_per_param),
+            "method": self.method,
             "cost_model": self.cost_model,
+            "diagnostics": [d.to_dict() for d in self.diagnostics],
         }
         if self.ci95 is not None:
-            payload["ci95"] = {k: [out(lo), out(hi)] for k, (lo, hi) in self.ci95.items()}
+            payload["ci95"] = {
+                k: [out(lo), out(hi)] for k, (lo, hi) in self.ci95.items()
+            }
         return payload
 
 
@@ -69,13 +80,21 @@ def optimal_N(
 ) -> tuple[np.ndarray, str]:
     """Optimal N for parameter arrays ``values`` (each (S, 1)) at budgets ``compute`` (k,): shape (S, k)."""
     _check_law(law, fixed_inputs)
-    use_closed = law.optimum is not None and flops_per_token is None and not fixed_inputs
+    use_closed = (
+        law.optimum is not None and flops_per_token is None and not fixed_inputs
+    )
     if method == "closed" and not use_closed:
-        raise ScalinglabError(f"law {law.name!r} has no closed-form optimum for this cost model.")
+        raise ScalinglabError(
+            f"law {law.name!r} has no closed-form optimum for this cost model."
+        )
     if use_closed and method != "numeric":
         with np.errstate(all="ignore"):
-            return np.asarray(law.optimum(compute[None, :], **values), dtype=float), "closed form"
-    return _numeric_optimum(law, values, compute, flops_per_token or six_n, fixed_inputs or {}), "numeric"
+            return np.asarray(
+                law.optimum(compute[None, :], **values), dtype=float
+            ), "closed form"
+    return _numeric_optimum(
+        law, values, compute, flops_per_token or six_n, fixed_inputs or {}
+    ), "numeric"
 
 
 def _check_law(law: Law, fixed_inputs) -> None:
@@ -90,9 +109,15 @@ def _check_law(law: Law, fixed_inputs) -> None:
 
 def _loss_on_isoflop(law, values, x, compute, fpt, fixed):
     N = np.exp(x)
-    inputs = {"N": N, "D": compute / fpt(N), **{k: np.full_like(N, v) for k, v in fixed.items()}}
+    inputs = {
+        "N": N,
+        "D": compute / fpt(N),
+        **{k: np.full_like(N, v) for k, v in fixed.items()},
+    }
     with np.errstate(all="ignore"):
-        loss = np.asarray(law.function(*(inputs[n] for n in law.inputs), **values), dtype=float)
+        loss = np.asarray(
+            law.function(*(inputs[n] for n in law.inputs), **values), dtype=float
+        )
     return np.where(np.isfinite(loss), loss, np.inf)
 
 
@@ -111,7 +136,13 @@ def _numeric_optimum(law, values, compute, fpt, fixed) -> np.ndarray:
     cols = np.arange(k)[None, :]
     lo = xs[rows, np.maximum(best - 1, 0), cols]
     hi = xs[rows, np.minimum(best + 1, _GRID_POINTS - 1), cols]
-    return np.exp(_golden(lambda x: _loss_on_isoflop(law, values, x, compute[None, :], fpt, fixed), lo, hi))
+    return np.exp(
+        _golden(
+            lambda x: _loss_on_isoflop(law, values, x, compute[None, :], fpt, fixed),
+            lo,
+            hi,
+        )
+    )
 
 
 def _golden(f, lo: np.ndarray, hi: np.ndarray, tol: float = 1e-13) -> np.ndarray:
@@ -149,40 +180,104 @@ def optimal_allocation(
     law = result.law
     C = np.asarray(compute, dtype=float)
     flat = np.atleast_1d(C).ravel()
-    if np.any(~np.isfinite(flat)) or np.any(flat <= 0):
-        raise ScalinglabError(f"compute must be finite and > 0 FLOPs; got {compute!r}.")
+    bad = flat[~(np.isfinite(flat) & (flat > 0))]
+    if bad.size:
+        raise ScalinglabError(
+            f"compute must be finite and > 0 FLOPs; got {plain(bad)}."
+        )
+    _check_fixed(law, fixed_inputs)
     fpt = flops_per_token or six_n
     point = {k: np.array([[v]]) for k, v in result.params.items()}
-    N, how = optimal_N(law, point, flat, flops_per_token=flops_per_token, fixed_inputs=fixed_inputs, method=method)
+    N, how = optimal_N(
+        law,
+        point,
+        flat,
+        flops_per_token=flops_per_token,
+        fixed_inputs=fixed_inputs,
+        method=method,
+    )
     N = N[0]
     D = flat / fpt(N)
     loss = law.predict(result.params, **_inputs(N, D, fixed_inputs))
     ci = None
     if getattr(result, "draws", None) is not None:
-        values = {name: result.draws[:, i : i + 1] for i, name in enumerate(law.param_names)}
-        Ns, _ = optimal_N(law, values, flat, flops_per_token=flops_per_token, fixed_inputs=fixed_inputs, method=method)
+        values = {
+            name: result.draws[:, i : i + 1] for i, name in enumerate(law.param_names)
+        }
+        Ns, _ = optimal_N(
+            law,
+            values,
+            flat,
+            flops_per_token=flops_per_token,
+            fixed_inputs=fixed_inputs,
+            method=method,
+        )
         Ds = flat[None, :] / fpt(Ns)
         with np.errstate(all="ignore"):
-            Ls = np.asarray(law.function(*(_inputs(Ns, Ds, fixed_inputs)[n] for n in law.inputs), **values))
+            Ls = np.asarray(
+                law.function(
+                    *(_inputs(Ns, Ds, fixed_inputs)[n] for n in law.inputs), **values
+                )
+            )
         Ls = _with_extrapolation_error(result, Ls, N, D)
         alpha = 1 - level
         ci = {}
-        for name, samples in (("N", Ns), ("D", Ds), ("loss", Ls), ("tokens_per_param", Ds / Ns)):
-            low, high = np.nanpercentile(samples, [50 * alpha, 100 - 50 * alpha], axis=0)
-            ci[name] = (low.reshape(C.shape), high.reshape(C.shape))
-    shape = C.shape
+        for name, samples in (
+            ("N", Ns),
+            ("D", Ds),
+            ("loss", Ls),
+            ("tokens_per_param", Ds / Ns),
+        ):
+            low, high = np.nanpercentile(
+                samples, [50 * alpha, 100 - 50 * alpha], axis=0
+            )
+            ci[name] = (_shaped(low, C.shape), _shaped(high, C.shape))
+    found = result.extrapolation(N=N, D=D) if hasattr(result, "extrapolation") else []
     return Allocation(
-        compute=C, N=N.reshape(shape), D=D.reshape(shape), loss=loss.reshape(shape),
-        tokens_per_param=(D / N).reshape(shape), ci95=ci, method=how,
-        cost_model="C = 6 N D" if flops_per_token is None else "C = flops_per_token(N) * D",
+        compute=_shaped(C, C.shape),
+        N=_shaped(N, C.shape),
+        D=_shaped(D, C.shape),
+        loss=_shaped(loss, C.shape),
+        tokens_per_param=_shaped(D / N, C.shape),
+        ci95=ci,
+        method=how,
+        cost_model="C = 6 N D"
+        if flops_per_token is None
+        else "C = flops_per_token(N) * D",
+        diagnostics=tuple(found),
     )
 
 
+def _shaped(values, shape: tuple) -> np.ndarray | float:
+    """``values`` in the shape of the budgets: a plain float for one scalar budget."""
+    values = np.asarray(values, dtype=float).reshape(shape)
+    return float(values) if values.ndim == 0 else values
+
+
+def _check_fixed(law: Law, fixed_inputs: Mapping[str, float]) -> None:
+    """Held inputs (e.g. U) must be inputs of the law and finite positive numbers."""
+    for name, value in fixed_inputs.items():
+        if name not in law.inputs:
+            raise ScalinglabError(
+                f"{name} is not an input of {law.name!r} (its inputs: {', '.join(law.inputs)}); drop it."
+            )
+        if not (np.isfinite(value) and value > 0):
+            raise ScalinglabError(
+                f"{name} must be a finite number > 0; got {plain(value)}."
+            )
+
+
 def _inputs(N, D, fixed):
-    return {"N": N, "D": D, **{k: np.full_like(N, v, dtype=float) for k, v in fixed.items()}}
+    return {
+        "N": N,
+        "D": D,
+        **{k: np.full_like(N, v, dtype=float) for k, v in fixed.items()},
+    }
 
 
-def _with_extrapolation_error(result, loss_draws: np.ndarray, N: np.ndarray, D: np.ndarray) -> np.ndarray:
+def _with_extrapolation_error(
+    result, loss_draws: np.ndarray, N: np.ndarray, D: np.ndarray
+) -> np.ndarray:
     """Loss draws times the fit's measured extrapolation error at (N*, D*), when it has one, so
     L*'s interval is as honest as a prediction's; N* and D* keep the bootstrap's spread."""
     spread = getattr(result, "extrapolation_error", None)

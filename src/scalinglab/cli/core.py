@@ -16,39 +16,72 @@ from ..laws import all_laws
 from . import decide
 from ._app import app
 from ._common import console, new_table, print_json
-from ._options import (COpt, DataArg, DOpt, JsonOpt, LevelOpt, LossOpt, NKindOpt, NOpt, RunOpt,
-                       bootstrap_option, bootstrap_progress, flag, flops_per_token, one_of,
-                       parse_assignments, parse_bounds, parse_quantities)
-
+from ._options import (
+    COpt,
+    DataArg,
+    DOpt,
+    JsonOpt,
+    LevelOpt,
+    LossOpt,
+    NKindOpt,
+    NOpt,
+    RunOpt,
+    bootstrap_option,
+    bootstrap_progress,
+    flag,
+    flops_per_token,
+    one_of,
+    parse_assignments,
+    parse_bounds,
+    parse_quantities,
+)
 
 
 def read_columns(data: Path, N, D, C, loss, run, U, N_kind, dropna: bool = False):
     """The run table with the user's column mapping (shared by commands that read runs)."""
-    return read_runs(data, N=N, D=D, C=C, loss=loss, run=run, U=U, N_kind=N_kind, dropna=dropna)
+    return read_runs(
+        data, N=N, D=D, C=C, loss=loss, run=run, U=U, N_kind=N_kind, dropna=dropna
+    )
 
 
 @app.command()
 def fit(
     data: Path = DataArg,
-    law: str = typer.Option("chinchilla", help="Law name (see `scalinglab laws`) or a formula string."),
+    law: str = typer.Option(
+        "chinchilla", help="Law name (see `scalinglab laws`) or a formula string."
+    ),
     N: Optional[str] = NOpt,
     D: Optional[str] = DOpt,
     C: Optional[str] = COpt,
     loss: Optional[str] = LossOpt,
     run: Optional[str] = RunOpt,
-    U: Optional[str] = typer.Option(None, "--U", help="Column with unique tokens (data_constrained law)."),
+    U: Optional[str] = typer.Option(
+        None, "--U", help="Column with unique tokens (data_constrained law)."
+    ),
     N_kind: str = NKindOpt,
-    dropna: bool = flag("--dropna", "Drop rows with a missing value (and say how many)."),
+    dropna: bool = flag(
+        "--dropna", "Drop rows with a missing value (and say how many)."
+    ),
     objective: str = typer.Option("huber", help="huber, msle, mse or asymmetric."),
-    delta: Optional[float] = typer.Option(None, help="Huber delta (default 1e-3) or asymmetric penalty."),
+    delta: Optional[float] = typer.Option(
+        None, help="Huber delta (default 1e-3) or asymmetric penalty."
+    ),
     bootstrap: int = bootstrap_option(1000, "Bootstrap replicates over runs; 0 skips."),
     seed: int = typer.Option(0, help="Seed of the bootstrap."),
     extrapolation: str = typer.Option(
-        "rolling", help="'rolling': widen prediction intervals beyond the data by the law's measured "
-        "extrapolation error (rolling-origin refits); 'none': bootstrap and run scatter only."),
-    fix: Optional[list[str]] = typer.Option(None, "--fix", help="Hold a parameter: NAME=VALUE (repeatable)."),
-    bound: Optional[list[str]] = typer.Option(None, "--bound", help="Bound a parameter: NAME=LOW,HIGH."),
-    output: Optional[Path] = typer.Option(None, "-o", "--output", help="Save the fit (JSON) here."),
+        "rolling",
+        help="'rolling': widen prediction intervals beyond the data by the law's measured "
+        "extrapolation error (rolling-origin refits); 'none': bootstrap and run scatter only.",
+    ),
+    fix: Optional[list[str]] = typer.Option(
+        None, "--fix", help="Hold a parameter: NAME=VALUE (repeatable)."
+    ),
+    bound: Optional[list[str]] = typer.Option(
+        None, "--bound", help="Bound a parameter: NAME=LOW,HIGH."
+    ),
+    output: Optional[Path] = typer.Option(
+        None, "-o", "--output", help="Save the fit (JSON) here."
+    ),
     as_json: bool = JsonOpt,
 ) -> None:
     """Fit a scaling law with bootstrap intervals and diagnostics.
@@ -58,9 +91,18 @@ def fit(
     extrapolation = one_of(extrapolation, "--extrapolation", ("rolling", "none"))
     runs = read_columns(data, N, D, C, loss, run, U, N_kind, dropna)
     with bootstrap_progress(not as_json and bootstrap > 0) as progress:
-        result = fit_law(law, runs, objective=objective, delta=delta, bootstrap=bootstrap, seed=seed,
-                         fixed=parse_assignments(fix, "--fix"), bounds=parse_bounds(bound), progress=progress,
-                         extrapolation=None if extrapolation == "none" else extrapolation)
+        result = fit_law(
+            law,
+            runs,
+            objective=objective,
+            delta=delta,
+            bootstrap=bootstrap,
+            seed=seed,
+            fixed=parse_assignments(fix, "--fix"),
+            bounds=parse_bounds(bound),
+            progress=progress,
+            extrapolation=None if extrapolation == "none" else extrapolation,
+        )
     if output is not None:
         result.save(output)
     if as_json:
@@ -74,8 +116,12 @@ def fit(
         out.print(f"saved fit to {output}")
 
 
-def _inputs_from_options(law_inputs, given: dict[str, Optional[str]], at: list[str] | None) -> dict:
-    values = {k: parse_quantities(v, f"--{k}") for k, v in given.items() if v is not None}
+def _inputs_from_options(
+    law_inputs, given: dict[str, Optional[str]], at: list[str] | None
+) -> dict:
+    values = {
+        k: parse_quantities(v, f"--{k}") for k, v in given.items() if v is not None
+    }
     values.update({k: [v] for k, v in parse_assignments(at, "--at").items()})
     missing = [name for name in law_inputs if name not in values]
     if missing:
@@ -88,12 +134,20 @@ def _inputs_from_options(law_inputs, given: dict[str, Optional[str]], at: list[s
 
 @app.command()
 def predict(
-    fit_file: Path = typer.Option(..., "--fit", help="A fit saved with `scalinglab fit -o`."),
-    N: Optional[str] = typer.Option(None, "--N", help="Parameters, e.g. 7e9 or 7B (comma list allowed)."),
+    fit_file: Path = typer.Option(
+        ..., "--fit", help="A fit saved with `scalinglab fit -o`."
+    ),
+    N: Optional[str] = typer.Option(
+        None, "--N", help="Parameters, e.g. 7e9 or 7B (comma list allowed)."
+    ),
     D: Optional[str] = typer.Option(None, "--D", help="Training tokens, e.g. 2T."),
     C: Optional[str] = typer.Option(None, "--C", help="Training FLOPs (laws of C)."),
-    U: Optional[str] = typer.Option(None, "--U", help="Unique tokens (data_constrained)."),
-    at: Optional[list[str]] = typer.Option(None, "--at", help="Other law inputs: NAME=VALUE."),
+    U: Optional[str] = typer.Option(
+        None, "--U", help="Unique tokens (data_constrained)."
+    ),
+    at: Optional[list[str]] = typer.Option(
+        None, "--at", help="Other law inputs: NAME=VALUE."
+    ),
     level: float = LevelOpt,
     as_json: bool = JsonOpt,
 ) -> None:
@@ -102,25 +156,47 @@ def predict(
     Example: scalinglab predict --fit runs.chinchilla.json --N 7e9 --D 2e12
     """
     result = load_fit(fit_file)
-    inputs = _inputs_from_options(result.law.inputs, {"N": N, "D": D, "C": C, "U": U}, at)
+    inputs = _inputs_from_options(
+        result.law.inputs, {"N": N, "D": D, "C": C, "U": U}, at
+    )
     from ..analysis.prediction import interval_key, level_text, prediction_table
 
     table = prediction_table(result, inputs, level=level)
     if as_json:
-        print_json(table if len(table["rows"]) > 1 else table["rows"][0] | {"diagnostics": table["diagnostics"]})
+        print_json(
+            table
+            if len(table["rows"]) > 1
+            else table["rows"][0] | {"diagnostics": table["diagnostics"]}
+        )
         return
-    _print_rows(f"prediction ({level_text(level)} interval for a new run)", table["rows"], ["loss"],
-                interval_key(level))
+    _print_rows(
+        f"prediction ({level_text(level)} interval for a new run)",
+        table["rows"],
+        ["loss"],
+        interval_key(level),
+    )
     _print_diagnostics(table["diagnostics"])
 
 
 @app.command()
 def optimal(
-    compute: Optional[str] = typer.Option(None, "--compute", help="Budget(s) in FLOPs, e.g. 1e24 or 1e21,1e24 (training + inference with --inference-tokens)."),
+    compute: Optional[str] = typer.Option(
+        None,
+        "--compute",
+        help="Budget(s) in FLOPs, e.g. 1e24 or 1e21,1e24 (training + inference with --inference-tokens).",
+    ),
     fit_file: Optional[Path] = typer.Option(None, "--fit", help="A saved fit."),
-    preset: Optional[str] = typer.Option(None, "--preset", help="A published law, e.g. besiroglu2024."),
-    flops: Optional[str] = typer.Option(None, "--flops-per-token", help="Cost model in N, e.g. '6*N + 2e9' (default 6*N)."),
-    U: Optional[str] = typer.Option(None, "--U", help="Unique tokens available (data_constrained laws)."),
+    preset: Optional[str] = typer.Option(
+        None, "--preset", help="A published law, e.g. besiroglu2024."
+    ),
+    flops: Optional[str] = typer.Option(
+        None,
+        "--flops-per-token",
+        help="Cost model in N, e.g. '6*N + 2e9' (default 6*N).",
+    ),
+    U: Optional[str] = typer.Option(
+        None, "--U", help="Unique tokens available (data_constrained laws)."
+    ),
     level: float = LevelOpt,
     as_json: bool = JsonOpt,
     target_loss: Optional[float] = decide.TargetLossOpt,
@@ -140,33 +216,63 @@ def optimal(
     Example: scalinglab optimal --preset besiroglu2024 --compute 1e24 --inference-tokens 2e12
     """
     source = _fit_or_preset(fit_file, preset)
-    lifetime = dict(target_loss=target_loss, inference_tokens=inference_tokens, inference_flops=inference_flops,
-                    unique_tokens=unique_tokens, max_params=max_params, max_tokens=max_tokens, cost=cost,
-                    hardware=hardware, gpu_hours=gpu_hours, dollars=dollars)
+    lifetime = dict(
+        target_loss=target_loss,
+        inference_tokens=inference_tokens,
+        inference_flops=inference_flops,
+        unique_tokens=unique_tokens,
+        max_params=max_params,
+        max_tokens=max_tokens,
+        cost=cost,
+        hardware=hardware,
+        gpu_hours=gpu_hours,
+        dollars=dollars,
+    )
     if decide.wants_lifetime(**lifetime):
-        return decide.run_lifetime(source, compute, flops, level, as_json, **lifetime, U=U)
+        return decide.run_lifetime(
+            source, compute, flops, level, as_json, **lifetime, U=U
+        )
     if compute is None:
-        raise ScalinglabError("give --compute FLOPs (or --target-loss for the cheapest model reaching a loss).")
+        raise ScalinglabError(
+            "give --compute FLOPs (or --target-loss for the cheapest model reaching a loss)."
+        )
     budgets = parse_quantities(compute, "--compute")
     fixed = {"U": float(parse_quantities(U, "--U")[0])} if U else {}
-    allocation = source.optimal(budgets if budgets.size > 1 else budgets[0],
-                                flops_per_token=flops_per_token(flops), level=level, **fixed)
+    allocation = source.optimal(
+        budgets if budgets.size > 1 else budgets[0],
+        flops_per_token=flops_per_token(flops),
+        level=level,
+        **fixed,
+    )
     payload = allocation.to_dict()
     if as_json:
-        print_json(payload if budgets.size == 1
-                   else {"budgets": _split(payload, budgets.size), "diagnostics": payload["diagnostics"]})
+        print_json(
+            payload
+            if budgets.size == 1
+            else {
+                "budgets": _split(payload, budgets.size),
+                "diagnostics": payload["diagnostics"],
+            }
+        )
         return
     from ..analysis.prediction import level_text
 
-    level_note = f", {level_text(level)} intervals" if allocation.ci95 is not None else ""
-    _print_rows(f"compute-optimal allocation ({allocation.method}, {allocation.cost_model}{level_note})",
-                _split(payload, budgets.size), ["compute", "N", "D", "tokens_per_param", "loss"])
+    level_note = (
+        f", {level_text(level)} intervals" if allocation.ci95 is not None else ""
+    )
+    _print_rows(
+        f"compute-optimal allocation ({allocation.method}, {allocation.cost_model}{level_note})",
+        _split(payload, budgets.size),
+        ["compute", "N", "D", "tokens_per_param", "loss"],
+    )
     _print_diagnostics(payload["diagnostics"])
 
 
 def _fit_or_preset(fit_file: Optional[Path], preset: Optional[str]):
     if (fit_file is None) == (preset is None):
-        raise ScalinglabError("give exactly one of --fit FILE or --preset NAME (see `scalinglab laws --presets`).")
+        raise ScalinglabError(
+            "give exactly one of --fit FILE or --preset NAME (see `scalinglab laws --presets`)."
+        )
     if fit_file is not None:
         return load_fit(fit_file)
     from ..laws.presets import get_preset
@@ -178,15 +284,22 @@ def _split(payload: dict, count: int) -> list[dict]:
     """One row per budget; a single budget's payload holds scalars."""
     rows = []
     for i in range(count):
-        row = {k: np.atleast_1d(payload[k])[i] for k in ("compute", "N", "D", "loss", "tokens_per_param")}
+        row = {
+            k: np.atleast_1d(payload[k])[i]
+            for k in ("compute", "N", "D", "loss", "tokens_per_param")
+        }
         if "ci95" in payload:
-            row["ci95"] = {k: [np.atleast_1d(lo)[i], np.atleast_1d(hi)[i]]
-                           for k, (lo, hi) in payload["ci95"].items()}
+            row["ci95"] = {
+                k: [np.atleast_1d(lo)[i], np.atleast_1d(hi)[i]]
+                for k, (lo, hi) in payload["ci95"].items()
+            }
         rows.append(row)
     return rows
 
 
-def _print_rows(title: str, rows: list[dict], columns: list[str], key: str = "ci95") -> None:
+def _print_rows(
+    title: str, rows: list[dict], columns: list[str], key: str = "ci95"
+) -> None:
     """One row per prediction or budget; a quantity with an interval (``key``) shows it beside the value."""
     names = columns + [k for k in rows[0] if k not in columns and k != key]
     table = new_table(title, names)
@@ -202,9 +315,15 @@ def _print_diagnostics(diagnostics: list[dict]) -> None:
 
 def _cell(row: dict, name: str, key: str) -> str:
     value = row.get(name)
-    text = f"{value:.4g}" if isinstance(value, float) else str(value if value is not None else "")
+    text = (
+        f"{value:.4g}"
+        if isinstance(value, float)
+        else str(value if value is not None else "")
+    )
     ci = row.get(key)
-    interval = ci.get(name) if isinstance(ci, dict) else (ci if name == "loss" else None)
+    interval = (
+        ci.get(name) if isinstance(ci, dict) else (ci if name == "loss" else None)
+    )
     return f"{text} [{interval[0]:.4g}, {interval[1]:.4g}]" if interval else text
 
 
@@ -226,8 +345,14 @@ def list_laws(
     if as_json:
         print_json({"presets" if presets else "laws": rows})
         return
-    columns = ["name", "law", "source", "params"] if presets else ["name", "formula", "inputs", "params"]
-    table = new_table("published presets" if presets else "laws", columns, justify="left")
+    columns = (
+        ["name", "law", "source", "params"]
+        if presets
+        else ["name", "formula", "inputs", "params"]
+    )
+    table = new_table(
+        "published presets" if presets else "laws", columns, justify="left"
+    )
     for row in rows:
         if presets:
             params = ", ".join(f"{k}={v:.4g}" for k, v in row["params"].items())

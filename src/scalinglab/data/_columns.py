@@ -209,9 +209,29 @@ def missing_column_error(
     looked = ", ".join([canonical, *ALIASES[canonical]])
     return InputError(
         f"no column for {describe(canonical)}: looked for {looked} "
-        f"(case-insensitive). {_available(columns, canonical)}{_header_hint(columns)} "
+        f"(case-insensitive). {_available(columns, canonical)}{_header_hint(columns)}"
+        f"{_delimiter_hint(columns)} "
         f"P{flag_hint(canonical)[1:]}.",
         source=source,
+    )
+
+
+def _delimiter_hint(columns: Sequence[object]) -> str:
+    """A hint when the whole header is one column holding another delimiter (``N;D;loss``)."""
+    if len(columns) != 1:
+        return ""
+    header = str(columns[0])
+    found = [
+        name
+        for char, name in ((";", "semicolons"), ("\t", "tabs"), ("|", "bars"))
+        if char in header
+    ]
+    if not found:
+        return ""
+    return (
+        f" The header is a single column split by {found[0]}: the table uses another "
+        "delimiter than its reader expects; save it comma-separated as .csv (or "
+        "tab-separated as .tsv)."
     )
 
 

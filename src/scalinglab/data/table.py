@@ -301,6 +301,7 @@ def read_runs(
     mapping, notes = resolve_columns(
         list(raw.frame.columns), explicit, source=raw.source
     )
+    notes = [*raw.notes, *notes]
     _require(mapping, raw)
     conventions = _N_kind_from_name(conventions, mapping["N"], notes)
     return _build(raw, mapping, conventions, notes, dropna=dropna)

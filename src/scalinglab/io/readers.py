@@ -19,8 +19,10 @@ suffix                    format
 
 from __future__ import annotations
 
+import csv
 import gzip
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,7 +31,7 @@ import pandas as pd
 
 from ..errors import InputError
 
-__all__ = ["RawTable", "read_table", "write_table", "SUPPORTED_FORMATS", "format_of"]
+__all__ = ["SUPPORTED_FORMATS", "RawTable", "format_of", "read_table", "write_table"]
 
 SUPPORTED_FORMATS: dict[str, str] = {
     ".csv": "csv",
@@ -65,12 +67,15 @@ class RawTable:
         What ``row_numbers`` count, e.g. ``"1-based data rows, header excluded"``.
     source : str
         The path as the caller gave it.
+    notes : tuple of str
+        What the reader inferred, e.g. a delimiter other than the suffix's.
     """
 
     frame: pd.DataFrame
     row_numbers: np.ndarray
     row_convention: str
     source: str
+    notes: tuple[str, ...] = ()
 
 
 def format_of(path: str | Path) -> str:
@@ -130,18 +135,57 @@ def read_table(path: str | Path) -> RawTable:
         raise InputError(
             "the file is empty; expected a header and data rows.", source=source
         )
-    frame, rows = _READERS[kind](path, source)
+    frame, rows, *notes = _READERS[kind](path, source)
     if len(frame.columns) == 0:
         raise InputError("the file holds no columns.", source=source)
-    return RawTable(frame.reset_index(drop=True), rows, _ROW_CONVENTION[kind], source)
+    return RawTable(
+        frame.reset_index(drop=True), rows, _ROW_CONVENTION[kind], source, tuple(notes)
+    )
 
 
-def _read_delimited(
-    path: str | Path, source: str, sep: str
+def _read_delimited(path: str | Path, source: str, sep: str) -> tuple:
+    frame, rows = _parse_delimited(path, source, sep, ".")
+    header = str(frame.columns[0])
+    other = _sniff_delimiter(header, sep) if len(frame.columns) == 1 else None
+    if other is None:
+        return frame, rows
+    decimal = "," if other == ";" and _decimal_commas(path) else "."
+    frame, rows = _parse_delimited(path, source, other, decimal)
+    note = (
+        f"the header {header!r} is split on {other!r}, not {sep!r} as the suffix implies"
+        + (", with decimal commas" if decimal == "," else "")
+    )
+    return frame, rows, note
+
+
+def _sniff_delimiter(header: str, sep: str) -> str | None:
+    """The delimiter of a one-column header such as ``N;D;loss``, or None."""
+    candidates = "".join(c for c in ";\t|," if c != sep and c in header)
+    if not candidates:
+        return None
+    try:
+        return csv.Sniffer().sniff(header, delimiters=candidates).delimiter
+    except csv.Error:
+        return None
+
+
+def _decimal_commas(path: str | Path) -> bool:
+    """Whether a ';'-separated file writes numbers with decimal commas (``3,1``)."""
+    with _open_text(path) as handle:
+        body = "".join(line for _, line in zip(range(50), handle))
+    return (
+        re.search(r"(^|;)\s*-?\d+,\d+([eE][-+]?\d+)?\s*(;|$)", body, re.MULTILINE) is not None
+    )
+
+
+def _parse_delimited(
+    path: str | Path, source: str, sep: str, decimal: str
 ) -> tuple[pd.DataFrame, np.ndarray]:
     try:
         # utf-8-sig drops the byte-order mark spreadsheet exports put before the header
-        frame = pd.read_csv(path, sep=sep, compression="infer", encoding="utf-8-sig")
+        frame = pd.read_csv(
+            path, sep=sep, decimal=decimal, compression="infer", encoding="utf-8-sig"
+        )
     except pd.errors.EmptyDataError:
         raise InputError(
             "the file is empty; expected a header and data rows.", source=source
@@ -155,11 +199,11 @@ def _read_delimited(
     return frame, np.arange(1, len(frame) + 1)
 
 
-def _read_csv(path: str | Path, source: str) -> tuple[pd.DataFrame, np.ndarray]:
+def _read_csv(path: str | Path, source: str) -> tuple:
     return _read_delimited(path, source, ",")
 
 
-def _read_tsv(path: str | Path, source: str) -> tuple[pd.DataFrame, np.ndarray]:
+def _read_tsv(path: str | Path, source: str) -> tuple:
     return _read_delimited(path, source, "\t")
 
 
