@@ -102,7 +102,7 @@ def test_plan_isoflop_json(invoke, tmp_path):
 
 
 def test_bad_ranges_exit_1_with_a_message(invoke):
-    code, out, err = invoke("plan", "ladder", "--N", "3e7..1e6")
+    code, _, err = invoke("plan", "ladder", "--N", "3e7..1e6")
     assert code == 1 and "LOW must be below HIGH" in err
 
 
@@ -166,3 +166,46 @@ def test_status_export_and_fit_recover_the_law_behind_the_study(invoke, tmp_path
 def test_status_of_a_missing_study_exits_1(invoke, tmp_path):
     code, _, err = invoke("status", str(tmp_path / "nothing"))
     assert code == 1 and "not a study directory" in err
+
+
+def study_files(path):
+    return {p: p.read_bytes() for p in sorted(path.rglob("*")) if p.is_file()}
+
+
+def test_run_with_a_changed_plan_exits_1_naming_runs_and_fields(
+    invoke, tmp_path, monkeypatch
+):
+    from scalinglab.run import sweep
+
+    monkeypatch.setattr(sweep, "builtin_trial", chinchilla_trial)  # the CLI's trainer
+    plans = {}
+    for seed in (0, 1):
+        plans[seed] = tmp_path / f"plan{seed}.json"
+        args = ("--N", "1e5..3e5", "--sizes", "2", "--tokens-per-param", "5,10")
+        code, _, err = invoke(
+            "plan", "ladder", *args, "--seed", str(seed), "-o", str(plans[seed])
+        )
+        assert code == 0, err
+    study = tmp_path / "study"
+    code, _, err = invoke("run", str(plans[0]), "--study", str(study), "--workers", "1")
+    assert code == 0, err
+    before = study_files(study)
+
+    code, out, err = invoke("run", str(plans[1]), "--study", str(study))
+    assert code == 1 and out == "" and "Traceback" not in err
+    assert "4 run(s) differ" in err and "--new-study" in err
+    for run in load_plan(plans[1]).runs:
+        assert f"{run.run_id}: seed 0 -> 1; trainer.seed 0 -> 1" in err
+    assert study_files(study) == before  # nothing in the store changed
+
+    code, out, err = invoke(
+        "run", str(plans[1]), "--study", str(study), "--new-study", "--json"
+    )
+    assert code == 0, err
+    assert f"running in {study}-2" in err
+    assert json.loads(out)["study_dir"] == f"{study}-2"
+    assert study_files(study) == before
+    code, out, _ = invoke(
+        "run", str(plans[1]), "--study", str(study), "--new-study", "--json"
+    )
+    assert code == 0 and json.loads(out)["skipped"] == 4  # the same command resumes it

@@ -8,7 +8,7 @@ import sqlite3
 import pytest
 
 from scalinglab.errors import ScalinglabError
-from scalinglab.run.store import Study, read_journal
+from scalinglab.run.store import PlanChanged, Study, read_journal
 
 RUNS = [{"run_id": "r-small", "N": 1e5}, {"run_id": "r-large", "N": 1e6}]
 PLAN = {"kind": "test", "runs": RUNS}
@@ -107,3 +107,111 @@ def test_failed_transaction_leaves_no_rows(study):
     with pytest.raises(ScalinglabError):
         study.insert_rows("r-small", bad)
     assert study.metric_rows("r-small") == []
+
+
+# -- resuming with a changed plan ---------------------------------------------------
+
+CONFIGS = {
+    "r-small": {"run_id": "r-small", "N": 1e5, "lr": 3e-3, "shape": {"d_model": 32}},
+    "r-large": {"run_id": "r-large", "N": 1e6, "lr": 1e-3, "shape": {"d_model": 64}},
+}
+
+
+def changed(run_id, **fields):
+    return {**CONFIGS, run_id: {**CONFIGS[run_id], **fields}}
+
+
+def snapshot(path):
+    """Every file of the study directory, byte for byte, and the database's rows."""
+    files = {p: p.read_bytes() for p in sorted(path.rglob("*")) if p.is_file()}
+    db = sqlite3.connect(path / "study.sqlite")
+    try:
+        return files, list(db.iterdump())
+    finally:
+        db.close()
+
+
+@pytest.fixture
+def used_study(tmp_path):
+    """A closed study with configs: r-small finished with rows, r-large half-way."""
+    with Study.create(tmp_path / "study", PLAN, RUNS, CONFIGS) as opened:
+        opened.mark_running("r-small")
+        opened.mark_finished("r-small", {}, rows(range(1, 11)))
+        opened.mark_running("r-large")
+        opened.insert_rows("r-large", rows(range(1, 4)))
+    return tmp_path / "study"
+
+
+def test_changed_runs_are_refused_by_name_and_field_and_nothing_changes(used_study):
+    before = snapshot(used_study)
+    planned = changed("r-small", lr=1e-3)
+    planned["r-large"] = {**planned["r-large"], "shape": {"d_model": 96}, "seed": 1}
+    with pytest.raises(PlanChanged) as refused:
+        Study.create(used_study, PLAN, RUNS, planned)
+    assert refused.value.diff.changed == {
+        "r-small": {"lr": (3e-3, 1e-3)},
+        "r-large": {"seed": ("(absent)", 1), "shape.d_model": (64, 96)},
+    }
+    assert refused.value.diff.removed == ()
+    message = str(refused.value)
+    assert "r-small: lr 0.003 -> 0.001" in message
+    assert "r-large: seed (absent) -> 1; shape.d_model 64 -> 96" in message
+    assert "--new-study" in message and "nothing in the study was changed" in message
+    assert snapshot(used_study) == before
+
+
+def test_dropping_a_run_is_refused_and_nothing_changes(used_study):
+    before = snapshot(used_study)
+    with pytest.raises(PlanChanged, match="1 stored run.* not in the plan: r-large"):
+        Study.create(used_study, PLAN, RUNS[:1], CONFIGS)
+    assert snapshot(used_study) == before
+
+
+def test_same_plan_resumes_and_float_noise_is_not_a_change(used_study):
+    noisy = changed("r-small", lr=3e-3 * (1 + 1e-12))
+    with Study.create(used_study, PLAN, RUNS, noisy) as again:
+        assert again.added == ()
+        assert again.states() == {"r-small": "finished", "r-large": "running"}
+    with pytest.raises(PlanChanged, match="lr 0.003 -> 0.003003"):
+        Study.create(used_study, PLAN, RUNS, changed("r-small", lr=3.003e-3))
+
+
+def test_a_plan_that_adds_runs_extends_the_study(used_study):
+    extra = {"run_id": "r-huge", "N": 1e7}
+    plan = {"kind": "test", "runs": [*RUNS, extra]}
+    configs = {**CONFIGS, "r-huge": {**extra, "lr": 5e-4}}
+    with Study.create(used_study, plan, [extra, *RUNS], configs) as study:
+        assert study.added == ("r-huge",)
+        assert study.run_ids() == ["r-small", "r-large", "r-huge"]  # appended
+        assert study.states()["r-huge"] == "pending"
+        assert len(study.metric_rows("r-small")) == 10  # the old runs are untouched
+        assert study.plan() == plan
+    configs["r-huge"] = {**extra, "lr": 6e-4}
+    with pytest.raises(PlanChanged, match="r-huge: lr 0.0005 -> 0.0006"):
+        Study.create(used_study, plan, [*RUNS, extra], configs)
+
+
+def legacy(path):
+    """Turn a study into one written before run configs were stored (schema 1)."""
+    db = sqlite3.connect(path / "study.sqlite")
+    db.execute("ALTER TABLE runs DROP COLUMN config")
+    db.execute("UPDATE meta SET value='1' WHERE key='schema_version'")
+    db.commit()
+    db.close()
+
+
+def test_old_study_without_configs_is_compared_by_its_stored_specs(used_study):
+    legacy(used_study)
+    before = snapshot(used_study)
+    planned = {
+        r["run_id"]: {**r, "trainer": {"weight_decay": 0.1}} for r in RUNS
+    }  # the specs are unchanged; trainer settings were never stored
+    planned["r-large"] = {**planned["r-large"], "N": 2e6}
+    with pytest.raises(PlanChanged) as refused:
+        Study.create(used_study, PLAN, RUNS, planned)
+    assert refused.value.diff.changed == {"r-large": {"N": (1e6, 2e6)}}
+    assert snapshot(used_study) == before  # the schema was not upgraded either
+    planned["r-large"]["N"] = 1e6
+    with Study.create(used_study, PLAN, RUNS, planned) as study:
+        assert study.states()["r-small"] == "finished"
+        assert study._meta("schema_version") == "2"

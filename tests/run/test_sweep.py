@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from scalinglab.run.executors import available_cores, threads_per_worker
-from scalinglab.run.store import Study
-from scalinglab.run.sweep import run_study
+from scalinglab.run.store import PlanChanged, Study
+from scalinglab.run.sweep import free_study_dir, run_configs, run_study
 
 
 @dataclass(frozen=True)
@@ -156,3 +156,47 @@ def test_trial_exception_is_recorded_with_its_message(tmp_path):
         assert "boom" in study.runs()[0]["error"]
     assert sweep(plan, tmp_path / "s").finished == 1
     assert stored_rows(tmp_path / "s") == expected_rows(plan)
+
+
+def test_a_changed_plan_is_refused_before_any_run_and_new_study_finds_a_free_dir(
+    tmp_path,
+):
+    sweep(PLAN, tmp_path / "s", workers=1)
+    reseeded = FakePlan((FakeRun("a", seed=5), *PLAN.runs[1:]))
+    with pytest.raises(PlanChanged, match="a: seed 0 -> 5"):
+        sweep(reseeded, tmp_path / "s", workers=1)
+    with Study.open(tmp_path / "s") as study:
+        assert len(study.sessions()) == 1  # the refused call never started a session
+    assert free_study_dir(PLAN, tmp_path / "s", trial=fake_trial) == tmp_path / "s"
+    fresh = free_study_dir(reseeded, tmp_path / "s", trial=fake_trial)
+    assert fresh == tmp_path / "s-2" and not fresh.exists()
+    assert sweep(reseeded, fresh, workers=1).finished == 3
+    assert (
+        free_study_dir(reseeded, tmp_path / "s", trial=fake_trial) == fresh
+    )  # found again: resumable
+    assert stored_rows(fresh)["a"] == expected_rows(reseeded)["a"]
+
+
+def test_a_plan_with_more_runs_runs_only_the_new_ones(tmp_path):
+    sweep(PLAN, tmp_path / "s", workers=1)
+    bigger = FakePlan((*PLAN.runs, FakeRun("d", seed=3, steps=7)))
+    report = sweep(bigger, tmp_path / "s", workers=1)
+    assert (report.added, report.ran, report.skipped, report.total) == (("d",), 1, 3, 4)
+    assert stored_rows(tmp_path / "s") == expected_rows(bigger)
+
+
+def test_stored_config_holds_the_resolved_trainer_settings(tmp_path):
+    from scalinglab.plan import ladder
+    from scalinglab.run.config import TrainConfig
+
+    plan = ladder((3e4, 4.5e4), 2, (3,))
+    configs = run_configs(plan)
+    trainer = configs[plan.runs[0].run_id]["trainer"]
+    expected = TrainConfig.from_planned_run(plan.runs[0]).to_dict()
+    assert trainer == {
+        k: v for k, v in expected.items() if k not in ("num_threads", "run_id")
+    }
+    assert trainer["weight_decay"] == 0.1 and trainer["lr"] == plan.runs[0].lr
+    external = run_configs(plan, command="python train.py {lr}")
+    assert external[plan.runs[0].run_id]["command"] == "python train.py {lr}"
+    assert "trainer" not in external[plan.runs[0].run_id]

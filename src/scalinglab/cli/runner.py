@@ -151,14 +151,28 @@ def run(
         "--checkpoint-every",
         help="Steps between checkpoints (default: steps // 10).",
     ),
+    new_study: bool = typer.Option(
+        False,
+        "--new-study",
+        help="If STUDY holds another plan's study, run this plan in the first of "
+        "STUDY-2, STUDY-3, ... that is free or holds this plan (nothing is deleted).",
+    ),
     json_out: bool = _JSON,
 ) -> None:
     """Run every unfinished run of PLAN into the study; rerun the same command to resume.
+
+    The study stores each run's full config (plan fields, trainer settings or
+    --command). Resuming with a plan that changes a stored run (learning rate,
+    steps, seed, corpus, shape, schedule, trainer...) or drops one exits 1,
+    naming each run and field, and changes nothing; use a new --study or
+    --new-study. A plan that only adds runs extends the study.
 
     Example: scalinglab run plan.json --study runs/ladder --executor local
     """
     from ..run.sweep import run_study
 
+    if new_study:
+        study = _free_study(plan, study, command)
     try:
         report = run_study(
             plan,
@@ -342,6 +356,17 @@ def _status_table(payload: dict[str, Any]) -> Table:
     return table
 
 
+def _free_study(plan: Path, study: Path, command: str | None) -> Path:
+    from ..run.sweep import free_study_dir
+
+    chosen = free_study_dir(plan, study, command=command)
+    if chosen != study:
+        typer.echo(
+            f"{study} holds another plan's study; running in {chosen}.", err=True
+        )
+    return chosen
+
+
 def _show_report(report: Any, json_out: bool) -> None:
     if json_out:
         print_json(report)
@@ -350,6 +375,10 @@ def _show_report(report: Any, json_out: bool) -> None:
             f"{report.study_dir}: {report.finished}/{report.total} runs finished "
             f"({report.ran} now, {report.skipped} before); {report.rows_added} metric rows added."
         )
+        if report.added:
+            typer.echo(
+                f"added {len(report.added)} new run(s): {', '.join(report.added)}"
+            )
         for run_id, error in report.failed.items():
             typer.echo(f"run {run_id} failed: {error}", err=True)
     if report.failed:

@@ -15,6 +15,10 @@ replays every journal (``INSERT OR IGNORE`` on the ``UNIQUE(run_id, step)`` key)
 and only then resumes runs from their checkpoints. Rows a resumed run emits
 again are ignored by the same key, so no row is lost or duplicated.
 
+Each run also stores its resolved config (the planned run plus the trainer's
+settings or the external command). Resuming with a plan that changes any stored
+run raises :class:`PlanChanged` and writes nothing; a plan may add runs.
+
 Run states: ``pending`` -> ``running`` -> ``finished`` | ``failed``. A run found
 ``running`` when a new driver opens the study was interrupted (crash, SIGKILL,
 Ctrl-C); it becomes ``interrupted`` and is resumed. Finished runs are never
@@ -34,11 +38,13 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ScalinglabError
+from ._resume import PlanChanged, PlanDiff, diff_configs
 
-__all__ = ["Study", "METRIC_COLUMNS", "RUN_STATES", "read_journal"]
+__all__ = ["METRIC_COLUMNS", "RUN_STATES", "PlanChanged", "Study", "read_journal"]
 
 DB_NAME = "study.sqlite"
-SCHEMA_VERSION = 1
+# 2: runs.config, each run's resolved config (studies of version 1 have the spec only)
+SCHEMA_VERSION = 2
 METRIC_COLUMNS = (
     "step",
     "tokens",
@@ -56,6 +62,7 @@ CREATE TABLE IF NOT EXISTS runs (
     run_id TEXT PRIMARY KEY,
     position INTEGER NOT NULL,
     spec TEXT NOT NULL,
+    config TEXT,
     state TEXT NOT NULL DEFAULT 'pending',
     attempts INTEGER NOT NULL DEFAULT 0,
     started_at REAL,
@@ -100,27 +107,54 @@ class Study:
     def __init__(self, path: Path, connection: sqlite3.Connection) -> None:
         self.path = path
         self._db = connection
+        self.added: tuple[
+            str, ...
+        ] = ()  # runs :meth:`create` added to an existing study
 
     # -- opening -------------------------------------------------------------
 
     @classmethod
     def create(
-        cls, path: str | Path, plan: dict[str, Any], runs: list[dict[str, Any]]
+        cls,
+        path: str | Path,
+        plan: dict[str, Any],
+        runs: list[dict[str, Any]],
+        configs: dict[str, dict[str, Any]] | None = None,
     ) -> Study:
         """Open the study at ``path``, creating it for ``plan`` if it does not exist.
 
-        ``runs`` are the plan's runs as dicts, each with a ``run_id``. An existing
-        study must hold the same run ids; a different plan raises
-        :class:`ScalinglabError` rather than mixing two designs in one study.
+        Parameters
+        ----------
+        path
+            The study directory.
+        plan
+            The plan as a dict (stored for provenance).
+        runs
+            The plan's runs as dicts, each with a ``run_id``.
+        configs
+            ``{run_id: resolved config}``: everything that determines the run's
+            metrics. A run without one is compared by its dict in ``runs``.
+
+        Raises
+        ------
+        PlanChanged
+            An existing study holds a run whose stored config differs from the
+            planned one, or a run the plan lacks. Nothing is written. A plan that
+            only adds runs extends the study (they are listed in ``added``).
         """
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)
         study = cls(path, _connect(path / DB_NAME))
-        stored = study.run_ids()
-        if not stored:
-            study._initialise(plan, runs)
-        else:
-            _check_same_runs(path, stored, [r["run_id"] for r in runs])
+        configs = {r["run_id"]: (configs or {}).get(r["run_id"], r) for r in runs}
+        _check_unique([r["run_id"] for r in runs])
+        if not study.run_ids():
+            study._initialise(plan, runs, configs)
+            return study
+        diff = study.compare(configs)
+        if not diff.compatible:
+            study.close()
+            raise PlanChanged(str(path), diff)
+        study._extend(plan, runs, configs, diff.added)
         return study
 
     @classmethod
@@ -144,22 +178,74 @@ class Study:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _initialise(self, plan: dict[str, Any], runs: list[dict[str, Any]]) -> None:
-        ids = [r["run_id"] for r in runs]
-        if len(set(ids)) != len(ids):
-            raise ScalinglabError(
-                "the plan has duplicate run ids; every run needs its own id."
-            )
+    def _initialise(
+        self,
+        plan: dict[str, Any],
+        runs: list[dict[str, Any]],
+        configs: dict[str, dict[str, Any]],
+    ) -> None:
         with self.transaction() as db:
             db.execute(
                 "INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
             )
             db.execute("INSERT INTO meta VALUES ('plan', ?)", (_dumps(plan),))
             db.execute("INSERT INTO meta VALUES ('created_at', ?)", (str(time.time()),))
-            db.executemany(
-                "INSERT INTO runs (run_id, position, spec) VALUES (?, ?, ?)",
-                [(r["run_id"], i, _dumps(r)) for i, r in enumerate(runs)],
-            )
+            _insert_runs(db, runs, configs, start=0)
+
+    def _extend(
+        self,
+        plan: dict[str, Any],
+        runs: list[dict[str, Any]],
+        configs: dict[str, dict[str, Any]],
+        added: tuple[str, ...],
+    ) -> None:
+        """Upgrade a version-1 study and append the plan's new runs, atomically."""
+        has_config = "config" in self._columns("runs")
+        if has_config and not added:
+            return
+        with self.transaction() as db:
+            if not has_config:
+                db.execute("ALTER TABLE runs ADD COLUMN config TEXT")
+                db.execute(
+                    "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)",
+                    (str(SCHEMA_VERSION),),
+                )
+            if added:
+                start = db.execute("SELECT MAX(position) + 1 FROM runs").fetchone()[0]
+                new = [r for r in runs if r["run_id"] in set(added)]
+                _insert_runs(db, new, configs, start=start)
+                db.execute(
+                    "INSERT OR REPLACE INTO meta VALUES ('plan', ?)", (_dumps(plan),)
+                )
+        self.added = added
+
+    def compare(self, configs: dict[str, dict[str, Any]]) -> PlanDiff:
+        """How planned run configs differ from the stored ones (reads only).
+
+        A run stored without a config (a study written before configs were kept)
+        is compared by its stored spec against the planned config's same fields.
+        """
+        # Through JSON, as stored: tuples become lists, numpy numbers plain numbers.
+        configs = json.loads(_dumps(configs))
+        stored = self._stored_configs()
+        for run_id, (config, is_spec) in stored.items():
+            if is_spec and run_id in configs:
+                configs = {**configs, run_id: _restrict(configs[run_id], config)}
+        return diff_configs({r: c for r, (c, _) in stored.items()}, configs)
+
+    def _stored_configs(self) -> dict[str, tuple[dict[str, Any], bool]]:
+        """``{run_id: (config, True if it is only the spec)}`` in plan order."""
+        column = "config" if "config" in self._columns("runs") else "NULL"
+        cursor = self._db.execute(
+            f"SELECT run_id, spec, {column} FROM runs ORDER BY position"
+        )
+        return {
+            run_id: (json.loads(config or spec), config is None)
+            for run_id, spec, config in cursor
+        }
+
+    def _columns(self, table: str) -> set[str]:
+        return {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}
 
     # -- paths ---------------------------------------------------------------
 
@@ -385,9 +471,8 @@ def _connect(path: Path) -> sqlite3.Connection:
     # isolation_level=None: we issue BEGIN/COMMIT ourselves, so every write is explicit.
     db = sqlite3.connect(path, timeout=30.0, isolation_level=None)
     db.execute("PRAGMA journal_mode=WAL")
-    db.execute(
-        "PRAGMA synchronous=NORMAL"
-    )  # WAL + NORMAL: durable across process crashes
+    # WAL + NORMAL: durable across process crashes
+    db.execute("PRAGMA synchronous=NORMAL")
     db.execute("PRAGMA foreign_keys=ON")
     db.executescript(_SCHEMA)
     return db
@@ -441,12 +526,30 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"cannot store {type(value).__name__} in the study: {value!r}")
 
 
-def _check_same_runs(path: Path, stored: list[str], planned: list[str]) -> None:
-    if sorted(stored) == sorted(planned):
-        return
-    missing, extra = set(stored) - set(planned), set(planned) - set(stored)
-    raise ScalinglabError(
-        f"study {path} was created from a different plan: {len(extra)} planned run(s) are not "
-        f"in the study and {len(missing)} stored run(s) are not in the plan. Resume with the "
-        "original plan, or give a new --study directory for the new plan."
+def _check_unique(ids: list[str]) -> None:
+    repeated = sorted({i for i in ids if ids.count(i) > 1})
+    if repeated:
+        raise ScalinglabError(
+            f"the plan has duplicate run ids {repeated}; every run needs its own id."
+        )
+
+
+def _insert_runs(
+    db: sqlite3.Connection,
+    runs: list[dict[str, Any]],
+    configs: dict[str, dict[str, Any]],
+    *,
+    start: int,
+) -> None:
+    db.executemany(
+        "INSERT INTO runs (run_id, position, spec, config) VALUES (?, ?, ?, ?)",
+        [
+            (r["run_id"], start + i, _dumps(r), _dumps(configs[r["run_id"]]))
+            for i, r in enumerate(runs)
+        ],
     )
+
+
+def _restrict(config: dict[str, Any], like: dict[str, Any]) -> dict[str, Any]:
+    """The entries of ``config`` whose keys ``like`` has (comparing a legacy spec)."""
+    return {k: v for k, v in config.items() if k in like}

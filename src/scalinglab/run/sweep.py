@@ -25,13 +25,21 @@ from typing import Any
 from .._version import __version__
 from ..errors import ScalinglabError
 from .executors import Event, Task, Trial, make_executor
-from .store import Study
+from .store import DB_NAME, Study
 
-__all__ = ["run_study", "SweepReport", "builtin_trial", "CHECKPOINTS_PER_RUN"]
+__all__ = [
+    "CHECKPOINTS_PER_RUN",
+    "SweepReport",
+    "builtin_trial",
+    "free_study_dir",
+    "run_configs",
+    "run_study",
+]
 
-CHECKPOINTS_PER_RUN = (
-    10  # default checkpoint_every = steps // 10: lose at most ~10% on a crash
-)
+# default checkpoint_every = steps // 10: lose at most ~10% of a run on a crash
+CHECKPOINTS_PER_RUN = 10
+# Not part of a run's design: threads per run is how it is executed, not what it is.
+_EXECUTION_FIELDS = ("num_threads", "run_id")
 
 
 @dataclass(frozen=True)
@@ -52,6 +60,8 @@ class SweepReport:
         ``{run_id: error message}`` for runs that failed in this call.
     rows_added
         Metric rows this call added to the store (journal replays included).
+    added
+        Planned runs this call added to an existing study (the plan extended it).
     """
 
     study_dir: str
@@ -62,6 +72,7 @@ class SweepReport:
     resumed: tuple[str, ...] = ()
     failed: dict[str, str] = field(default_factory=dict)
     rows_added: int = 0
+    added: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe dict of every field."""
@@ -117,15 +128,69 @@ def run_study(
 
         validate_template(command, runs.values())
     chosen = make_executor(executor, address=address, workers=workers, threads=threads)
+    configs = run_configs(plan, command=command, trial=trial)
+    specs = [r.to_dict() for r in runs.values()]
     with (
         _exclusive(study_dir),
-        Study.create(
-            study_dir, plan.to_dict(), [r.to_dict() for r in runs.values()]
-        ) as study,
+        Study.create(study_dir, plan.to_dict(), specs, configs) as study,
     ):
         return _Driver(
             study, runs, chosen, command, checkpoint_every, trial, progress
         ).run()
+
+
+def run_configs(
+    plan: Any, *, command: str | None = None, trial: Trial | None = None
+) -> dict[str, dict[str, Any]]:
+    """Each run's resolved config: what the study stores and compares on resume.
+
+    The planned run's fields, plus ``trainer`` (the built-in trainer's full
+    :class:`~scalinglab.run.config.TrainConfig`, defaults included, without the
+    thread count) or ``command`` (an external-command template). A custom
+    ``trial`` adds nothing: only the planned fields are known.
+
+    Returns
+    -------
+    dict
+        ``{run_id: config}`` in plan order.
+    """
+    out = {}
+    for run in _load(plan).runs:
+        config = run.to_dict()
+        if command is not None:
+            config["command"] = command
+        elif trial in (None, builtin_trial):
+            config["trainer"] = _trainer_config(run)
+        out[run.run_id] = config
+    return out
+
+
+def free_study_dir(
+    plan: Any,
+    study_dir: str | Path,
+    *,
+    command: str | None = None,
+    trial: Trial | None = None,
+) -> Path:
+    """The first of ``DIR``, ``DIR-2``, ``DIR-3``, ... that ``plan`` can run into.
+
+    A directory qualifies when it holds no study, or a study this plan resumes
+    (every stored run unchanged; the plan may add runs). Nothing is written, so
+    the same call with the same plan finds the same directory again.
+    """
+    plan, study_dir = _load(plan), Path(study_dir)
+    configs = run_configs(plan, command=command, trial=trial)
+    for n in range(1, 10_000):
+        candidate = (
+            study_dir if n == 1 else study_dir.with_name(f"{study_dir.name}-{n}")
+        )
+        if not (candidate / DB_NAME).is_file():
+            return candidate
+        with Study.open(candidate) as study:
+            compatible = study.compare(configs).compatible
+        if compatible:
+            return candidate
+    raise ScalinglabError(f"no free study directory among {study_dir}-2 ... -9999.")
 
 
 def builtin_trial(task: Task, emit: Any) -> dict[str, Any]:
@@ -201,6 +266,7 @@ class _Driver:
             resumed,
             self.failed,
             self.rows_added,
+            self.study.added,
         )
 
     def _tasks(self, todo: list[str]) -> list[Task]:
@@ -263,6 +329,13 @@ class _Driver:
             "torch": _version("torch"),
             "ray": _version("ray"),
         }
+
+
+def _trainer_config(run: Any) -> dict[str, Any]:
+    from .config import TrainConfig
+
+    config = TrainConfig.from_planned_run(run).to_dict()
+    return {k: v for k, v in config.items() if k not in _EXECUTION_FIELDS}
 
 
 def _journal_rows(path: Path) -> list[dict[str, Any]]:
