@@ -155,7 +155,7 @@ def test_hardware_converts_both_ways():
     ],
 )
 def test_bad_input_exits_1_naming_the_value(invoke, args, message):
-    code, out, err = invoke("optimal", "--preset", "besiroglu2024", *args)
+    code, _out, err = invoke("optimal", "--preset", "besiroglu2024", *args)
     assert code == 1 and message in err and "Traceback" not in err
 
 
@@ -169,3 +169,137 @@ def test_plain_optimal_is_unchanged(invoke):
     out = _json(invoke, "optimal", "--preset", "besiroglu2024", "--compute", "5.88e23")
     assert "ci95" not in out and out["N"] == pytest.approx(7.30e10, rel=2e-3)
     assert get_preset("besiroglu2024").draws is None
+
+
+@pytest.fixture
+def attempts_csv(tmp_path):
+    """One row per attempt, two models, p ~ Beta per problem; also the same data as n/c counts."""
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    rows = []
+    for model, (a, b) in {"small": (0.3, 4.0), "large": (0.6, 2.0)}.items():
+        for i, p in enumerate(rng.beta(a, b, size=60)):
+            rows += [(model, f"q{i}", int(hit)) for hit in rng.random(16) < p]
+    frame = pd.DataFrame(rows, columns=["model", "problem", "correct"])
+    frame.to_csv(tmp_path / "attempts.csv", index=False)
+    counts = frame.groupby(["model", "problem"], as_index=False)["correct"].agg(
+        ["size", "sum"]
+    )
+    counts.rename(columns={"size": "n", "sum": "c"}).to_csv(
+        tmp_path / "counts.csv", index=False
+    )
+    return tmp_path
+
+
+def test_testtime_fit_json_contract_and_both_layouts_agree(invoke, attempts_csv):
+    from scalinglab.decide.testtime import pass_at_k
+
+    args = [
+        "--problem",
+        "problem",
+        "--model",
+        "model",
+        "--k",
+        "1,4,16,1000",
+        "--bootstrap",
+        "50",
+    ]
+    per_attempt = _json(
+        invoke,
+        "testtime",
+        "fit",
+        str(attempts_csv / "attempts.csv"),
+        "--correct",
+        "correct",
+        *args,
+    )
+    per_problem = _json(
+        invoke,
+        "testtime",
+        "fit",
+        str(attempts_csv / "counts.csv"),
+        "--n",
+        "n",
+        "--c",
+        "c",
+        *args,
+    )
+    assert per_attempt == per_problem
+    large = next(m for m in per_attempt["models"] if m["model"] == "large")
+    assert set(large["params"]) == {"a", "b"} and [
+        r["k"] for r in large["pass_at_k"]
+    ] == [1, 4, 16, 1000]
+    import pandas as pd
+
+    counts = pd.read_csv(attempts_csv / "counts.csv").query("model == 'large'")
+    expected = pass_at_k(counts["n"].to_numpy(), counts["c"].to_numpy(), 4).mean()
+    assert large["pass_at_k"][1]["observed"] == pytest.approx(expected, rel=1e-12)
+    assert (
+        large["pass_at_k"][3]["observed"] is None
+        and 0 < large["pass_at_k"][3]["beta_forecast"] < 1
+    )
+
+
+def test_testtime_fit_single_model_prints_params_at_top_level(
+    invoke, attempts_csv, tmp_path
+):
+    out = _json(
+        invoke,
+        "testtime",
+        "fit",
+        str(attempts_csv / "attempts.csv"),
+        "--problem",
+        "problem",
+        "--correct",
+        "correct",
+        "--k",
+        "2",
+        "--bootstrap",
+        "0",
+        "--plot",
+        str(tmp_path / "tt.png"),
+    )
+    assert (
+        set(out["params"]) == {"a", "b"}
+        and out["pass_at_k"][0]["observed_ci95"] is None
+    )
+    assert (tmp_path / "tt.png").stat().st_size > 0
+
+
+def test_testtime_bad_samples_exit_1_naming_rows(invoke, tmp_path):
+    (tmp_path / "over.csv").write_text("problem,n,c\nq1,10,3\nq2,10,12\n")
+    code, _out, err = invoke(
+        "testtime",
+        "fit",
+        str(tmp_path / "over.csv"),
+        "--problem",
+        "problem",
+        "--n",
+        "n",
+        "--c",
+        "c",
+    )
+    assert code == 1 and "c=12 > n=10" in err and "row 2" in err
+    (tmp_path / "bad.csv").write_text("problem,correct\nq1,1\nq1,maybe\n")
+    code, _out, err = invoke(
+        "testtime",
+        "fit",
+        str(tmp_path / "bad.csv"),
+        "--problem",
+        "problem",
+        "--correct",
+        "correct",
+    )
+    assert code == 1 and "'maybe'" in err and "row 2" in err
+    code, _out, err = invoke(
+        "testtime",
+        "fit",
+        str(tmp_path / "bad.csv"),
+        "--problem",
+        "problm",
+        "--correct",
+        "correct",
+    )
+    assert code == 1 and "no column 'problm'" in err

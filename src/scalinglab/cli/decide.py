@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from ..errors import ScalinglabError
-from ._common import print_json
-from ._options import flops_per_token, parse_quantities
+from ._app import app
+from ._common import print_json, save_plot
+from ._options import JsonOpt, PlotOpt, flops_per_token, parse_quantities
 
 console = Console()
 
@@ -198,3 +201,99 @@ def _print_lifetime(payload: dict) -> None:
 
 def _fmt(value) -> str:
     return "" if value is None else f"{value:.4g}"
+
+
+testtime_app = typer.Typer(
+    help="Test-time scaling: pass@k laws from repeated samples; N, D and k together (T^2).",
+    no_args_is_help=True,
+)
+app.add_typer(testtime_app, name="testtime")
+
+
+@testtime_app.command("fit")
+def testtime_fit(
+    samples: Path = typer.Argument(
+        ..., help="Sample results: CSV, TSV, Parquet, JSONL or JSON."
+    ),
+    problem: str | None = typer.Option(
+        None, "--problem", help="Column naming the problem."
+    ),
+    correct: str | None = typer.Option(
+        None, "--correct", help="Column of 0/1 per attempt."
+    ),
+    n: str | None = typer.Option(
+        None, "--n", help="Column of attempts per problem."
+    ),
+    c: str | None = typer.Option(
+        None, "--c", help="Column of correct attempts per problem."
+    ),
+    model: str | None = typer.Option(
+        None, "--model", help="Column naming the model (one fit each)."
+    ),
+    k: str = typer.Option(
+        "1,10,100,1000", "--k", help="Sample counts to report, e.g. 1,10,1000."
+    ),
+    bootstrap: int = typer.Option(
+        1000, help="Problem resamples for the intervals; 0 skips."
+    ),
+    seed: int = typer.Option(0, help="Seed of the resampling."),
+    as_json: bool = JsonOpt,
+    plot: Path | None = PlotOpt,
+) -> None:
+    """pass@k (unbiased), the law -log pass@k = a k^-b and a Beta forecast for large k.
+
+    Example: scalinglab testtime fit samples.csv --problem problem --model model --correct correct
+    """
+    from ..decide.testtime import fit_testtime
+    from ..io.samples import read_samples
+
+    sets = read_samples(
+        samples, problem=problem, correct=correct, n=n, c=c, model=model
+    )
+    ks = parse_quantities(k, "--k")
+    fits = [
+        (s.model, fit_testtime(s.n, s.c, k=ks, bootstrap=bootstrap, seed=seed))
+        for s in sets
+    ]
+    rows = [
+        {"model": name} | fit.to_dict() if name is not None else fit.to_dict()
+        for name, fit in fits
+    ]
+    if plot is not None:
+        from ..plot.decide import testtime_figure
+
+        save_plot(testtime_figure(fits), plot)
+    if as_json:
+        print_json(rows[0] if len(rows) == 1 else {"models": rows})
+        return
+    _print_testtime(rows)
+
+
+def _print_testtime(rows: list[dict]) -> None:
+    for row in rows:
+        name = f"{row['model']}: " if "model" in row else ""
+        p, b = row["params"], row["beta"]
+        table = Table(
+            title=f"{name}-log pass@k = {p['a']:.4g} k^-{p['b']:.4g};  p ~ Beta({b['alpha']:.3g}, "
+            f"{b['beta']:.3g});  {row['n_problems']} problems, n >= {row['samples_per_problem']}",
+            title_justify="left",
+        )
+        for column in ("k", "observed", "law", "Beta forecast"):
+            table.add_column(column, justify="right")
+        for r in row["pass_at_k"]:
+            table.add_row(
+                str(r["k"]),
+                *(
+                    _with_ci(r[key], r[f"{key}_ci95"])
+                    for key in ("observed", "law", "beta_forecast")
+                ),
+            )
+        console.print(table)
+
+
+def _with_ci(value, interval) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.4g}" + (
+        f" [{interval[0]:.4g}, {interval[1]:.4g}]" if interval else ""
+    )
