@@ -33,6 +33,7 @@ from ..fit.engine import Problem, refine
 from ..fit.objectives import get_objective
 from ..laws.base import Law
 from ..laws.registry import get_law
+from ..report._display import Display
 from .optimal import optimal_N
 
 __all__ = ["Comparison", "GroupComparison", "frontier_loss", "multiplier", "compare"]
@@ -86,7 +87,7 @@ class GroupComparison:
 
 
 @dataclass(frozen=True, eq=False)
-class Comparison:
+class Comparison(Display):
     """The outcome of :func:`compare`: one :class:`GroupComparison` per non-baseline group."""
 
     law: str

@@ -34,6 +34,7 @@ from ..fit.api import fit
 from ..fit.extrapolation import MAX_LEVELS, ExtrapolationError, scale_levels
 from ..laws.base import Law
 from ..laws.registry import get_law
+from ..report._display import Display
 
 __all__ = [
     "Split",
@@ -120,7 +121,7 @@ class ValidationSummary:
 
 
 @dataclass(frozen=True, eq=False)
-class Validation:
+class Validation(Display):
     """The outcome of :func:`validate`: held-out points, their summary, and the fits behind them."""
 
     law: str

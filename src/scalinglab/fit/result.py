@@ -11,6 +11,7 @@ import numpy as np
 from .._json import read_saved, write_json
 from ..errors import ScalinglabError
 from ..laws.base import Law
+from ..report._display import Display
 from .diagnostics import Diagnostic, extrapolation
 from .extrapolation import ExtrapolationError
 from .objectives import Objective, get_objective
@@ -19,7 +20,7 @@ FORMAT_VERSION = 1
 
 
 @dataclass(frozen=True, eq=False)
-class FitResult:
+class FitResult(Display):
     """The outcome of :func:`scalinglab.fit`.
 
     Attributes

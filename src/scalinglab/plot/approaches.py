@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import numpy as np
 
+from .style import label, styled
+
 __all__ = ["isoflop_figure", "envelope_figure", "approaches_figure"]
 
 
 def _plt():
-    import matplotlib
+    from .style import pyplot
 
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    return plt
+    return pyplot()
 
 
+@styled
 def isoflop_figure(result, N: np.ndarray, loss: np.ndarray, C: np.ndarray):
     """Left: loss against N per budget with each fitted profile and its minimum.
     Right: N_opt against C with the fitted power law and the per-budget intervals."""
@@ -38,8 +38,8 @@ def isoflop_figure(result, N: np.ndarray, loss: np.ndarray, C: np.ndarray):
             left.plot(b.N_opt, b.loss_opt, "x", color=colour, ms=8)
     left.set(
         xscale="log",
-        xlabel="N (parameters)",
-        ylabel="loss",
+        xlabel=label("N"),
+        ylabel=label("loss"),
         title=f"IsoFLOP profiles ({result.profile})",
     )
     used = [b for b in result.budgets if b.used]
@@ -61,8 +61,8 @@ def isoflop_figure(result, N: np.ndarray, loss: np.ndarray, C: np.ndarray):
     right.set(
         xscale="log",
         yscale="log",
-        xlabel="C (FLOPs)",
-        ylabel="N_opt",
+        xlabel=label("C"),
+        ylabel="compute-optimal N (parameters)",
         title="compute-optimal N",
     )
     right.legend(fontsize=8)
@@ -70,6 +70,7 @@ def isoflop_figure(result, N: np.ndarray, loss: np.ndarray, C: np.ndarray):
     return fig
 
 
+@styled
 def envelope_figure(result, C: np.ndarray, loss: np.ndarray):
     """Left: every usable point and the envelope with L(C). Right: N_opt and D_opt along it."""
     plt = _plt()
@@ -81,7 +82,9 @@ def envelope_figure(result, C: np.ndarray, loss: np.ndarray):
         left.plot(
             grid, result.loss_fit.predict(C=grid), color="C1", label="E + A C^-alpha"
         )
-    left.set(xscale="log", xlabel="C (FLOPs)", ylabel="loss", title="loss envelope")
+    left.set(
+        xscale="log", xlabel=label("C"), ylabel=label("loss"), title="loss envelope"
+    )
     left.legend(fontsize=8)
     right.plot(result.C, result.N, ".", label=f"N_opt, a = {result.a.exponent:.3f}")
     right.plot(result.C, result.D, ".", label=f"D_opt, b = {result.b.exponent:.3f}")
@@ -90,7 +93,7 @@ def envelope_figure(result, C: np.ndarray, loss: np.ndarray):
     right.set(
         xscale="log",
         yscale="log",
-        xlabel="C (FLOPs)",
+        xlabel=label("C"),
         title="compute-optimal allocation",
     )
     right.legend(fontsize=8)
@@ -98,6 +101,7 @@ def envelope_figure(result, C: np.ndarray, loss: np.ndarray):
     return fig
 
 
+@styled
 def approaches_figure(comparison):
     """a with its interval per approach, and tokens per parameter per budget."""
     plt = _plt()
@@ -128,7 +132,7 @@ def approaches_figure(comparison):
     right.set(
         xscale="log",
         yscale="log",
-        xlabel="C (FLOPs)",
+        xlabel=label("C"),
         ylabel="D_opt / N_opt",
         title="tokens per parameter",
     )

@@ -5,10 +5,12 @@ from __future__ import annotations
 import numpy as np
 
 from .approaches import _plt
+from .style import label, styled
 
 __all__ = ["validation_figure", "compare_laws_figure", "compare_figure"]
 
 
+@styled
 def validation_figure(validation, runs):
     """Loss against compute: fitted rows, the last fold's fitted law along them, and every
     held-out point with its predicted value and 95% interval."""
@@ -44,8 +46,8 @@ def validation_figure(validation, runs):
     left.scatter(hc, actual, marker="x", color="C3", label="held-out actual", zorder=3)
     left.set(
         xscale="log",
-        xlabel="C (FLOPs)",
-        ylabel="loss",
+        xlabel=label("C"),
+        ylabel=label("loss"),
         title=f"{validation.law}: {validation.description}",
     )
     left.legend(fontsize=8)
@@ -61,11 +63,19 @@ def validation_figure(validation, runs):
         title=f"median |error| {validation.summary.median_abs_rel_error:.2%}, "
         f"coverage {validation.summary.coverage:.0%}",
     )
+    right.yaxis.set_major_formatter(_percent())
     right.legend(fontsize=8)
     fig.tight_layout()
     return fig
 
 
+def _percent():
+    from matplotlib.ticker import PercentFormatter
+
+    return PercentFormatter(1.0)
+
+
+@styled
 def compare_laws_figure(validations: dict):
     """Held-out relative error of each law's predictions against extrapolation distance."""
     plt = _plt()
@@ -83,11 +93,13 @@ def compare_laws_figure(validations: dict):
         ylabel="relative error",
         title="held-out error by law",
     )
+    ax.yaxis.set_major_formatter(_percent())
     ax.legend(fontsize=8)
     fig.tight_layout()
     return fig
 
 
+@styled
 def compare_figure(comparison):
     """Compute multiplier of each group over the baseline against compute, with 95% intervals."""
     plt = _plt()
@@ -103,7 +115,7 @@ def compare_figure(comparison):
     ax.set(
         xscale="log",
         yscale="log",
-        xlabel="C (FLOPs)",
+        xlabel=label("C"),
         ylabel=f"compute multiplier vs {comparison.baseline}",
         title=f"{comparison.law}, {comparison.pairing}",
     )

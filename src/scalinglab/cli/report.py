@@ -1,0 +1,163 @@
+"""``report``: one self-contained HTML page a team can read, share and print."""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import typer
+
+from ..errors import ScalinglabError
+from ._app import app
+from ._options import (
+    COpt,
+    DOpt,
+    LossOpt,
+    NKindOpt,
+    NOpt,
+    RunOpt,
+    SeedOpt,
+    WhereOpt,
+    parse_assignments,
+    parse_quantities,
+)
+
+
+@app.command()
+def report(
+    data: Path = typer.Argument(
+        ...,
+        help="Run table (CSV, TSV, Parquet, JSONL, JSON) or a study "
+        "folder made by `scalinglab run`.",
+        show_default=False,
+    ),
+    output: Path = typer.Option(..., "-o", "--output", help="HTML file to write."),
+    N: str | None = NOpt,
+    D: str | None = DOpt,
+    C: str | None = COpt,
+    loss: str | None = LossOpt,
+    run: str | None = RunOpt,
+    N_kind: str = NKindOpt,
+    where: str | None = WhereOpt,
+    law: str = typer.Option(
+        "chinchilla",
+        "--law",
+        help="Law(s) to fit and compare, comma-separated, "
+        "e.g. chinchilla,overtraining.",
+    ),
+    compute: str | None = typer.Option(
+        None,
+        "--compute",
+        help="Budgets for the compute-optimal "
+        "table, e.g. 1e23,1e24 (default: the next decades).",
+    ),
+    target: list[str] | None = typer.Option(
+        None,
+        "--target",
+        help="A planned run to predict, e.g. N=7e9,D=2e12 (repeatable).",
+    ),
+    bootstrap: int = typer.Option(
+        1000, "--bootstrap", min=1, help="Bootstrap replicates per fit."
+    ),
+    seed: int = SeedOpt,
+    holdout: float = typer.Option(
+        0.2,
+        "--holdout-top",
+        min=0.01,
+        max=0.9,
+        help="Share of rows, largest N first, held out to validate extrapolation.",
+    ),
+) -> None:
+    """Fit, validate and compare laws, then write one offline HTML report with every figure.
+
+    Example: scalinglab report runs.csv --N params --D tokens --loss loss --law chinchilla,overtraining -o report.html
+    """
+    from ..report import load_runs, write_report
+
+    runs, warned, study = load_runs(
+        data, N=N, D=D, C=C, loss=loss, run=run, N_kind=N_kind
+    )
+    runs = runs.query(where) if where else runs
+    options = {
+        "laws": _split(law, "--law"),
+        "targets": [_target(t) for t in target or []],
+        "compute": tuple(parse_quantities(compute, "--compute")) if compute else (),
+        "bootstrap": bootstrap,
+        "seed": seed,
+        "holdout": holdout,
+    }
+    command = _command(
+        data,
+        output,
+        runs.mapping,
+        where,
+        law,
+        compute,
+        target,
+        bootstrap,
+        seed,
+        holdout,
+    )
+    with _steps() as step:
+        path = write_report(
+            output,
+            runs,
+            read_warnings=warned,
+            study=study,
+            command=command,
+            progress=step,
+            **options,
+        )
+    typer.echo(f"wrote {path}", err=True)
+
+
+def _split(text: str, option: str) -> list[str]:
+    names = [part.strip() for part in text.split(",") if part.strip()]
+    if not names:
+        raise ScalinglabError(
+            f"{option} needs at least one name, e.g. {option} chinchilla; got {text!r}."
+        )
+    return names
+
+
+def _target(text: str) -> dict[str, float]:
+    """``"N=7e9,D=2e12"`` -> ``{"N": 7e9, "D": 2e12}``."""
+    return parse_assignments(_split(text, "--target"), "--target")
+
+
+def _command(
+    data, output, mapping, where, law, compute, target, bootstrap, seed, holdout
+) -> str:
+    """The command line that rebuilds this report (column options as resolved)."""
+    parts = ["scalinglab", "report", str(data), "-o", str(output)]
+    for name in ("N", "D", "C", "loss", "run"):
+        if name in mapping:
+            parts += [f"--{name}", mapping[name]]
+    parts += ["--where", where] if where else []
+    parts += ["--law", law] + (["--compute", compute] if compute else [])
+    for t in target or []:
+        parts += ["--target", t]
+    parts += [
+        "--bootstrap",
+        str(bootstrap),
+        "--seed",
+        str(seed),
+        "--holdout-top",
+        str(holdout),
+    ]
+    return shlex.join(parts)
+
+
+@contextmanager
+def _steps() -> Iterator[Callable[[str], None] | None]:
+    """A spinner on stderr naming the current step; silent when stderr is not a terminal."""
+    from rich.console import Console
+
+    console = Console(stderr=True)
+    if not console.is_terminal:
+        yield None
+        return
+    with console.status("report") as status:
+        yield lambda name: status.update(f"report: {name}")
