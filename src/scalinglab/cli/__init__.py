@@ -1,7 +1,11 @@
 """Command-line interface: ``scalinglab --help``.
 
 Thin by design: parse, call the library, print. Each area registers its
-commands on the shared app in its own module.
+commands on the shared app in its own module. Those modules import numpy,
+pandas, scipy and rich, so they are imported only when one of their commands
+runs: ``scalinglab --help`` lists the commands from the table
+:data:`~scalinglab.cli._app.COMMANDS` alone (a test checks the table against the
+commands the modules register).
 """
 
 from __future__ import annotations
@@ -11,15 +15,9 @@ import sys
 import typer
 
 from ..errors import ScalinglabError
-from ._app import app
-from . import core  # noqa: F401  fit, predict, optimal, laws
-from . import approaches  # noqa: F401  isoflop, envelope, chinchilla
-from . import validation  # noqa: F401  validate, compare-laws, compare
-from . import curves  # noqa: F401  curve fit/predict/optimize
-from . import hparams  # noqa: F401  hparams fit/suggest, critical-batch
-from . import runner  # noqa: F401  plan, run, status, export, demo
+from ._app import COMMANDS, app
 
-__all__ = ["app", "main"]
+__all__ = ["COMMANDS", "app", "main"]
 
 
 def main(argv: list[str] | None = None) -> None:
