@@ -15,8 +15,10 @@ to reach it.
 Intervals come from a paired bootstrap when the groups share a design (the
 same set of (N, D) runs): one resample of design points is applied to every
 group, so design noise cancels in the ratio. Otherwise each group is
-resampled over its own runs. Each replicate is refitted with the one fitting
-engine, warm-started at the group's fit.
+resampled over its own runs. Each replicate is refitted by the shared run
+bootstrap (:func:`scalinglab.fit.bootstrap.bootstrap`), warm-started at the
+group's fit; replicates that do not converge are left out of the intervals
+(and counted in a note).
 """
 
 from __future__ import annotations
@@ -28,18 +30,22 @@ import numpy as np
 
 from ..errors import InputError, ScalinglabError
 from ..fit.api import fit
-from ..fit.bootstrap import run_weights
-from ..fit.engine import Problem, refine
+from ..fit.bootstrap import bootstrap as run_bootstrap
+from ..fit.engine import Problem
 from ..fit.objectives import get_objective
 from ..laws.base import Law
 from ..laws.registry import get_law
 from ..report._display import Display
+from ..units import plain
 from .optimal import optimal_N
 
 __all__ = ["Comparison", "GroupComparison", "frontier_loss", "multiplier", "compare"]
 
 _GRID = 400
 _REACH = 1e3  # the baseline frontier is tabulated this factor beyond the data's compute
+_SAME_BUDGET = (
+    1e-6  # budgets closer than this (relative) to the median compute are the median
+)
 
 
 @dataclass(frozen=True)
@@ -219,17 +225,18 @@ def compare(
         g: fit(law, t, objective=objective, bootstrap=0, seed=seed)
         for g, t in tables.items()
     }
-    weights, pairing = _replicate_weights(tables, baseline, bootstrap, seed)
-    draws = {g: _refit(fits[g], tables[g], weights[g], objective) for g in tables}
+    index, pairing = _resampling_units(tables, baseline)
+    draws, failed = {}, {}
+    for i, g in enumerate(tables):
+        # One seed for every group when paired: the same design points are drawn for all.
+        group_seed = seed if pairing.startswith("paired") else seed + i
+        draws[g], failed[g] = _refit(
+            fits[g], tables[g], index[g], bootstrap, group_seed
+        )
     C_all = runs.array("C")
     span = (float(C_all.min()), float(C_all.max()))
     C_med = float(np.median(C_all))
-    grid = (
-        np.asarray(budgets, dtype=float)
-        if budgets is not None
-        else _default_budgets(span)
-    )
-    grid = np.unique(np.append(grid, C_med))
+    grid = _budget_grid(budgets, span, C_med)
     point = {
         g: {k: np.array([[v]]) for k, v in f.params.items()} for g, f in fits.items()
     }
@@ -259,7 +266,7 @@ def compare(
         fits=fits,
         pairing=pairing,
         replicates=bootstrap,
-        notes=tuple(_notes(results, fits)),
+        notes=tuple(_notes(results, fits, failed, bootstrap)),
     )
 
 
@@ -284,8 +291,21 @@ def _labels(runs, group: str, baseline: str) -> np.ndarray:
     return labels
 
 
-def _default_budgets(span) -> np.ndarray:
-    return np.geomspace(span[0], span[1], 5)
+def _budget_grid(budgets, span, C_med: float) -> np.ndarray:
+    """The budgets of the table, sorted, with the median compute in it exactly once.
+
+    The default is 5 log-spaced budgets across the data; one of them can equal
+    the median compute up to rounding (4.8e18 on a 7-size x 5-ratio design).
+    """
+    grid = np.asarray(
+        budgets if budgets is not None else np.geomspace(*span, 5), dtype=float
+    )
+    if np.any(~np.isfinite(grid)) or np.any(grid <= 0):
+        raise ScalinglabError(
+            f"budgets must be finite and > 0 FLOPs; got {plain(grid)}."
+        )
+    grid = grid[np.abs(grid / C_med - 1.0) > _SAME_BUDGET]
+    return np.unique(np.append(grid, C_med))
 
 
 def _design_keys(table) -> list[tuple]:
@@ -299,29 +319,24 @@ def _design_keys(table) -> list[tuple]:
     return keys
 
 
-def _replicate_weights(tables: dict, baseline: str, replicates: int, seed: int):
-    """Point weights (replicates, n_rows) per group: paired by design when designs match."""
-    rng = np.random.default_rng(seed)
+def _resampling_units(tables: dict, baseline: str) -> tuple[dict, str]:
+    """The unit each point is resampled with, per group: its design point when every
+    group has the same (N, D) runs (paired), else its run (independent)."""
     keys = {g: _design_keys(t) for g, t in tables.items()}
     shared = sorted(set(keys[baseline]))
     paired = all(len(set(k)) == len(k) and sorted(k) == shared for k in keys.values())
-    if paired:
-        counts = np.zeros((replicates, len(shared)))
-        draws = rng.integers(0, len(shared), size=(replicates, len(shared)))
-        np.add.at(counts, (np.arange(replicates)[:, None], draws), 1.0)
-        position = {k: i for i, k in enumerate(shared)}
-        out = {}
-        for g, t in tables.items():
-            run_counts = counts[:, [position[k] for k in keys[g]]]
-            out[g] = run_counts[:, t.runs()]
-        return out, "paired by design (same N, D runs in every group)"
-    return {
-        g: run_weights(t.runs(), replicates, rng) for g, t in tables.items()
-    }, "independent"
+    if not paired:
+        return {g: t.runs() for g, t in tables.items()}, "independent"
+    position = {k: i for i, k in enumerate(shared)}
+    index = {
+        g: np.array([position[k] for k in keys[g]])[t.runs()] for g, t in tables.items()
+    }
+    return index, "paired by design (same N, D runs in every group)"
 
 
-def _refit(result, table, weights: np.ndarray, objective: str) -> dict[str, np.ndarray]:
-    """Warm-started refits of ``result`` under point weights: parameter arrays (R, 1)."""
+def _refit(result, table, units: np.ndarray, replicates: int, seed: int):
+    """Bootstrap refits of one group's fit: parameter arrays (R, 1), NaN where a replicate
+    did not converge, and how many did not."""
     law = result.law
     spec = result.objective_spec
     problem = Problem(
@@ -331,11 +346,14 @@ def _refit(result, table, weights: np.ndarray, objective: str) -> dict[str, np.n
         get_objective(spec.name, spec.delta),
         np.ones(len(table)),
     )
-    theta0 = np.repeat(law.pack(result.params)[None, :], len(weights), axis=0)
-    refined = refine(problem, theta0, weights=weights)
-    values = law.unpack(refined.theta)
-    bad = ~np.isfinite(refined.objective)
-    return {k: np.where(bad[:, None], np.nan, v) for k, v in values.items()}
+    reps = run_bootstrap(
+        problem, law.pack(result.params), units, replicates=replicates, seed=seed
+    )
+    bad = ~(reps.converged & np.isfinite(reps.objective))
+    values = law.unpack(reps.theta)
+    return {k: np.where(bad[:, None], np.nan, v) for k, v in values.items()}, int(
+        bad.sum()
+    )
 
 
 def _group(law, g, point, draws, baseline, grid, C_med, span, target_loss, n_runs):
@@ -424,10 +442,15 @@ def _token_ratio(law, point, draws, baseline, g, target, span):
     return float(ratio), (float(low), float(high))
 
 
-def _notes(results, fits) -> list[str]:
+def _notes(results, fits, failed: dict, replicates: int) -> list[str]:
     notes = []
     for g, f in fits.items():
         notes += [f"{g}: {d.message}" for d in f.diagnostics]
+        if failed[g]:
+            notes.append(
+                f"{g}: {failed[g]}/{replicates} bootstrap refits did not converge; "
+                "they are left out of the intervals."
+            )
     for r in results:
         if not np.isfinite(r.ci95[1]):
             notes.append(

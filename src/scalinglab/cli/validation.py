@@ -6,14 +6,27 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.table import Table
 
-from ..errors import ScalinglabError
 from ._app import app  # noqa: F401
-from ._common import print_json, save_plot
-from ._options import (COpt, DataArg, DOpt, JsonOpt, LossOpt, NKindOpt, NOpt, PlotOpt, RunOpt,
-                       SeedOpt, WhereOpt, parse_quantities)
-from .approaches import console, load_runs
+from ._common import console, new_table, print_json, save_plot
+from ._options import (
+    COpt,
+    DataArg,
+    DOpt,
+    JsonOpt,
+    LossOpt,
+    NKindOpt,
+    NOpt,
+    PlotOpt,
+    RunOpt,
+    SeedOpt,
+    WhereOpt,
+    bootstrap_option,
+    flag,
+    one_of,
+    parse_quantities,
+)
+from .approaches import load_runs
 
 HoldoutOpt = typer.Option(
     None, "--holdout", help='Hold out rows matching a query, e.g. "N >= 1e9".'
@@ -26,8 +39,8 @@ TopOpt = typer.Option(
 ByOpt = typer.Option(
     "N", "--by", help="Scale column for --holdout-top and --rolling: N, D or C."
 )
-RollingOpt = typer.Option(
-    False, "--rolling", help="Fit on the k smallest scales, predict the next (every k)."
+RollingOpt = flag(
+    "--rolling", "Fit on the k smallest scales, predict the next (every k)."
 )
 WidenOpt = typer.Option(
     "rolling",
@@ -64,9 +77,7 @@ def validate(
     by: str = ByOpt,
     rolling: bool = RollingOpt,
     widen: str = WidenOpt,
-    bootstrap: int = typer.Option(
-        200, help="Bootstrap replicates per fit (intervals)."
-    ),
+    bootstrap: int = bootstrap_option(200, "Bootstrap replicates per fit (intervals)."),
     seed: int = SeedOpt,
     where: Optional[str] = WhereOpt,
     plot: Optional[Path] = PlotOpt,
@@ -95,20 +106,11 @@ def validate(
 
 
 def _print_validation(result) -> None:
-    table = Table(
-        title=f"{result.law}: {result.description} ({result.interval})",
-        title_justify="left",
+    columns = ["run", *result.fits[0].law.inputs, "actual", "predicted", "95% interval"]
+    table = new_table(
+        f"{result.law}: {result.description} ({result.interval})",
+        [*columns, "rel error", "in"],
     )
-    for column in (
-        "run",
-        *result.fits[0].law.inputs,
-        "actual",
-        "predicted",
-        "95% interval",
-        "rel error",
-        "in",
-    ):
-        table.add_column(column, justify="right")
     for p in result.points:
         table.add_row(
             p.run,
@@ -119,14 +121,14 @@ def _print_validation(result) -> None:
             f"{p.rel_error:+.2%}",
             "yes" if p.in_ci95 else "no",
         )
-    console.print(table)
+    console().print(table)
     s = result.summary
-    console.print(
+    console().print(
         f"median |rel error| {s.median_abs_rel_error:.2%}, bias {s.bias:+.2%}, "
         f"coverage {s.coverage:.0%} of {s.n_heldout} (nominal 95%)"
     )
     for note in result.notes:
-        console.print(f"[yellow]{note}[/yellow]")
+        console().print(f"[yellow]{note}[/yellow]")
 
 
 @app.command("compare-laws")
@@ -146,7 +148,7 @@ def compare_laws(
     by: str = ByOpt,
     rolling: bool = RollingOpt,
     widen: str = WidenOpt,
-    bootstrap: int = typer.Option(200, help="Bootstrap replicates per fit."),
+    bootstrap: int = bootstrap_option(200, "Bootstrap replicates per fit."),
     seed: int = SeedOpt,
     where: Optional[str] = WhereOpt,
     plot: Optional[Path] = PlotOpt,
@@ -174,21 +176,11 @@ def compare_laws(
             {"holdout": splits[0].description, "ranking": [s.to_dict() for s in scores]}
         )
         return
-    table = Table(
-        title=f"laws ranked by held-out median |rel error| ({splits[0].description})",
-        title_justify="left",
+    table = new_table(
+        f"laws ranked by held-out median |rel error| ({splits[0].description})",
+        ["rank", "law", "params", "held-out", "bias", "coverage", "in-sample"]
+        + ["in-sample rmse(log)"],
     )
-    for column in (
-        "rank",
-        "law",
-        "params",
-        "held-out",
-        "bias",
-        "coverage",
-        "in-sample",
-        "in-sample rmse(log)",
-    ):
-        table.add_column(column, justify="right")
     for s in scores:
         table.add_row(
             str(s.rank or "-"),
@@ -200,10 +192,10 @@ def compare_laws(
             f"{s.in_sample_median_abs_rel_error:.2%}",
             f"{s.in_sample_rmse_log:.4f}",
         )
-    console.print(table)
+    console().print(table)
     for s in scores:
         if s.error:
-            console.print(f"[yellow]{s.law} not fitted: {s.error}[/yellow]")
+            console().print(f"[yellow]{s.law} not fitted: {s.error}[/yellow]")
 
 
 @app.command()
@@ -228,7 +220,9 @@ def compare(
     target_loss: Optional[float] = typer.Option(
         None, "--target-loss", help="Loss at which tokens are compared."
     ),
-    bootstrap: int = typer.Option(500, help="Paired-bootstrap replicates."),
+    bootstrap: int = bootstrap_option(
+        500, "Paired-bootstrap replicates (at least 20).", 20
+    ),
     seed: int = SeedOpt,
     where: Optional[str] = WhereOpt,
     plot: Optional[Path] = PlotOpt,
@@ -262,12 +256,10 @@ def compare(
 
 
 def _print_compare(result) -> None:
-    table = Table(
-        title=f"compute multiplier vs {result.baseline} ({result.law}, {result.pairing})",
-        title_justify="left",
+    table = new_table(
+        f"compute multiplier vs {result.baseline} ({result.law}, {result.pairing})",
+        ["group", "C", "multiplier [95%]"],
     )
-    for column in ("group", "C", "multiplier [95%]"):
-        table.add_column(column, justify="right")
     for g in result.groups:
         for row in g.budgets:
             table.add_row(
@@ -275,22 +267,20 @@ def _print_compare(result) -> None:
                 f"{row['C']:.3g}",
                 f"{row['value']:.3g} [{row['ci95'][0]:.3g}, {row['ci95'][1]:.3g}]",
             )
-    console.print(table)
+    console().print(table)
     for g in result.groups:
         tokens = (
             ""
             if g.token_ratio is None
             else f"; baseline needs {g.token_ratio:.3g}x the tokens at loss {g.target_loss:.4g}"
         )
-        console.print(
+        console().print(
             f"{g.group}: multiplier {g.multiplier:.3g} [{g.ci95[0]:.3g}, {g.ci95[1]:.3g}] at C={g.C_median:.3g}, "
             f"{g.verdict} (d log m / d log C = {g.trend:+.3f}){tokens}"
         )
     for note in result.notes:
-        console.print(f"[yellow]{note}[/yellow]")
+        console().print(f"[yellow]{note}[/yellow]")
 
 
 def _widen(option: str) -> str | None:
-    if option not in ("rolling", "none"):
-        raise ScalinglabError(f"--widen must be 'rolling' or 'none'; got {option!r}.")
-    return None if option == "none" else option
+    return None if one_of(option, "--widen", ("rolling", "none")) == "none" else option
