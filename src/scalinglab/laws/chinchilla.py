@@ -4,13 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._grids import EXPONENT_GRID, LOG_E_GRID, LOG_SCALE_GRID
 from .base import Law, make_law
-
-# The initialisation grid of the Chinchilla replication (Besiroglu et al. 2024):
-# alpha, beta in {0, 0.5, ..., 2}, log E in {-1, -0.5, ..., 1}, log A, log B in {0, 5, ..., 25}.
-_LOG_SCALE_GRID = tuple(np.exp(np.arange(0.0, 26.0, 5.0)))
-_EXPONENT_GRID = tuple(np.arange(0.0, 2.01, 0.5))
-_LOG_E_GRID = tuple(np.exp(np.arange(-1.0, 1.01, 0.5)))
 
 
 def chinchilla(N, D, *, E, A, B, alpha, beta):
@@ -45,11 +40,11 @@ def chinchilla_law() -> Law:
     return make_law(
         chinchilla,
         {
-            "E": dict(init=1.8, lower=0.0, log=True, grid=_LOG_E_GRID),
-            "A": dict(init=400.0, lower=0.0, log=True, grid=_LOG_SCALE_GRID),
-            "B": dict(init=400.0, lower=0.0, log=True, grid=_LOG_SCALE_GRID),
-            "alpha": dict(init=0.34, lower=0.0, upper=3.0, grid=_EXPONENT_GRID),
-            "beta": dict(init=0.28, lower=0.0, upper=3.0, grid=_EXPONENT_GRID),
+            "E": dict(init=1.8, lower=0.0, log=True, grid=LOG_E_GRID),
+            "A": dict(init=400.0, lower=0.0, log=True, grid=LOG_SCALE_GRID),
+            "B": dict(init=400.0, lower=0.0, log=True, grid=LOG_SCALE_GRID),
+            "alpha": dict(init=0.34, lower=0.0, upper=3.0, grid=EXPONENT_GRID),
+            "beta": dict(init=0.28, lower=0.0, upper=3.0, grid=EXPONENT_GRID),
         },
         name="chinchilla",
         formula="L = E + A*N**-alpha + B*D**-beta",

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._grids import LOG_SCALE_GRID
 from .base import Law, make_law
 
-_LOG_SCALE_GRID = tuple(np.exp(np.arange(0.0, 26.0, 5.0)))
 _EXPONENT_GRID = (0.1, 0.3, 0.6, 1.2)
 _LOG_E_GRID = tuple(np.exp(np.array([-1.0, 0.0, 1.0])))
 _HALF_LIFE_GRID = (2.0, 8.0, 30.0)
@@ -59,8 +59,8 @@ def data_constrained_law() -> Law:
         data_constrained,
         {
             "E": dict(init=1.87, lower=0.0, log=True, grid=_LOG_E_GRID),
-            "A": dict(init=520.0, lower=0.0, log=True, grid=_LOG_SCALE_GRID),
-            "B": dict(init=1500.0, lower=0.0, log=True, grid=_LOG_SCALE_GRID),
+            "A": dict(init=520.0, lower=0.0, log=True, grid=LOG_SCALE_GRID),
+            "B": dict(init=1500.0, lower=0.0, log=True, grid=LOG_SCALE_GRID),
             "alpha": dict(init=0.35, lower=0.0, upper=3.0, grid=_EXPONENT_GRID),
             "beta": dict(init=0.35, lower=0.0, upper=3.0, grid=_EXPONENT_GRID),
             "R_D_star": dict(init=15.0, lower=0.0, log=True, grid=_HALF_LIFE_GRID),

@@ -39,6 +39,7 @@ from typing import Callable, Iterable, Mapping, Sequence
 import numpy as np
 
 from ..errors import ScalinglabError
+from ._grids import EXPONENT_GRID, LOG_E_GRID, LOG_SCALE_GRID
 from .base import Law, make_law
 
 INPUT_NAMES = ("N", "D", "C", "U", "M", "x", "step")
@@ -58,10 +59,6 @@ MAX_STARTS = 20_000
 _OPERATORS = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow, ast.USub, ast.UAdd)
 _ALLOWED = (ast.Expression, ast.BinOp, ast.UnaryOp, ast.Name, ast.Load, ast.Constant, ast.Call, *_OPERATORS)
 _LHS = re.compile(r"^\s*(?:L|loss)\s*=(?!=)")
-
-_LOG_E_GRID = tuple(np.exp(np.arange(-1.0, 1.01, 0.5)))
-_LOG_SCALE_GRID = tuple(np.exp(np.arange(0.0, 26.0, 5.0)))
-_EXPONENT_GRID = tuple(np.arange(0.0, 2.01, 0.5))
 
 
 def formula_law(
@@ -235,10 +232,10 @@ def _kind(name: str) -> str:
 def _default_settings(name: str) -> dict:
     kind = _kind(name)
     if kind == "irreducible":
-        return dict(init=1.0, lower=0.0, log=True, grid=_LOG_E_GRID)
+        return dict(init=1.0, lower=0.0, log=True, grid=LOG_E_GRID)
     if kind == "exponent":
-        return dict(init=0.5, lower=0.0, upper=3.0, grid=_EXPONENT_GRID)
-    return dict(init=100.0, lower=0.0, log=True, grid=_LOG_SCALE_GRID)
+        return dict(init=0.5, lower=0.0, upper=3.0, grid=EXPONENT_GRID)
+    return dict(init=100.0, lower=0.0, log=True, grid=LOG_SCALE_GRID)
 
 
 def _apply_overrides(settings: dict, names: list[str], **overrides: Mapping | None) -> None:

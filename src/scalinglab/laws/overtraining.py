@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._grids import LOG_E_GRID, LOG_SCALE_GRID
 from .base import Law, make_law
 
-_LOG_SCALE_GRID = tuple(np.exp(np.arange(0.0, 26.0, 5.0)))
 _ETA_GRID = (0.05, 0.1, 0.2, 0.4, 0.8)
-_LOG_E_GRID = tuple(np.exp(np.arange(-1.0, 1.01, 0.5)))
 
 
 def _terms(N, D, a, b, eta):
@@ -45,9 +44,9 @@ def overtraining_law() -> Law:
     return make_law(
         overtraining,
         {
-            "E": dict(init=1.8, lower=0.0, log=True, grid=_LOG_E_GRID),
-            "a": dict(init=500.0, lower=0.0, log=True, grid=_LOG_SCALE_GRID),
-            "b": dict(init=1500.0, lower=0.0, log=True, grid=_LOG_SCALE_GRID),
+            "E": dict(init=1.8, lower=0.0, log=True, grid=LOG_E_GRID),
+            "a": dict(init=500.0, lower=0.0, log=True, grid=LOG_SCALE_GRID),
+            "b": dict(init=1500.0, lower=0.0, log=True, grid=LOG_SCALE_GRID),
             "eta": dict(init=0.17, lower=0.0, upper=1.5, grid=_ETA_GRID),
         },
         name="overtraining",

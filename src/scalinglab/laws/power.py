@@ -8,11 +8,10 @@ import re
 import numpy as np
 
 from ..errors import ScalinglabError
+from ._grids import LOG_E_GRID, LOG_SCALE_GRID
 from .base import Law, make_law
 
-_LOG_SCALE_GRID = tuple(np.exp(np.arange(0.0, 26.0, 5.0)))
 _EXPONENT_GRID = (0.03, 0.06, 0.125, 0.25, 0.5, 1.0, 2.0)
-_LOG_E_GRID = tuple(np.exp(np.arange(-1.0, 1.01, 0.5)))
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -60,8 +59,8 @@ def power_law(x: str = "C") -> Law:
     return make_law(
         _renamed(_power, x),
         {
-            "E": dict(init=1.8, lower=0.0, log=True, grid=_LOG_E_GRID),
-            "A": dict(init=1000.0, lower=0.0, log=True, grid=_LOG_SCALE_GRID),
+            "E": dict(init=1.8, lower=0.0, log=True, grid=LOG_E_GRID),
+            "A": dict(init=1000.0, lower=0.0, log=True, grid=LOG_SCALE_GRID),
             "alpha": dict(init=0.15, lower=0.0, upper=3.0, grid=_EXPONENT_GRID),
         },
         name="power" if x == "C" else f"power({x})",
