@@ -9,6 +9,7 @@ import pytest
 
 import scalinglab as sl
 from scalinglab.errors import FitDidNotConverge
+from scalinglab.fit import fit
 from scalinglab.fit.engine import GTOL, Problem, decrement, refine
 from scalinglab.fit.objectives import get_objective
 from scalinglab.laws.examples import example, simulate
@@ -36,14 +37,14 @@ def _row_scaled_jacobian(law):
 def test_a_wrong_jacobian_is_reported_as_not_converged(objective):
     data = _noisy("chinchilla")
     wrong = _row_scaled_jacobian(sl.get_law("chinchilla"))
-    result = sl.fit(wrong, data, objective=objective, bootstrap=0)
-    exact = sl.fit("chinchilla", data, objective=objective, bootstrap=0)
+    result = fit(wrong, data, objective=objective, bootstrap=0)
+    exact = fit("chinchilla", data, objective=objective, bootstrap=0)
     assert exact.converged and exact.gradient <= GTOL
     assert not result.converged and result.gradient > 1e3 * GTOL
     assert result.objective > exact.objective
     assert "not_converged" in {d.code for d in result.diagnostics}
     with pytest.raises(FitDidNotConverge):
-        sl.fit(wrong, data, objective=objective, bootstrap=0, strict=True)
+        fit(wrong, data, objective=objective, bootstrap=0, strict=True)
 
 
 def test_a_stop_before_the_optimum_is_not_converged():
