@@ -39,7 +39,11 @@ class Diagnostic:
 def at_bounds(
     law: Law, params: dict[str, float], tolerance: float = 0.01
 ) -> list[Diagnostic]:
-    """Free parameters within ``tolerance`` (relative) of a finite bound."""
+    """Free parameters within ``tolerance`` (relative) of a finite bound.
+
+    Relative to the narrower of the parameter's range and the bound's magnitude
+    (for a bound of 0: the range, or 1 when unbounded on the other side).
+    """
     found = []
     for p in law.free_params:
         value = params[p.name]
@@ -50,7 +54,11 @@ def at_bounds(
             if p.log and bound == 0:
                 near = value < 1e-6
             else:
+                # Relative to the bound's own magnitude when that is below the range (beta =
+                # 0.022 is 22x its lower bound 0.001, not at it, though within 1% of [0.001, 5]).
                 scale = width if np.isfinite(width) else max(abs(bound), 1.0)
+                if bound != 0:
+                    scale = min(scale, max(abs(bound), abs(value)))
                 near = abs(value - bound) <= tolerance * scale
             if near:
                 found.append(
