@@ -221,9 +221,7 @@ def testtime_fit(
     correct: str | None = typer.Option(
         None, "--correct", help="Column of 0/1 per attempt."
     ),
-    n: str | None = typer.Option(
-        None, "--n", help="Column of attempts per problem."
-    ),
+    n: str | None = typer.Option(None, "--n", help="Column of attempts per problem."),
     c: str | None = typer.Option(
         None, "--c", help="Column of correct attempts per problem."
     ),
@@ -297,3 +295,88 @@ def _with_ci(value, interval) -> str:
     return f"{value:.4g}" + (
         f" [{interval[0]:.4g}, {interval[1]:.4g}]" if interval else ""
     )
+
+
+@app.command()
+def frontier(
+    fit_file: Path | None = typer.Option(None, "--fit", help="A saved fit."),
+    preset: str | None = typer.Option(
+        None, "--preset", help="A published law, e.g. besiroglu2024."
+    ),
+    inference_tokens: str = typer.Option(
+        "0", "--inference-tokens", help="Inference demands, e.g. 0,1e11,1e12,1e13."
+    ),
+    compute: str | None = typer.Option(
+        None, "--compute", help="Total FLOP budget(s), e.g. 1e23 or 1e21,1e23."
+    ),
+    target_loss: str | None = typer.Option(
+        None, "--target-loss", help="Target loss(es), e.g. 2.1."
+    ),
+    flops: str | None = typer.Option(
+        None, "--flops-per-token", help="Training cost in N (default 6*N)."
+    ),
+    inference_flops: str | None = InferenceFlopsOpt,
+    unique_tokens: str | None = UniqueTokensOpt,
+    max_params: str | None = MaxParamsOpt,
+    max_tokens: str | None = MaxTokensOpt,
+    level: float = typer.Option(0.95, help="Interval level."),
+    as_json: bool = JsonOpt,
+    plot: Path | None = PlotOpt,
+) -> None:
+    """Lifetime optima as inference demand or budget varies: table and figure.
+
+    Example: scalinglab frontier --preset besiroglu2024 --target-loss 2.1 --inference-tokens 0,1e11,1e12,1e13 --plot f.svg
+    """
+    from ..decide.frontier import lifetime_frontier
+    from .core import _fit_or_preset
+
+    source = _fit_or_preset(fit_file, preset)
+    demand = _demand(
+        flops,
+        inference_tokens=None,
+        inference_flops=inference_flops,
+        unique_tokens=unique_tokens,
+        max_params=max_params,
+        max_tokens=max_tokens,
+    )
+    result = lifetime_frontier(
+        source,
+        inference_tokens=parse_quantities(inference_tokens, "--inference-tokens"),
+        budgets=None if compute is None else parse_quantities(compute, "--compute"),
+        target_losses=None
+        if target_loss is None
+        else parse_quantities(target_loss, "--target-loss"),
+        demand=demand,
+        level=level,
+    )
+    if plot is not None:
+        from ..plot.decide import frontier_figure
+
+        save_plot(frontier_figure(result, source), plot)
+    print_json(result.to_dict()) if as_json else _print_frontier(result.to_dict())
+
+
+def _print_frontier(payload: dict) -> None:
+    table = Table(
+        title=f"lifetime frontier over {payload['axis'].replace('_', ' ')}",
+        title_justify="left",
+    )
+    columns = (
+        "inference_tokens",
+        "budget",
+        "N",
+        "D",
+        "tokens_per_param",
+        "loss",
+        "total_flops",
+        "saving_fraction",
+    )
+    shown = [c for c in columns if any(row[c] is not None for row in payload["rows"])]
+    for column in shown:
+        table.add_column(column.replace("_", " "), justify="right")
+    for row in payload["rows"]:
+        ci = row["ci95"] or {}
+        table.add_row(*(_with_ci(row[c], ci.get(c)) for c in shown))
+    console.print(table)
+    for note in payload["notes"]:
+        console.print(f"[dim]note: {note}[/dim]")

@@ -68,3 +68,88 @@ def testtime_figure(fits):
     ax.legend(fontsize=7)
     fig.tight_layout()
     return fig
+
+
+def frontier_figure(frontier, result):
+    """Left: optimal N, D (and tokens per parameter) along the sweep. Right: the iso-loss curve
+    of each row in (N, D), lifetime-cost contours of the last row's demand, optima marked.
+
+    Parameters
+    ----------
+    frontier : :class:`~scalinglab.decide.frontier.Frontier`.
+    result : the fit or preset the frontier was computed from.
+    """
+    from ..decide.frontier import iso_loss_tokens
+
+    plt = _pyplot()
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.5))
+    rows = frontier.table()
+    x = np.array([r[frontier.axis] for r in rows], dtype=float)
+    for name, style in (("N", "o-"), ("D", "s-")):
+        left.plot(x, [r[name] for r in rows], style, label=f"{name}*")
+    if np.all(x > 0):
+        left.set_xscale("log")
+    else:  # zero inference demand: linear near 0, logarithmic beyond
+        positive = x[x > 0]
+        left.set_xscale(
+            "symlog", linthresh=positive.min() / 10 if positive.size else 1.0
+        )
+    left.set_yscale("log")
+    left.set_xlabel(frontier.axis.replace("_", " "))
+    left.set_ylabel("parameters / tokens")
+    twin = left.twinx()
+    twin.plot(
+        x, [r["tokens_per_param"] for r in rows], "k:", label="tokens per parameter"
+    )
+    twin.set_ylabel("tokens per parameter (dotted)")
+    left.legend(fontsize=8, loc="upper left")
+    _iso_panel(right, frontier, result, rows, iso_loss_tokens)
+    fig.tight_layout()
+    return fig
+
+
+def _iso_panel(ax, frontier, result, rows, iso_loss_tokens) -> None:
+    Ns = np.array([r["N"] for r in rows])
+    Ds = np.array([r["D"] for r in rows])
+    N = np.geomspace(Ns.min() / 10, Ns.max() * 10, 300)
+    D = np.geomspace(Ds.min() / 10, Ds.max() * 10, 300)
+    last = frontier.rows[-1].demand
+    grid_N, grid_D = np.meshgrid(N, D)
+    train, serve = last.flops(grid_N, grid_D)
+    contours = ax.contour(
+        grid_N, grid_D, np.log10(train + serve), levels=12, cmap="Greys", linewidths=0.7
+    )
+    ax.clabel(contours, fmt=lambda v: f"1e{v:.1f}", fontsize=6)
+    for loss in dict.fromkeys(
+        row["loss"] for row in rows
+    ):  # each distinct loss once, in order
+        ax.plot(
+            N,
+            iso_loss_tokens(result, loss, N, last),
+            "-",
+            color="C3",
+            lw=1,
+            alpha=0.7,
+            label=f"iso-loss L = {loss:.4g}",
+        )
+    for i, row in enumerate(rows):
+        ax.plot(
+            row["N"],
+            row["D"],
+            "*",
+            color=f"C{i % 10}",
+            ms=12,
+            mec="k",
+            mew=0.5,
+            label=f"optimum, T = {row['inference_tokens']:.3g}",
+        )
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlim(N[0], N[-1])
+    ax.set_ylim(D[0], D[-1])
+    ax.set_xlabel("parameters N")
+    ax.set_ylabel("training tokens D")
+    ax.set_title(
+        "iso-loss curves, log10 lifetime FLOPs (last row's demand)", fontsize=9
+    )
+    ax.legend(fontsize=6)
