@@ -116,6 +116,13 @@ def test_sigkill_mid_sweep_then_restart_finishes_every_run_once(tmp_path):
     os.kill(driver.pid, signal.SIGKILL)
     driver.wait()
     finished_before, running_before = poll(study / "study.sqlite")
+    # The kill must land mid-sweep: a run finished, another stopped part-way with
+    # rows stored (a kill before the first or after the last run tests nothing).
+    planned_steps = {r.run_id: r.steps for r in plan.runs}
+    partial = {r: s for r, s in running_before.items() if 0 < s < planned_steps[r]}
+    assert finished_before, f"the kill came before any run finished: {running_before}"
+    assert partial, f"no run was in progress with rows stored: {running_before}"
+    assert len(finished_before) < len(plan.runs)
     with Study.open(study) as s:
         finished_at = {
             r["run_id"]: r["finished_at"] for r in s.runs() if r["state"] == "finished"
