@@ -41,20 +41,11 @@ def test_budget_sweep_axis():
 
 def test_frontier_cli_json_and_figure(capsys, tmp_path):
     figure = tmp_path / "frontier.svg"
-    main(
-        [
-            "frontier",
-            "--preset",
-            "besiroglu2024",
-            "--target-loss",
-            "2.1",
-            "--inference-tokens",
-            "0,1e12",
-            "--plot",
-            str(figure),
-            "--json",
-        ]
-    )
+    args = ["frontier", "--preset", "besiroglu2024", "--target-loss", "2.1"]
+    args += ["--inference-tokens", "0,1e12", "--plot", str(figure), "--json"]
+    with pytest.raises(SystemExit) as stop:  # typer exits 0 after a command
+        main(args)
+    assert stop.value.code == 0
     out = json.loads(capsys.readouterr().out)
     assert [row["inference_tokens"] for row in out["rows"]] == [0.0, 1e12]
     assert out["rows"][1]["tokens_per_param"] > out["rows"][0]["tokens_per_param"]
