@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import ScalinglabError
+from ..fit.intervals import percentile_interval
 from ..laws.base import Law
 from ..units import plain
 
@@ -220,7 +221,6 @@ def optimal_allocation(
                 )
             )
         Ls = _with_extrapolation_error(result, Ls, N, D)
-        alpha = 1 - level
         ci = {}
         for name, samples in (
             ("N", Ns),
@@ -228,11 +228,12 @@ def optimal_allocation(
             ("loss", Ls),
             ("tokens_per_param", Ds / Ns),
         ):
-            low, high = np.nanpercentile(
-                samples, [50 * alpha, 100 - 50 * alpha], axis=0
-            )
+            low, high = percentile_interval(samples, level, axis=0)
             ci[name] = (_shaped(low, C.shape), _shaped(high, C.shape))
     found = result.extrapolation(N=N, D=D) if hasattr(result, "extrapolation") else []
+    if ci is not None:
+        estimates = {"N": N, "D": D, "loss": loss, "tokens_per_param": D / N}
+        found += _interval_misses(estimates, ci, flat)
     return Allocation(
         compute=_shaped(C, C.shape),
         N=_shaped(N, C.shape),
@@ -246,6 +247,19 @@ def optimal_allocation(
         else "C = flops_per_token(N) * D",
         diagnostics=tuple(found),
     )
+
+
+def _interval_misses(estimates: dict, ci: dict, compute: np.ndarray) -> list:
+    """A diagnostic for budgets whose interval does not contain its own estimate."""
+    from ..fit.diagnostics import interval_excludes_estimate
+
+    values, bounds = {}, {}
+    for name, estimate in estimates.items():
+        low, high = (np.ravel(b) for b in ci[name])
+        for i, c in enumerate(compute):
+            key = name if compute.size == 1 else f"{name} at C={c:.3g}"
+            values[key], bounds[key] = float(estimate[i]), (low[i], high[i])
+    return interval_excludes_estimate(values, bounds, "compute-optimal")
 
 
 def _shaped(values, shape: tuple) -> np.ndarray | float:

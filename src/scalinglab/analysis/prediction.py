@@ -84,7 +84,21 @@ def prediction_table(
         if interval is not None:
             row[interval_key(level)] = [float(interval[0][i]), float(interval[1][i])]
         rows.append(row)
-    return {
-        "rows": rows,
-        "diagnostics": [d.to_dict() for d in result.extrapolation(**flat)],
-    }
+    found = result.extrapolation(**flat)
+    if interval is not None:
+        found += _interval_misses(loss, interval)
+    return {"rows": rows, "diagnostics": [d.to_dict() for d in found]}
+
+
+def _interval_misses(loss: np.ndarray, interval) -> list:
+    """A diagnostic for rows whose interval does not contain their predicted loss."""
+    from ..fit.diagnostics import interval_excludes_estimate
+
+    names = (
+        ["loss"]
+        if loss.size == 1
+        else [f"loss (row {i + 1})" for i in range(loss.size)]
+    )
+    estimates = dict(zip(names, loss.tolist()))
+    bounds = dict(zip(names, zip(interval[0].tolist(), interval[1].tolist())))
+    return interval_excludes_estimate(estimates, bounds, "prediction")

@@ -111,8 +111,10 @@ def fit(
     draws = None
     if bootstrap > 0:
         reps = run_bootstrap(problem, theta, run_index, replicates=bootstrap, seed=seed, progress=progress)
-        values = law.unpack(reps.theta)
+        # Non-converged replicates bias the intervals (they stop short of their optimum).
+        values = law.unpack(reps.theta[reps.converged])
         draws = np.column_stack([values[name][:, 0] for name in law.param_names])
+        draws = draws if len(draws) else None
         found += diag.bootstrap_failures(int((~reps.converged).sum()), bootstrap)
     spread = None
     if bootstrap > 0 and extrapolation is not None:

@@ -224,14 +224,43 @@ def extrapolation_not_estimated(reason: str) -> list[Diagnostic]:
 
 
 def bootstrap_failures(failed: int, total: int) -> list[Diagnostic]:
+    """Replicates that did not converge, left out of every interval (they bias it)."""
     if failed == 0:
         return []
     return [
         Diagnostic(
             "bootstrap_not_converged",
-            f"{failed}/{total} bootstrap replicates did not meet the tolerances; they are kept.",
+            f"{failed}/{total} bootstrap replicates did not meet the tolerances; they are "
+            "left out of the intervals.",
             severity="info" if failed < 0.05 * total else "warning",
             details={"failed": failed, "total": total},
+        )
+    ]
+
+
+def interval_excludes_estimate(
+    estimates: dict[str, float], intervals: dict[str, tuple[float, float]], what: str
+) -> list[Diagnostic]:
+    """Intervals that do not contain their own point estimate: a biased or broken
+    bootstrap distribution (e.g. replicates stuck at another optimum)."""
+    missed = {
+        name: (float(low), float(high))
+        for name, (low, high) in intervals.items()
+        if not low <= estimates[name] <= high
+    }
+    if not missed:
+        return []
+    shown = "; ".join(
+        f"{name} {estimates[name]:.4g} outside [{low:.4g}, {high:.4g}]"
+        for name, (low, high) in missed.items()
+    )
+    return [
+        Diagnostic(
+            "interval_excludes_estimate",
+            f"the {what} interval does not contain its own estimate ({shown}): the "
+            "bootstrap distribution is biased or the fit is weakly identified; do not "
+            "trust these intervals (try more runs, fix a parameter, or --objective).",
+            details={"what": what, "missed": {k: list(v) for k, v in missed.items()}},
         )
     ]
 

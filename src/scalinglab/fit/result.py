@@ -12,8 +12,9 @@ from .._json import read_saved, write_json
 from ..errors import ScalinglabError
 from ..laws.base import Law
 from ..report._display import Display
-from .diagnostics import Diagnostic, extrapolation
+from .diagnostics import Diagnostic, extrapolation, interval_excludes_estimate
 from .extrapolation import ExtrapolationError
+from .intervals import percentile_interval
 from .objectives import Objective, get_objective
 
 FORMAT_VERSION = 1
@@ -59,6 +60,30 @@ class FitResult(Display):
     provenance: dict = field(default_factory=dict)
     extrapolation_error: ExtrapolationError | None = None
 
+    def __post_init__(self) -> None:
+        # An interval that misses its own estimate is a bug (failed replicates, a biased
+        # bootstrap); say so in the diagnostics rather than print it silently.
+        if self.draws is None or any(
+            d.code == "interval_excludes_estimate" for d in self.diagnostics
+        ):
+            return
+        found = interval_excludes_estimate(self.params, self.conf_int(), "parameter")
+        object.__setattr__(self, "diagnostics", (*self.diagnostics, *found))
+
+    def __repr__(self) -> str:
+        params = ", ".join(f"{k}={v:.6g}" for k, v in self.params.items())
+        draws = (
+            "no bootstrap"
+            if self.draws is None
+            else f"{len(self.draws)} bootstrap draws"
+        )
+        return (
+            f"FitResult({self.law.name}: {params}; objective {self.objective:.6g} "
+            f"({self.objective_spec.name}), {self.n_runs} runs, {self.n_points} points, "
+            f"{'converged' if self.converged else 'NOT converged'}, {draws}, "
+            f"{len(self.diagnostics)} diagnostics)"
+        )
+
     # -- parameters ---------------------------------------------------------
     def draws_by_name(self) -> dict[str, np.ndarray]:
         self._require_draws("parameter intervals")
@@ -66,7 +91,9 @@ class FitResult(Display):
 
     def conf_int(self, alpha: float = 0.05) -> dict[str, tuple[float, float]]:
         """Percentile bootstrap interval of each parameter at level 1 - alpha."""
-        return {k: _percentile_interval(v, alpha) for k, v in self.draws_by_name().items()}
+        return {
+            k: _percentile_interval(v, alpha) for k, v in self.draws_by_name().items()
+        }
 
     def std_err(self) -> dict[str, float]:
         """Bootstrap standard deviation of each parameter."""
@@ -80,15 +107,26 @@ class FitResult(Display):
     def predict_draws(self, **inputs: np.ndarray | float) -> np.ndarray:
         """Predictions under every bootstrap draw, shape (replicates, *broadcast shape)."""
         self._require_draws("prediction intervals")
-        arrays = np.broadcast_arrays(*(np.asarray(inputs[n], dtype=float) for n in self.law.inputs))
+        arrays = np.broadcast_arrays(
+            *(np.asarray(inputs[n], dtype=float) for n in self.law.inputs)
+        )
         flat = {n: a.ravel() for n, a in zip(self.law.inputs, arrays)}
-        values = {name: self.draws[:, i : i + 1] for i, name in enumerate(self.law.param_names)}
+        values = {
+            name: self.draws[:, i : i + 1]
+            for i, name in enumerate(self.law.param_names)
+        }
         with np.errstate(all="ignore"):
             pred = np.asarray(self.law.evaluate(flat, values), dtype=float)
-        return np.broadcast_to(pred, (len(self.draws), arrays[0].size)).reshape(-1, *arrays[0].shape)
+        return np.broadcast_to(pred, (len(self.draws), arrays[0].size)).reshape(
+            -1, *arrays[0].shape
+        )
 
     def predict_interval(
-        self, level: float = 0.95, *, kind: str = "prediction", **inputs: np.ndarray | float
+        self,
+        level: float = 0.95,
+        *,
+        kind: str = "prediction",
+        **inputs: np.ndarray | float,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Interval for the loss at ``inputs``.
 
@@ -108,7 +146,9 @@ class FitResult(Display):
     def noise(self, count: int) -> np.ndarray:
         """The seeded standard normals (one per bootstrap draw) that every interval of this fit
         scales its run scatter and extrapolation error by, so intervals repeat bit for bit."""
-        return np.random.default_rng(self.settings.get("seed", 0) + 7919).standard_normal(count)
+        return np.random.default_rng(
+            self.settings.get("seed", 0) + 7919
+        ).standard_normal(count)
 
     def _add_noise(self, draws: np.ndarray, inputs) -> np.ndarray:
         z = self.noise(draws.shape[0]).reshape(-1, *([1] * (draws.ndim - 1)))
@@ -121,13 +161,19 @@ class FitResult(Display):
 
     def extrapolation(self, **inputs: np.ndarray | float) -> list[Diagnostic]:
         """Diagnostics for inputs outside the fitted range (how far, in factors)."""
-        return extrapolation(self.input_ranges, {k: np.asarray(v) for k, v in inputs.items()})
+        return extrapolation(
+            self.input_ranges, {k: np.asarray(v) for k, v in inputs.items()}
+        )
 
-    def optimal(self, compute, *, flops_per_token=None, level: float = 0.95, **fixed_inputs):
+    def optimal(
+        self, compute, *, flops_per_token=None, level: float = 0.95, **fixed_inputs
+    ):
         """Compute-optimal N*, D*, loss and tokens per parameter at ``compute`` FLOPs, with intervals."""
         from ..analysis.optimal import optimal_allocation
 
-        return optimal_allocation(self, compute, flops_per_token=flops_per_token, level=level, **fixed_inputs)
+        return optimal_allocation(
+            self, compute, flops_per_token=flops_per_token, level=level, **fixed_inputs
+        )
 
     # -- reporting ----------------------------------------------------------
     def summary(self):
@@ -155,7 +201,9 @@ class FitResult(Display):
             "input_ranges": {k: list(v) for k, v in self.input_ranges.items()},
             "settings": self.settings,
             "provenance": self.provenance,
-            "extrapolation_error": None if self.extrapolation_error is None else self.extrapolation_error.to_dict(),
+            "extrapolation_error": None
+            if self.extrapolation_error is None
+            else self.extrapolation_error.to_dict(),
         }
 
     def save(self, path: str | Path) -> Path:
@@ -171,7 +219,14 @@ class FitResult(Display):
 
 def load_fit(path: str | Path) -> FitResult:
     """Reload a fit saved with :meth:`FitResult.save`; it predicts bit-identically."""
-    return from_dict(read_saved(path, format=FORMAT_VERSION, what="scalinglab fit", make="scalinglab fit ..."))
+    return from_dict(
+        read_saved(
+            path,
+            format=FORMAT_VERSION,
+            what="scalinglab fit",
+            make="scalinglab fit ...",
+        )
+    )
 
 
 def from_dict(data: Mapping) -> FitResult:
@@ -184,13 +239,17 @@ def from_dict(data: Mapping) -> FitResult:
         objective=float(data["objective"]),
         objective_spec=get_objective(spec["name"], spec.get("delta")),
         converged=bool(data["converged"]),
-        gradient=float(data["gradient"]) if data.get("gradient") is not None else float("nan"),
+        gradient=float(data["gradient"])
+        if data.get("gradient") is not None
+        else float("nan"),
         n_points=int(data["n_points"]),
         n_runs=int(data["n_runs"]),
         diagnostics=tuple(Diagnostic.from_dict(d) for d in data.get("diagnostics", [])),
         draws=None if draws is None else np.asarray(draws, dtype=float),
         residual_scale=float(data["residual_scale"]),
-        input_ranges={k: (float(v[0]), float(v[1])) for k, v in data["input_ranges"].items()},
+        input_ranges={
+            k: (float(v[0]), float(v[1])) for k, v in data["input_ranges"].items()
+        },
         settings=dict(data.get("settings", {})),
         provenance=dict(data.get("provenance", {})),
         extrapolation_error=_extrapolation_error(data.get("extrapolation_error")),
@@ -210,16 +269,17 @@ def _rebuild_law(described: Mapping) -> Law:
     elif described["name"] in LAWS:
         law = get_law(described["name"])
     else:
-        raise ScalinglabError(f"cannot rebuild law {described['name']!r}: not registered and no formula.")
+        raise ScalinglabError(
+            f"cannot rebuild law {described['name']!r}: not registered and no formula."
+        )
     changes = {}
     for p in described["params"]:
-        changes[p["name"]] = {k: p[k] if p[k] is not None else (np.inf if k == "upper" else -np.inf)
-                              for k in ("init", "lower", "upper", "fixed")}
+        changes[p["name"]] = {
+            k: p[k] if p[k] is not None else (np.inf if k == "upper" else -np.inf)
+            for k in ("init", "lower", "upper", "fixed")
+        }
     return law._replace_params(changes)
 
 
 def _percentile_interval(values: np.ndarray, alpha: float, axis: int = 0):
-    low, high = np.percentile(values, [100 * alpha / 2, 100 * (1 - alpha / 2)], axis=axis)
-    if np.ndim(low) == 0:
-        return float(low), float(high)
-    return low, high
+    return percentile_interval(values, level=1 - alpha, axis=axis)
