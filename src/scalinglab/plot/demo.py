@@ -66,8 +66,9 @@ def demo_figure(
         else:
             ax.scatter(D[mask], loss[mask], color=colour, s=28, zorder=3)
     ax.set_xscale("log")
-    ax.set_xlabel("training tokens D")
-    ax.set_ylabel("held-out loss (nats per token)")
+    # The built-in corpus is bytes: a token is a byte, so the loss is nats per byte.
+    ax.set_xlabel("training tokens D (bytes)")
+    ax.set_ylabel("held-out loss (nats per byte)")
     ax.set_title(
         f"Chinchilla fit on {int((~held_out).sum())} runs, "
         f"{int(held_out.sum())} held out ({level:.0%} prediction intervals)"
