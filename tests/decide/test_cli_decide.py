@@ -303,3 +303,37 @@ def test_testtime_bad_samples_exit_1_naming_rows(invoke, tmp_path):
         "correct",
     )
     assert code == 1 and "no column 'problm'" in err
+
+
+def test_testtime_optimal_json_and_bad_task(invoke):
+    from scalinglab.decide.t2 import TaskModel, t2_optimum
+
+    args = [
+        "testtime",
+        "optimal",
+        "--preset",
+        "besiroglu2024",
+        "--budget",
+        "1e23",
+        "--queries",
+        "1e8",
+        "--tokens-per-sample",
+        "500",
+        "--k-max",
+        "100",
+    ]
+    out = _json(invoke, *args, "--task", "L50=2.05,scale=0.08,concentration=0.5")
+    direct = t2_optimum(
+        get_preset("besiroglu2024"),
+        TaskModel(L50=2.05, scale=0.08, concentration=0.5),
+        budget=1e23,
+        queries=1e8,
+        tokens_per_sample=500,
+        k_max=100,
+    )
+    assert out["k"] == direct.k and out["N"] == pytest.approx(direct.model.N, rel=1e-12)
+    assert out["overtraining"] > 1
+    code, _out, err = invoke(*args, "--task", "L50=2.05,scale=0.08")
+    assert code == 1 and "missing concentration" in err
+    code, _out, err = invoke(*args, "--task", "L50=2.05,scale=-1,concentration=1")
+    assert code == 1 and "scale must be > 0; got -1.0" in err

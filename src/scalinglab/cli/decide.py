@@ -380,3 +380,101 @@ def _print_frontier(payload: dict) -> None:
     console.print(table)
     for note in payload["notes"]:
         console.print(f"[dim]note: {note}[/dim]")
+
+
+@testtime_app.command("optimal")
+def testtime_optimal(
+    fit_file: Path | None = typer.Option(
+        None, "--fit", help="A saved fit of a law of N and D."
+    ),
+    preset: str | None = typer.Option(
+        None, "--preset", help="A published law, e.g. besiroglu2024."
+    ),
+    budget: str = typer.Option(
+        ..., "--budget", help="Total FLOPs: training plus all sampling."
+    ),
+    queries: str = typer.Option(
+        ..., "--queries", help="Answers served over the model's life."
+    ),
+    task: str = typer.Option(
+        ..., "--task", help="'L50=2.1,scale=0.1,concentration=0.8[,floor=0,ceiling=1]'."
+    ),
+    tokens_per_sample: str = typer.Option(
+        "1000", "--tokens-per-sample", help="Tokens per sample."
+    ),
+    k_max: int = typer.Option(
+        10_000, "--k-max", help="Largest samples per query considered."
+    ),
+    level: float = typer.Option(0.95, help="Interval level."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """N, D and samples per query k together for training plus Q queries (T^2).
+
+    Example: scalinglab testtime optimal --fit t2.json --budget 1e24 --queries 1e9 --task L50=2.1,scale=0.1,concentration=0.8
+    """
+    from ..decide.t2 import TaskModel, t2_optimum
+    from ._options import parse_assignments
+    from .core import _fit_or_preset
+
+    fields = parse_assignments(task.split(","), "--task")
+    model = TaskModel(**_task_fields(fields))
+    best = t2_optimum(
+        _fit_or_preset(fit_file, preset),
+        model,
+        budget=_one(budget, "--budget"),
+        queries=_one(queries, "--queries"),
+        tokens_per_sample=_one(tokens_per_sample, "--tokens-per-sample"),
+        k_max=k_max,
+        level=level,
+    )
+    print_json(best.to_dict()) if as_json else _print_t2(best.to_dict())
+
+
+def _task_fields(fields: dict) -> dict:
+    allowed = ("L50", "scale", "concentration", "floor", "ceiling")
+    unknown = set(fields) - set(allowed)
+    missing = {"L50", "scale", "concentration"} - set(fields)
+    if unknown or missing:
+        raise ScalinglabError(
+            f"--task takes {', '.join(allowed)} (the first three required); "
+            f"{'unknown ' + ', '.join(sorted(unknown)) if unknown else 'missing ' + ', '.join(sorted(missing))}."
+        )
+    return fields
+
+
+def _one(text: str, name: str) -> float:
+    values = parse_quantities(text, name)
+    if values.size != 1:
+        raise ScalinglabError(f"{name} takes one value; got {text!r}.")
+    return float(values[0])
+
+
+def _print_t2(payload: dict) -> None:
+    table = Table(
+        title=f"train-to-test optimum: k = {payload['k']} samples per query, "
+        f"pass@k = {payload['pass_at_k']:.4g}",
+        title_justify="left",
+    )
+    for column in (
+        "",
+        "T^2 optimum",
+        "one sample per query",
+        "compute-optimal (no test time)",
+    ):
+        table.add_column(column, justify="right")
+    ci = payload["ci95"] or {}
+    for name in ("N", "D", "tokens_per_param", "loss"):
+        value = _with_ci(payload[name], ci.get(name))
+        table.add_row(
+            name,
+            value,
+            _fmt(payload["one_sample"][name]),
+            _fmt(payload["chinchilla"][name]),
+        )
+    console.print(table)
+    console.print(
+        f"over-training: {payload['overtraining']:.3g}x the compute-optimal tokens per parameter; "
+        f"one sample per query gives pass@1 = {payload['one_sample']['pass_at_1']:.4g}"
+    )
+    for note in payload["notes"]:
+        console.print(f"[dim]note: {note}[/dim]")
