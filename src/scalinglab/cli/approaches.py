@@ -6,16 +6,24 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from ._app import app  # noqa: F401
-from ._common import print_json, save_plot
-from ._options import (COpt, DataArg, DOpt, JsonOpt, LossOpt, NKindOpt, NOpt, PlotOpt, RunOpt,
-                       SeedOpt, WhereOpt, parse_quantities)
-
-console = Console()
-
+from ._common import console, print_json, save_plot
+from ._options import (
+    COpt,
+    DataArg,
+    DOpt,
+    JsonOpt,
+    LossOpt,
+    NKindOpt,
+    NOpt,
+    PlotOpt,
+    RunOpt,
+    SeedOpt,
+    WhereOpt,
+    parse_quantities,
+)
 
 
 def load_runs(data: Path, N, D, C, loss, run, N_kind, where: Optional[str]):
@@ -115,11 +123,11 @@ def _print_budgets(result) -> None:
             "yes" if b.used else "no",
             "; ".join(b.flags),
         )
-    console.print(table)
-    console.print(f"a (N_opt ~ C^a) = {_ci(result.a.exponent, result.a.ci95)}")
-    console.print(f"b (D_opt ~ C^b) = {_ci(result.b.exponent, result.b.ci95)}")
+    console().print(table)
+    console().print(f"a (N_opt ~ C^a) = {_ci(result.a.exponent, result.a.ci95)}")
+    console().print(f"b (D_opt ~ C^b) = {_ci(result.b.exponent, result.b.ci95)}")
     for note in result.notes:
-        console.print(f"[yellow]{note}[/yellow]")
+        console().print(f"[yellow]{note}[/yellow]")
 
 
 @app.command()
@@ -166,11 +174,11 @@ def envelope(
     if as_json:
         print_json(result.to_dict())
         return
-    console.print(f"a (N_opt ~ C^a) = {_ci(result.a.exponent, result.a.ci95)}")
-    console.print(f"b (D_opt ~ C^b) = {_ci(result.b.exponent, result.b.ci95)}")
+    console().print(f"a (N_opt ~ C^a) = {_ci(result.a.exponent, result.a.ci95)}")
+    console().print(f"b (D_opt ~ C^b) = {_ci(result.b.exponent, result.b.ci95)}")
     if result.loss_fit is not None:
         ci = result.loss_fit.conf_int()
-        console.print(
+        console().print(
             "L(C) = E + A C^-alpha: "
             + ", ".join(
                 _ci(v, ci[k]).join([f"{k}=", ""])
@@ -178,7 +186,7 @@ def envelope(
             )
         )
     for note in result.notes:
-        console.print(f"[dim]{note}[/dim]")
+        console().print(f"[dim]{note}[/dim]")
 
 
 @app.command()
@@ -248,10 +256,10 @@ def _print_approaches(result) -> None:
             _ci(v, ci) for v, ci in zip(e.tokens_per_param, e.tokens_per_param_ci95)
         ]
         table.add_row(e.name, _ci(e.a, e.a_ci95), _ci(e.b, e.b_ci95), *ratios)
-    console.print(table)
+    console().print(table)
     for name, why in result.skipped.items():
-        console.print(f"[dim]{name} skipped: {why}[/dim]")
+        console().print(f"[dim]{name} skipped: {why}[/dim]")
     for line in result.disagreements or (
         "no two approaches disagree beyond their intervals",
     ):
-        console.print(f"[yellow]{line}[/yellow]")
+        console().print(f"[yellow]{line}[/yellow]")
