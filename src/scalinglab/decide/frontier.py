@@ -75,7 +75,7 @@ def lifetime_frontier(
     inference_tokens=(0.0,),
     budgets=None,
     target_losses=None,
-    demand: Demand = Demand(),
+    demand: Demand | None = None,
     level: float = 0.95,
 ) -> Frontier:
     """Lifetime optima for every inference demand and every budget (or target loss).
@@ -100,6 +100,7 @@ def lifetime_frontier(
     >>> f.rows[1].N < f.rows[0].N
     True
     """
+    demand = demand or Demand()
     tokens = np.atleast_1d(np.asarray(inference_tokens, dtype=float))
     if (budgets is None) == (target_losses is None):
         raise ScalinglabError(
@@ -135,9 +136,10 @@ def lifetime_frontier(
 
 
 def iso_loss_tokens(
-    result, loss: float, N: np.ndarray, demand: Demand = Demand()
+    result, loss: float, N: np.ndarray, demand: Demand | None = None
 ) -> np.ndarray:
     """D with L(N, D) = ``loss`` for each N (NaN where unreachable): the iso-loss curve."""
+    demand = demand or Demand()
     surf = surface(result.law, demand.unique_tokens)
     point = {k: np.array([[float(v)]]) for k, v in result.params.items()}
     return tokens_for_loss(

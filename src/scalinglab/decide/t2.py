@@ -126,7 +126,7 @@ def t2_optimum(
     queries: float,
     tokens_per_sample: float,
     k_max: int = 10_000,
-    demand: Demand = Demand(),
+    demand: Demand | None = None,
     level: float = 0.95,
 ) -> T2Optimum:
     """Best N, D and k for a total budget of training plus ``queries`` answers.
@@ -139,7 +139,8 @@ def t2_optimum(
     queries : answers served over the model's life.
     tokens_per_sample : tokens generated (and read) per sample.
     k_max : the largest k considered.
-    demand : training cost per token, inference cost per token, data limits and caps.
+    demand : training cost per token, inference cost per token, data limits and caps
+        (default: 6 N training, 2 N inference FLOPs per token, no limits).
     level : interval level of N, D (conditional on the chosen k).
 
     Returns
@@ -160,9 +161,10 @@ def t2_optimum(
             raise ScalinglabError(f"{name} must be > 0; got {float(value)!r}.")
     if k_max < 1:
         raise ScalinglabError(f"k_max must be >= 1; got {k_max!r}.")
+    demand = demand or Demand()
     surface(
         result.law, demand.unique_tokens
-    )  # a law the searches can use, before any k is tried
+    )  # fail on an unusable law before any k is tried
     point = _PointOnly(result)
     score = _scorer(point, task, budget, queries * tokens_per_sample, demand)
     k = _best_k(score, k_max)
