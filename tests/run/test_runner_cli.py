@@ -195,7 +195,7 @@ def test_run_with_a_changed_plan_exits_1_naming_runs_and_fields(
     assert code == 1 and out == "" and "Traceback" not in err
     assert "4 run(s) differ" in err and "--new-study" in err
     for run in load_plan(plans[1]).runs:
-        assert f"{run.run_id}: seed 0 -> 1; trainer.seed 0 -> 1" in err
+        assert f"\n  {run.run_id}: seed 0 -> 1\n" in err  # the one field that differs
     assert study_files(study) == before  # nothing in the store changed
 
     code, out, err = invoke(

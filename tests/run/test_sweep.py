@@ -185,18 +185,37 @@ def test_a_plan_with_more_runs_runs_only_the_new_ones(tmp_path):
     assert stored_rows(tmp_path / "s") == expected_rows(bigger)
 
 
-def test_stored_config_holds_the_resolved_trainer_settings(tmp_path):
+TRAINER_OWN = ("min_lr_ratio", "decay_fraction", "weight_decay", "beta1", "beta2")
+TRAINER_OWN += ("grad_clip", "device", "deterministic")
+
+
+def test_stored_config_holds_the_resolved_trainer_settings():
     from scalinglab.plan import ladder
     from scalinglab.run.config import TrainConfig
 
     plan = ladder((3e4, 4.5e4), 2, (3,))
     configs = run_configs(plan)
     trainer = configs[plan.runs[0].run_id]["trainer"]
-    expected = TrainConfig.from_planned_run(plan.runs[0]).to_dict()
-    assert trainer == {
-        k: v for k, v in expected.items() if k not in ("num_threads", "run_id")
+    assert trainer == {  # the trainer's own settings; lr, steps, shape... are planned
+        "batch_size": plan.runs[0].batch_tokens // plan.runs[0].seq_len,
+        **{k: TrainConfig.__dataclass_fields__[k].default for k in TRAINER_OWN},
     }
-    assert trainer["weight_decay"] == 0.1 and trainer["lr"] == plan.runs[0].lr
     external = run_configs(plan, command="python train.py {lr}")
     assert external[plan.runs[0].run_id]["command"] == "python train.py {lr}"
     assert "trainer" not in external[plan.runs[0].run_id]
+
+
+def test_a_changed_trainer_default_is_a_changed_run(tmp_path):
+    from scalinglab.plan import ladder
+
+    plan = ladder((3e4, 4.5e4), 2, (3,))
+    older = run_configs(plan)  # as if stored by a version with another default
+    for config in older.values():
+        config["trainer"]["weight_decay"] = 0.05
+    specs = [r.to_dict() for r in plan.runs]
+    Study.create(tmp_path / "s", plan.to_dict(), specs, older).close()
+    with pytest.raises(PlanChanged) as refused:
+        run_study(plan, tmp_path / "s", progress=False)
+    assert refused.value.diff.changed == {
+        r.run_id: {"trainer.weight_decay": (0.05, 0.1)} for r in plan.runs
+    }

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from ..errors import ScalinglabError
@@ -132,9 +133,10 @@ def _message(study: str, diff: PlanDiff) -> str:
             f"{len(diff.removed)} stored run(s) are not in the plan: "
             + ", ".join(diff.removed)
         )
+    base = Path(study) if Path(study).name else Path(study).resolve()
     lines.append(
         "To run this plan, give a new --study directory, or pass --new-study to run "
-        f"it in the first free {study}-2, {study}-3, ... (this study is kept as it "
+        f"it in the first free {base}-2, {base}-3, ... (this study is kept as it "
         "is). To resume this study, run it with its original plan."
     )
     return "\n".join(lines)

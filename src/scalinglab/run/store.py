@@ -98,6 +98,12 @@ class Study:
     connection
         An open SQLite connection to ``path / "study.sqlite"``.
 
+    Attributes
+    ----------
+    added
+        Runs that :meth:`create` appended to an existing study (its plan extended
+        the study's); empty otherwise.
+
     Examples
     --------
     >>> study = Study.create(tmp, plan_dict, run_specs)  # doctest: +SKIP
@@ -107,9 +113,7 @@ class Study:
     def __init__(self, path: Path, connection: sqlite3.Connection) -> None:
         self.path = path
         self._db = connection
-        self.added: tuple[
-            str, ...
-        ] = ()  # runs :meth:`create` added to an existing study
+        self.added: tuple[str, ...] = ()
 
     # -- opening -------------------------------------------------------------
 
@@ -212,7 +216,7 @@ class Study:
                 )
             if added:
                 start = db.execute("SELECT MAX(position) + 1 FROM runs").fetchone()[0]
-                new = [r for r in runs if r["run_id"] in set(added)]
+                new = [r for r in runs if r["run_id"] in added]
                 _insert_runs(db, new, configs, start=start)
                 db.execute(
                     "INSERT OR REPLACE INTO meta VALUES ('plan', ?)", (_dumps(plan),)
@@ -224,13 +228,23 @@ class Study:
 
         A run stored without a config (a study written before configs were kept)
         is compared by its stored spec against the planned config's same fields.
+
+        Parameters
+        ----------
+        configs
+            ``{run_id: resolved config}`` of the plan, in plan order.
+
+        Returns
+        -------
+        PlanDiff
+            Changed and removed stored runs, and the plan's new runs.
         """
         # Through JSON, as stored: tuples become lists, numpy numbers plain numbers.
         configs = json.loads(_dumps(configs))
         stored = self._stored_configs()
         for run_id, (config, is_spec) in stored.items():
             if is_spec and run_id in configs:
-                configs = {**configs, run_id: _restrict(configs[run_id], config)}
+                configs[run_id] = _restrict(configs[run_id], config)
         return diff_configs({r: c for r, (c, _) in stored.items()}, configs)
 
     def _stored_configs(self) -> dict[str, tuple[dict[str, Any], bool]]:

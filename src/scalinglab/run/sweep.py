@@ -119,6 +119,12 @@ def run_study(
     Returns
     -------
     SweepReport
+
+    Raises
+    ------
+    PlanChanged
+        ``study_dir`` holds a study whose runs this plan changes or drops
+        (see :func:`free_study_dir` for a directory it can run into).
     """
     plan = _load(plan)
     study_dir = Path(study_dir)
@@ -144,10 +150,19 @@ def run_configs(
 ) -> dict[str, dict[str, Any]]:
     """Each run's resolved config: what the study stores and compares on resume.
 
-    The planned run's fields, plus ``trainer`` (the built-in trainer's full
-    :class:`~scalinglab.run.config.TrainConfig`, defaults included, without the
-    thread count) or ``command`` (an external-command template). A custom
-    ``trial`` adds nothing: only the planned fields are known.
+    The planned run's fields, plus ``trainer`` (the built-in trainer's
+    :class:`~scalinglab.run.config.TrainConfig` settings the plan does not give,
+    defaults included: weight decay, betas, clipping, decay shape, device...) or
+    ``command`` (an external-command template). A custom ``trial`` adds nothing:
+    only the planned fields are known. The thread count is left out: it is how a
+    run is executed, not what it computes.
+
+    Parameters
+    ----------
+    plan
+        A ``Plan`` or the path of a plan file.
+    command, trial
+        As given to :func:`run_study`: they decide which trainer runs the plan.
 
     Returns
     -------
@@ -177,13 +192,25 @@ def free_study_dir(
     A directory qualifies when it holds no study, or a study this plan resumes
     (every stored run unchanged; the plan may add runs). Nothing is written, so
     the same call with the same plan finds the same directory again.
+
+    Parameters
+    ----------
+    plan
+        A ``Plan`` or the path of a plan file.
+    study_dir
+        ``DIR``, the directory asked for.
+    command, trial
+        As given to :func:`run_study` (they are part of each run's config).
+
+    Returns
+    -------
+    pathlib.Path
     """
-    plan, study_dir = _load(plan), Path(study_dir)
+    study_dir = Path(study_dir)
+    base = study_dir if study_dir.name else study_dir.resolve()  # "." has no name
     configs = run_configs(plan, command=command, trial=trial)
     for n in range(1, 10_000):
-        candidate = (
-            study_dir if n == 1 else study_dir.with_name(f"{study_dir.name}-{n}")
-        )
+        candidate = study_dir if n == 1 else base.with_name(f"{base.name}-{n}")
         if not (candidate / DB_NAME).is_file():
             return candidate
         with Study.open(candidate) as study:
@@ -335,7 +362,12 @@ def _trainer_config(run: Any) -> dict[str, Any]:
     from .config import TrainConfig
 
     config = TrainConfig.from_planned_run(run).to_dict()
-    return {k: v for k, v in config.items() if k not in _EXECUTION_FIELDS}
+    planned = {**run.to_dict(), **run.shape.to_dict()}  # shared fields: shown once
+    return {
+        k: v
+        for k, v in config.items()
+        if k not in planned and k not in _EXECUTION_FIELDS
+    }
 
 
 def _journal_rows(path: Path) -> list[dict[str, Any]]:
