@@ -10,7 +10,7 @@ import pytest
 
 from scalinglab.analysis.compare import compare, multiplier
 from scalinglab.data import read_runs
-from scalinglab.errors import InputError
+from scalinglab.errors import InputError, ScalinglabError
 from scalinglab.laws.registry import get_law
 
 from ._synthetic import TRUTH, chinchilla_loss
@@ -173,3 +173,9 @@ def test_multiplier_interval_is_calibrated_on_a_known_multiplier_of_2():
     assert abs(np.median(values) - 2.0) < 0.05
     assert covered >= 17
     assert width <= 2 * spread  # honest but not huge
+
+
+@pytest.mark.parametrize("target", [-1.0, 0.0, float("nan")])
+def test_target_loss_must_be_a_positive_loss(target):
+    with pytest.raises(ScalinglabError, match="target loss"):
+        compare("chinchilla", _two_recipes(0.0, 0), "recipe", "A", target_loss=target)

@@ -282,3 +282,20 @@ def test_flags_show_in_help_without_a_value(invoke):
     for flag in ("--json", "--dropna"):
         assert re.search(rf"{flag}\s+Print|{flag}\s+Drop", out), out
         assert not re.search(rf"{flag}\s+<bool>", out)
+
+
+def test_bad_cost_model_and_unknown_law_input_are_refused(invoke, saved_fit):
+    code, out, err = invoke(
+        "optimal",
+        "--fit",
+        str(saved_fit),
+        "--compute",
+        "1e24",
+        "--flops-per-token",
+        "N*0",
+    )
+    assert code == 1 and out == "" and "cost model gives 0 FLOPs per token" in err
+    code, out, err = invoke(
+        "predict", "--fit", str(saved_fit), "--N", "1e9", "--D", "1e12", "--at", "x=3"
+    )
+    assert code == 1 and out == "" and "x is not one of them" in err

@@ -216,6 +216,10 @@ def compare(
     """
     law = get_law(law)
     labels = _labels(runs, group, baseline)
+    if target_loss is not None and not (np.isfinite(target_loss) and target_loss > 0):
+        raise ScalinglabError(
+            f"the target loss (--target-loss) must be finite and > 0; got {plain(target_loss)}."
+        )
     if bootstrap < 20:
         raise ScalinglabError(
             f"compare needs bootstrap >= 20 for its intervals; got {bootstrap}."

@@ -188,6 +188,7 @@ def optimal_allocation(
         )
     _check_fixed(law, fixed_inputs)
     fpt = flops_per_token or six_n
+    _check_cost_model(fpt, flat)
     point = {k: np.array([[v]]) for k, v in result.params.items()}
     N, how = optimal_N(
         law,
@@ -266,6 +267,19 @@ def _shaped(values, shape: tuple) -> np.ndarray | float:
     """``values`` in the shape of the budgets: a plain float for one scalar budget."""
     values = np.asarray(values, dtype=float).reshape(shape)
     return float(values) if values.ndim == 0 else values
+
+
+def _check_cost_model(fpt: FlopsPerToken, compute: np.ndarray) -> None:
+    """FLOPs per token must be finite and > 0 for every model size the search may try."""
+    N = np.geomspace(10.0, float(compute.max()) / 6.0, 64)
+    with np.errstate(all="ignore"):
+        cost = np.broadcast_to(np.asarray(fpt(N), dtype=float), N.shape)
+    bad = ~(np.isfinite(cost) & (cost > 0))
+    if bad.any():
+        raise ScalinglabError(
+            f"the cost model gives {plain(cost[bad][0])} FLOPs per token at N = "
+            f"{plain(N[bad][0])}; it must be finite and > 0 for every N (e.g. '6*N + 2e9')."
+        )
 
 
 def _check_fixed(law: Law, fixed_inputs: Mapping[str, float]) -> None:

@@ -123,6 +123,12 @@ def _inputs_from_options(
         k: parse_quantities(v, f"--{k}") for k, v in given.items() if v is not None
     }
     values.update({k: [v] for k, v in parse_assignments(at, "--at").items()})
+    unknown = [name for name in values if name not in law_inputs]
+    if unknown:
+        raise ScalinglabError(
+            f"this law takes {', '.join(law_inputs)}; {', '.join(unknown)} is not one of "
+            "them (drop it or fit a law that uses it)."
+        )
     missing = [name for name in law_inputs if name not in values]
     if missing:
         raise ScalinglabError(
