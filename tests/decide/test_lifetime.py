@@ -203,3 +203,21 @@ def test_negative_inference_tokens_is_refused():
         ScalinglabError, match="inference_tokens must be .* >= 0; got -5"
     ):
         Demand(inference_tokens=-5)
+
+
+def test_laws_that_cannot_price_repetition_say_so():
+    with pytest.raises(
+        ScalinglabError, match="'kaplan' has no way to price repeated tokens"
+    ):
+        lifetime_optimum(
+            get_preset("kaplan2020"), budget=1e23, demand=Demand(unique_tokens=1e12)
+        )
+    with pytest.raises(ScalinglabError, match="needs the unique tokens available"):
+        lifetime_optimum(get_preset("muennighoff2023"), budget=1e22)
+
+
+def test_unreachable_target_with_a_token_cap_names_the_cap():
+    with pytest.raises(ScalinglabError, match="max_tokens=1e\\+09"):
+        lifetime_optimum(
+            get_preset("besiroglu2024"), target_loss=1.9, demand=Demand(max_tokens=1e9)
+        )

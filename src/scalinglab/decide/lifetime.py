@@ -354,7 +354,7 @@ def lifetime_optimum(
     *,
     budget: float | None = None,
     target_loss: float | None = None,
-    demand: Demand = Demand(),
+    demand: Demand | None = None,
     level: float = 0.95,
 ) -> LifetimeOptimum:
     """Lifetime-optimal N, D for a total FLOP budget or a target loss, with intervals.
@@ -365,7 +365,8 @@ def lifetime_optimum(
         ``law``, ``params`` and ``draws`` (None for no intervals).
     budget : total training + inference FLOPs (the lowest-loss form).
     target_loss : loss to reach (the cheapest form). Give exactly one of the two.
-    demand : inference tokens, cost per token, unique tokens and caps.
+    demand : inference tokens, cost per token, unique tokens and caps (default: no
+        inference, 6 N training FLOPs per token, no limits).
     level : interval level for ``ci95``.
 
     Returns
@@ -396,11 +397,12 @@ def lifetime_optimum(
     True
     """
     form = _form(budget, target_loss)
+    demand = demand or Demand()
     surf = surface(result.law, demand.unique_tokens)
     notes = [surf.note] if surf.note else []
     point = {k: np.array([[float(v)]]) for k, v in result.params.items()}
     if form == "target":
-        _check_reachable(surf, point, target_loss, demand)
+        _check_reachable(point, target_loss)
     answer = _solve(surf, point, form, budget, target_loss, demand)
     if not np.isfinite(answer["N"][0]):
         raise ScalinglabError(_infeasible(form, budget, target_loss, demand))
@@ -433,7 +435,7 @@ def _form(budget, target_loss) -> str:
     return "target"
 
 
-def _check_reachable(surf: Surface, point, target: float, demand: Demand) -> None:
+def _check_reachable(point, target: float) -> None:
     E = point.get("E")
     if E is not None and target <= float(E[0, 0]):
         raise ScalinglabError(
@@ -459,11 +461,7 @@ def _solve(
     """The optimum and its training-only twin of equal loss for parameter arrays (S, 1)."""
     if form == "budget":
         N = budget_optimum(surf, values, budget, demand)
-        D = (
-            _budget_tokens(N, budget, demand)
-            if not demand.is_plain or surf.repetition
-            else budget / demand.train_fpt(N)
-        )
+        D = _budget_tokens(N, budget, demand)
         loss = surf.loss(N[:, None], D[:, None], values)[:, 0]
     else:
         N = target_optimum(surf, values, target, demand)
@@ -514,15 +512,19 @@ def _intervals(result, surf, form, budget, target, demand, one, level):
         draws["loss"] = _with_extrapolation_error(result, draws["loss"][:, None], N, D)[
             :, 0
         ]
-    ok = np.isfinite(draws["N"])
+    if form == "target":
+        del draws["loss"]  # the target is given, not estimated
+    finite = {name: samples[np.isfinite(samples)] for name, samples in draws.items()}
     alpha = 1.0 - level
-    ci = {}
-    for name, samples in draws.items():
-        if name == "loss" and form == "target":
-            continue  # the target is given, not estimated
-        low, high = np.percentile(samples[ok], [50 * alpha, 100 - 50 * alpha])
-        ci[name] = (float(low), float(high))
-    return ci, int((~ok).sum())
+    ci = {
+        name: tuple(
+            float(x) for x in np.percentile(kept, [50 * alpha, 100 - 50 * alpha])
+        )
+        for name, kept in finite.items()
+        if kept.size
+    }
+    missing = len(result.draws) - min(kept.size for kept in finite.values())
+    return (ci or None), missing
 
 
 def _derived(raw: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
