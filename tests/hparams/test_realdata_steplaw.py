@@ -34,7 +34,7 @@ def test_paper_procedure_on_released_dense_sweep(steplaw):
     df = pd.read_csv(steplaw / "dense_lr_bs_loss.csv")
     fit = fit_hparams(df.N.to_numpy(), df.D.to_numpy(), df.lr.to_numpy(),
                       df.bs.to_numpy() * 2048.0, df["smooth loss"].to_numpy(),
-                      threshold=0.0025, bootstrap=1000, seed=0)
+                      threshold=0.0025, resample="runs", bootstrap=1000, seed=0)
     # Reproduced within our bootstrap interval: the N exponent of the LR law and the
     # whole batch-size law (coefficient and D exponent).
     for law, name, published in ((fit.lr_law, "N", -0.713), (fit.bs_law, "D", 0.571),

@@ -56,6 +56,8 @@ def fit_cmd(
                                "best) or quadratic (smooth local optimum per cell)."),
     threshold: float = typer.Option(0.0025, help="Band width relative to the cell's best loss."),
     fit_band: float = typer.Option(0.02, help="Quadratic: runs within this of the best are fitted."),
+    resample: str = typer.Option("cells", help="Band bootstrap: cells (calibrated) or runs "
+                                 "(Step Law's code: kept runs pooled; conservative)."),
     lr_inputs: str = typer.Option("N,D", help="Inputs of the LR law (N, D, C)."),
     bs_inputs: str = typer.Option("D", help="Inputs of the batch-size law (N, D, C)."),
     bootstrap: int = typer.Option(1000, help="Bootstrap replicates; 0 skips."),
@@ -72,7 +74,8 @@ def fit_cmd(
 
     cols = _columns(sweep, dict(N=N, D=D, lr=lr, bs=bs, loss=loss))
     result = fit_hparams(cols["N"], cols["D"], cols["lr"], cols["bs"] * seq_len, cols["loss"],
-                         method=method, threshold=threshold, fit_band=fit_band, bootstrap=bootstrap,
+                         method=method, threshold=threshold, fit_band=fit_band, resample=resample,
+                         bootstrap=bootstrap,
                          seed=seed, lr_inputs=_names(lr_inputs), bs_inputs=_names(bs_inputs))
     if output is not None:
         result.save(output)
