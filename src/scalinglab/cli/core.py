@@ -15,7 +15,7 @@ from ..fit import load_fit
 from ..laws import all_laws
 from . import decide
 from ._app import app
-from ._common import console, new_table, print_json
+from ._common import console, new_table, print_json, save_plot
 from ._options import (
     COpt,
     DataArg,
@@ -25,6 +25,7 @@ from ._options import (
     LossOpt,
     NKindOpt,
     NOpt,
+    PlotOpt,
     RunOpt,
     bootstrap_option,
     bootstrap_progress,
@@ -82,6 +83,7 @@ def fit(
     output: Optional[Path] = typer.Option(
         None, "-o", "--output", help="Save the fit (JSON) here."
     ),
+    plot: Optional[Path] = PlotOpt,
     as_json: bool = JsonOpt,
 ) -> None:
     """Fit a scaling law with bootstrap intervals and diagnostics.
@@ -105,6 +107,10 @@ def fit(
         )
     if output is not None:
         result.save(output)
+    if plot is not None:
+        from ..plot.fit import fit_figure
+
+        save_plot(fit_figure(result, runs), plot)
     if as_json:
         print_json(result.to_dict() | {"saved": str(output) if output else None})
         return
@@ -155,6 +161,7 @@ def predict(
         None, "--at", help="Other law inputs: NAME=VALUE."
     ),
     level: float = LevelOpt,
+    plot: Optional[Path] = PlotOpt,
     as_json: bool = JsonOpt,
 ) -> None:
     """Predict the loss of a planned run, with an interval when the fit has bootstrap draws.
@@ -168,6 +175,10 @@ def predict(
     from ..analysis.prediction import interval_key, level_text, prediction_table
 
     table = prediction_table(result, inputs, level=level)
+    if plot is not None:
+        from ..plot.fit import prediction_figure
+
+        save_plot(prediction_figure(result, table["rows"], level=level), plot)
     if as_json:
         print_json(
             table
@@ -204,6 +215,7 @@ def optimal(
         None, "--U", help="Unique tokens available (data_constrained laws)."
     ),
     level: float = LevelOpt,
+    plot: Optional[Path] = PlotOpt,
     as_json: bool = JsonOpt,
     target_loss: Optional[float] = decide.TargetLossOpt,
     inference_tokens: Optional[str] = decide.InferenceTokensOpt,
@@ -235,6 +247,11 @@ def optimal(
         dollars=dollars,
     )
     if decide.wants_lifetime(**lifetime):
+        if plot is not None:
+            raise ScalinglabError(
+                "--plot draws the compute-optimal frontier of a budget; "
+                "it does not apply to the lifetime options."
+            )
         return decide.run_lifetime(
             source, compute, flops, level, as_json, **lifetime, U=U
         )
@@ -251,6 +268,10 @@ def optimal(
         **fixed,
     )
     payload = allocation.to_dict()
+    if plot is not None:
+        from ..plot.fit import frontier_figure
+
+        save_plot(frontier_figure(source, budgets), plot)
     if as_json:
         print_json(
             payload

@@ -14,7 +14,14 @@ import numpy as np
 from ..errors import ScalinglabError
 from .style import COLOURS, band, label, ordered_legend, pyplot, set_axes, styled
 
-__all__ = ["data_figure", "frontier_figure", "isoloss_figure", "residuals_figure"]
+__all__ = [
+    "data_figure",
+    "fit_figure",
+    "frontier_figure",
+    "isoloss_figure",
+    "prediction_figure",
+    "residuals_figure",
+]
 
 
 @styled
@@ -38,6 +45,14 @@ def data_figure(runs: Any) -> Any:
     fig.colorbar(points, ax=ax, label=label("N"))
     set_axes(ax, "C", "loss", title=f"{runs.n_runs} runs, {len(runs)} rows")
     return fig
+
+
+def fit_figure(result: Any, runs: Any) -> Any:
+    """The figure of ``scalinglab fit --plot``: iso-loss contours for a law of N and D,
+    residuals against each input otherwise."""
+    if set(result.law.inputs) == {"N", "D"}:
+        return isoloss_figure(result, runs)
+    return residuals_figure(result, runs)
 
 
 def _require_nd(law: Any) -> None:
@@ -190,24 +205,27 @@ def _optimal_path(ax, result, n_lo, n_hi, d_lo, d_hi) -> None:
 
 
 @styled
-def frontier_figure(result: Any, runs: Any, budgets: np.ndarray) -> Any:
+def frontier_figure(result: Any, budgets: np.ndarray, *, runs: Any = None) -> Any:
     """Left: N* and D* against compute with 95% bands. Right: the loss at the optimum
-    with its 95% band, over the observed runs; the fitted compute range is shaded.
+    with its 95% band (over the observed runs when given); the fitted compute range is
+    shaded and the requested budgets are dashed.
 
     Parameters
     ----------
-    result : FitResult
-        A fit of a law of ``N`` and ``D``.
-    runs : RunTable
-        The fitted runs (for the observed losses and the fitted range).
+    result : FitResult or preset
+        A law of ``N`` and ``D`` with parameters (and bootstrap draws for bands).
     budgets : numpy.ndarray
         Requested compute budgets, marked on both panels.
+    runs : RunTable, optional
+        The fitted runs, drawn as observed losses.
     """
     _require_nd(result.law)
     plt = pyplot()
-    C_obs, loss = runs.array("C"), runs.array("loss")
     budgets = np.atleast_1d(np.asarray(budgets, float))
-    grid = np.geomspace(C_obs.min(), max(C_obs.max(), budgets.max()) * 3, 60)
+    fitted = _fitted_compute(result, runs)
+    low = min(fitted[0], budgets.min() / 100) if fitted else budgets.min() / 1e3
+    high = max(fitted[1] if fitted else 0, budgets.max()) * 3
+    grid = np.geomspace(low, high, 60)
     alloc = result.optimal(grid)
     fig, (left, right) = plt.subplots(1, 2, figsize=(10.5, 4.0), layout="constrained")
     for name, colour in (("N", COLOURS["fit"]), ("D", COLOURS["optimal"])):
@@ -222,9 +240,15 @@ def frontier_figure(result: Any, runs: Any, budgets: np.ndarray) -> Any:
             )
     set_axes(left, "C", "N", title="compute-optimal parameters N* and tokens D*")
     left.set_ylabel("N* (parameters), D* (tokens)")
-    right.scatter(
-        C_obs, loss, s=8, color=COLOURS["observed"], alpha=0.5, label="observed runs"
-    )
+    if runs is not None:
+        right.scatter(
+            runs.array("C"),
+            runs.array("loss"),
+            s=8,
+            color=COLOURS["observed"],
+            alpha=0.5,
+            label="observed runs",
+        )
     right.plot(grid, alloc.loss, color=COLOURS["fit"], label="fit: loss at the optimum")
     if alloc.ci95:
         band(
@@ -236,20 +260,33 @@ def frontier_figure(result: Any, runs: Any, budgets: np.ndarray) -> Any:
         )
     set_axes(right, "C", "loss", title="loss along the frontier")
     for ax in (left, right):
-        ax.axvspan(C_obs.min(), C_obs.max(), color="0.5", alpha=0.08, lw=0)
         for b in budgets:
             ax.axvline(b, color="0.3", lw=0.8, ls="--")
+        if fitted:
+            ax.axvspan(*fitted, color="0.5", alpha=0.08, lw=0)
         ordered_legend(ax)
-    right.annotate(
-        "fitted range",
-        (np.sqrt(C_obs.min() * C_obs.max()), 1.0),
-        xycoords=("data", "axes fraction"),
-        ha="center",
-        va="top",
-        fontsize=8,
-        color="0.35",
-    )
+    if fitted:
+        right.annotate(
+            "fitted range",
+            (np.sqrt(fitted[0] * fitted[1]), 1.0),
+            xycoords=("data", "axes fraction"),
+            ha="center",
+            va="top",
+            fontsize=8,
+            color="0.35",
+        )
     return fig
+
+
+def _fitted_compute(result: Any, runs: Any) -> tuple[float, float] | None:
+    """The compute span of the data: the runs' C, else 6 N D at the fit's input ranges."""
+    if runs is not None:
+        C = runs.array("C")
+        return float(C.min()), float(C.max())
+    ranges = getattr(result, "input_ranges", None) or {}
+    if "N" in ranges and "D" in ranges:
+        return 6 * ranges["N"][0] * ranges["D"][0], 6 * ranges["N"][1] * ranges["D"][1]
+    return None
 
 
 @styled
@@ -347,3 +384,61 @@ def _scatter_band(result, loss: np.ndarray) -> float:
     if result.objective_spec.space == "log":
         return 100 * float(np.expm1(s))
     return 100 * s / float(np.median(loss))
+
+
+@styled
+def prediction_figure(result: Any, rows: list[dict], *, level: float = 0.95) -> Any:
+    """Predicted runs on the fitted law: loss against N (or the law's first input) with
+    the other inputs held at the runs' values (one curve per distinct setting), the
+    prediction interval as a band, each prediction as a point, the fitted range shaded.
+
+    Parameters
+    ----------
+    result : FitResult
+    rows : list of dict
+        Predictions as :func:`scalinglab.analysis.prediction.prediction_table` returns them.
+    level : float
+        Interval level of the band.
+    """
+    plt = pyplot()
+    x_name = "N" if "N" in result.law.inputs else result.law.inputs[0]
+    others = [k for k in result.law.inputs if k != x_name]
+    fitted = result.input_ranges.get(x_name)
+    groups: dict[tuple, list[dict]] = {}
+    for row in rows:
+        groups.setdefault(tuple(row[k] for k in others), []).append(row)
+    fig, ax = plt.subplots(figsize=(6.6, 4.2), layout="constrained")
+    for i, (key, members) in enumerate(groups.items()):
+        colour = plt.cm.tab10(i % 10)
+        xs = [r[x_name] for r in members] + (list(fitted) if fitted else [])
+        grid = np.geomspace(min(xs) / 2, max(xs) * 2, 80)
+        inputs = {k: np.full_like(grid, v) for k, v in zip(others, key)} | {
+            x_name: grid
+        }
+        setting = ", ".join(f"{k} = {v:.3g}" for k, v in zip(others, key)) or "law"
+        ax.plot(grid, result.predict(**inputs), color=colour, label=f"fit: {setting}")
+        if result.draws is not None:
+            text = f"interval: {level:.0%} (new run)" if i == 0 else "_nolegend_"
+            band(
+                ax,
+                grid,
+                *result.predict_interval(level, **inputs),
+                colour=colour,
+                text=text,
+            )
+        ax.scatter(
+            [r[x_name] for r in members],
+            [r["loss"] for r in members],
+            color=colour,
+            edgecolors="black",
+            zorder=4,
+            s=30,
+            label="predicted runs" if i == 0 else "_nolegend_",
+        )
+    if fitted:
+        ax.axvspan(
+            *fitted, color="0.5", alpha=0.08, lw=0, label="range of the fitted runs"
+        )
+    set_axes(ax, x_name, "loss", title=f"{result.law.name}: predicted loss")
+    ordered_legend(ax, order=("fit", "predict", "interval", "fitted"))
+    return fig

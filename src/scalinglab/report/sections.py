@@ -379,7 +379,7 @@ def frontier_section(
     )
     section.blocks.append(
         figure(
-            frontier_figure(result, runs, budgets),
+            frontier_figure(result, budgets, runs=runs),
             (
                 "Left: the optimal model size and token count as compute grows, with 95% bands. Right: "
                 "the loss at the optimum. Dashed lines mark the budgets in the table; the shaded span is "

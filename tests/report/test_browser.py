@@ -1,0 +1,35 @@
+"""The report in a real browser (headless Chromium): it loads with no errors, every figure
+is drawn with a non-zero size, and a screenshot is kept in build/test-artifacts/."""
+
+from __future__ import annotations
+
+from scalinglab.report._blocks import Figure, Section
+from scalinglab.report.build import render
+
+from ._browser import open_page
+from ._html import count_svg
+
+
+def test_report_loads_cleanly_and_draws_every_figure(ladder_report, tmp_path):
+    page = tmp_path / "ladder.html"
+    page.write_text(ladder_report, encoding="utf-8")
+    check = open_page(page, tmp_path / "profile", "ladder")
+    assert check.errors == []
+    assert len(check.figure_sizes) == count_svg(ladder_report)
+    assert all(w > 100 and h > 100 for w, h in check.figure_sizes), check.figure_sizes
+    assert check.screenshot.stat().st_size > 10_000
+
+
+def test_a_page_error_is_caught(tmp_path):
+    """The check can fail: a figure whose markup throws is reported, with its message."""
+    broken = Figure(
+        '<svg width="10" height="10"></svg><script>throw new Error("boom")</script>',
+        "x",
+    )
+    page = tmp_path / "broken.html"
+    page.write_text(
+        render("broken", [], [Section("s", "S", [broken])]), encoding="utf-8"
+    )
+    check = open_page(page, tmp_path / "profile", "broken")
+    assert any("boom" in e for e in check.errors)
+    assert check.figure_sizes == [(10, 10)]
