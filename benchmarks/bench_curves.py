@@ -14,8 +14,8 @@ import time
 import numpy as np
 
 from scalinglab.analysis.curves import Curve, fit_curves
-from scalinglab.analysis.schedules import wsd
 from scalinglab.laws.curves import MULTIPOWER_PUBLISHED, build_design, multipower_law
+from scalinglab.schedules import wsd
 
 
 def main(n: int = 1_000_000) -> None:
@@ -33,7 +33,9 @@ def main(n: int = 1_000_000) -> None:
     elapsed = time.perf_counter() - start
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"points: {steps.size:,} (aggregated to {fit.curves[0]['points']})")
-    print(f"fit time: {elapsed:.2f} s   peak RSS: {peak_mib:.0f} MiB   converged: {fit.converged}")
+    print(
+        f"fit time: {elapsed:.2f} s   peak RSS: {peak_mib:.0f} MiB   converged: {fit.converged}"
+    )
     print("params:", {k: round(v, 4) for k, v in fit.params.items()})
 
 

@@ -3,8 +3,10 @@
 A :class:`Schedule` holds ``lr[i]``, the learning rate used at step ``i`` for
 ``i = 0 .. steps-1``. Builders cover the common families (constant, cosine,
 linear, warmup-stable-decay with a decay fraction and shape, step decay) and
-arbitrary arrays; :func:`parse_schedule` reads a compact spec such as
-``"wsd:steps=72000,peak=3e-4,decay=0.2,shape=sqrt"``.
+arbitrary arrays; :func:`parse_spec` reads a compact spec such as
+``"wsd:steps=72000,peak=3e-4,decay=0.2,shape=sqrt"`` (keys in :data:`SPEC_KEYS`).
+This module sits below both the readers (:mod:`scalinglab.io.logs`) and the
+analyses, and imports neither.
 
 Warmup is linear from 0 to the peak over ``warmup`` steps, as in the multi-power
 law code (``lr[0] = 0``, ``lr[warmup-1] = peak``); the decay phase starts after it.
@@ -12,17 +14,31 @@ law code (``lr[0] = 0``, ``lr[warmup-1] = peak``); the decay phase starts after 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
-from ..errors import ScalinglabError
-from ..units import parse_quantity
+from .errors import ScalinglabError
+from .units import parse_quantity
 
 __all__ = [
-    "Schedule", "Phases", "constant", "cosine", "linear", "wsd", "step_decay", "from_array",
-    "from_points", "detect_phases", "parse_spec", "parse_schedule", "FAMILIES", "DECAY_SHAPES",
+    "DECAY_SHAPES",
+    "FAMILIES",
+    "SPEC_KEYS",
+    "Phases",
+    "Schedule",
+    "constant",
+    "cosine",
+    "detect_phases",
+    "from_array",
+    "from_points",
+    "linear",
+    "parse_spec",
+    "spec_help",
+    "spec_keys",
+    "step_decay",
+    "wsd",
 ]
 
 
@@ -37,8 +53,13 @@ class Phases:
     final: float
 
     def to_dict(self) -> dict:
-        return {"warmup": list(self.warmup), "stable": list(self.stable), "decay": list(self.decay),
-                "peak": self.peak, "final": self.final}
+        return {
+            "warmup": list(self.warmup),
+            "stable": list(self.stable),
+            "decay": list(self.decay),
+            "peak": self.peak,
+            "final": self.final,
+        }
 
 
 @dataclass(frozen=True, eq=False)
@@ -59,7 +80,9 @@ class Schedule:
     def __post_init__(self) -> None:
         lr = np.asarray(self.lr, dtype=float)
         if lr.ndim != 1 or lr.size < 2:
-            raise ScalinglabError(f"a schedule needs at least 2 steps of LR values; got shape {lr.shape}.")
+            raise ScalinglabError(
+                f"a schedule needs at least 2 steps of LR values; got shape {lr.shape}."
+            )
         bad = np.flatnonzero(~np.isfinite(lr) | (lr < 0))
         if bad.size:
             raise ScalinglabError(
@@ -89,8 +112,13 @@ class Schedule:
         return detect_phases(self.lr, tolerance)
 
     def to_dict(self) -> dict:
-        return {"name": self.name, "steps": self.steps, "peak": self.peak,
-                "final": float(self.lr[-1]), "spec": self.spec}
+        return {
+            "name": self.name,
+            "steps": self.steps,
+            "peak": self.peak,
+            "final": float(self.lr[-1]),
+            "spec": self.spec,
+        }
 
 
 # -- builders ----------------------------------------------------------------
@@ -103,7 +131,9 @@ def _warmup(peak: float, warmup: int) -> np.ndarray:
 def _check(steps: int, peak: float, warmup: int) -> tuple[int, float, int]:
     steps, warmup = int(steps), int(warmup)
     if steps < 2 or not 0 <= warmup < steps:
-        raise ScalinglabError(f"need steps >= 2 and 0 <= warmup < steps; got steps={steps}, warmup={warmup}.")
+        raise ScalinglabError(
+            f"need steps >= 2 and 0 <= warmup < steps; got steps={steps}, warmup={warmup}."
+        )
     if not peak > 0:
         raise ScalinglabError(f"peak learning rate must be > 0; got {peak}.")
     return steps, float(peak), warmup
@@ -117,17 +147,25 @@ def constant(steps: int, peak: float, *, warmup: int = 0) -> Schedule:
     """Constant LR ``peak`` after an optional linear warmup."""
     steps, peak, warmup = _check(steps, peak, warmup)
     lr = np.concatenate([_warmup(peak, warmup), np.full(steps - warmup, peak)])
-    return Schedule(lr, f"constant:steps={steps},peak={peak:g},warmup={warmup}",
-                    dict(family="constant", steps=steps, peak=peak, warmup=warmup))
+    return Schedule(
+        lr,
+        f"constant:steps={steps},peak={peak:g},warmup={warmup}",
+        dict(family="constant", steps=steps, peak=peak, warmup=warmup),
+    )
 
 
 def cosine(steps: int, peak: float, *, final: float = 0.0, warmup: int = 0) -> Schedule:
     """Cosine decay from ``peak`` to ``final`` over the steps after warmup."""
     steps, peak, warmup = _check(steps, peak, warmup)
     p = _progress(steps - warmup)
-    lr = np.concatenate([_warmup(peak, warmup), final + 0.5 * (peak - final) * (1 + np.cos(np.pi * p))])
-    return Schedule(lr, f"cosine:steps={steps},peak={peak:g},final={final:g},warmup={warmup}",
-                    dict(family="cosine", steps=steps, peak=peak, final=final, warmup=warmup))
+    lr = np.concatenate(
+        [_warmup(peak, warmup), final + 0.5 * (peak - final) * (1 + np.cos(np.pi * p))]
+    )
+    return Schedule(
+        lr,
+        f"cosine:steps={steps},peak={peak:g},final={final:g},warmup={warmup}",
+        dict(family="cosine", steps=steps, peak=peak, final=final, warmup=warmup),
+    )
 
 
 def linear(steps: int, peak: float, *, final: float = 0.0, warmup: int = 0) -> Schedule:
@@ -135,8 +173,11 @@ def linear(steps: int, peak: float, *, final: float = 0.0, warmup: int = 0) -> S
     steps, peak, warmup = _check(steps, peak, warmup)
     p = _progress(steps - warmup)
     lr = np.concatenate([_warmup(peak, warmup), peak + (final - peak) * p])
-    return Schedule(lr, f"linear:steps={steps},peak={peak:g},final={final:g},warmup={warmup}",
-                    dict(family="linear", steps=steps, peak=peak, final=final, warmup=warmup))
+    return Schedule(
+        lr,
+        f"linear:steps={steps},peak={peak:g},final={final:g},warmup={warmup}",
+        dict(family="linear", steps=steps, peak=peak, final=final, warmup=warmup),
+    )
 
 
 def _decay_linear(p, peak, final):
@@ -192,19 +233,34 @@ def wsd(
     """
     steps, peak, warmup = _check(steps, peak, warmup)
     if shape not in DECAY_SHAPES:
-        raise ScalinglabError(f"unknown decay shape {shape!r}; choose one of {', '.join(DECAY_SHAPES)}.")
+        raise ScalinglabError(
+            f"unknown decay shape {shape!r}; choose one of {', '.join(DECAY_SHAPES)}."
+        )
     if not 0 <= decay <= 1:
         raise ScalinglabError(f"decay fraction must be in [0, 1]; got {decay}.")
     n_decay = min(int(round(decay * steps)), steps - warmup)
     start = steps - n_decay
-    lr = np.concatenate([
-        _warmup(peak, warmup),
-        np.full(start - warmup, peak),
-        DECAY_SHAPES[shape](_progress(n_decay), peak, final),
-    ])
+    lr = np.concatenate(
+        [
+            _warmup(peak, warmup),
+            np.full(start - warmup, peak),
+            DECAY_SHAPES[shape](_progress(n_decay), peak, final),
+        ]
+    )
     name = f"wsd:steps={steps},peak={peak:g},decay={decay:g},shape={shape},final={final:g},warmup={warmup}"
-    return Schedule(lr, name, dict(family="wsd", steps=steps, peak=peak, decay=decay, shape=shape,
-                                   final=final, warmup=warmup))
+    return Schedule(
+        lr,
+        name,
+        dict(
+            family="wsd",
+            steps=steps,
+            peak=peak,
+            decay=decay,
+            shape=shape,
+            final=final,
+            warmup=warmup,
+        ),
+    )
 
 
 def step_decay(
@@ -219,14 +275,28 @@ def step_decay(
     steps, peak, warmup = _check(steps, peak, warmup)
     marks = sorted(int(m) for m in milestones)
     if any(not warmup <= m < steps for m in marks):
-        raise ScalinglabError(f"milestones must lie in [warmup, steps); got {marks} for steps={steps}.")
+        raise ScalinglabError(
+            f"milestones must lie in [warmup, steps); got {marks} for steps={steps}."
+        )
     after = np.arange(warmup, steps)
     drops = np.searchsorted(np.asarray(marks, dtype=float), after, side="right")
     lr = np.concatenate([_warmup(peak, warmup), peak * float(factor) ** drops])
-    name = (f"step:steps={steps},peak={peak:g},milestones={'/'.join(map(str, marks))},"
-            f"factor={factor:g},warmup={warmup}")
-    return Schedule(lr, name, dict(family="step", steps=steps, peak=peak, milestones=marks,
-                                   factor=float(factor), warmup=warmup))
+    name = (
+        f"step:steps={steps},peak={peak:g},milestones={'/'.join(map(str, marks))},"
+        f"factor={factor:g},warmup={warmup}"
+    )
+    return Schedule(
+        lr,
+        name,
+        dict(
+            family="step",
+            steps=steps,
+            peak=peak,
+            milestones=marks,
+            factor=float(factor),
+            warmup=warmup,
+        ),
+    )
 
 
 def from_array(lr: Sequence[float] | np.ndarray, name: str = "array") -> Schedule:
@@ -252,7 +322,9 @@ def from_points(
     s = np.asarray(steps, dtype=float)
     v = np.asarray(lr, dtype=float)
     if s.shape != v.shape or s.size < 1:
-        raise ScalinglabError(f"steps and lr must be equal-length arrays; got {s.shape} and {v.shape}.")
+        raise ScalinglabError(
+            f"steps and lr must be equal-length arrays; got {s.shape} and {v.shape}."
+        )
     order = np.argsort(s, kind="stable")
     s, v = s[order], v[order]
     if np.any(np.diff(s) <= 0) or s[0] < 0 or np.any(s != np.round(s)):
@@ -263,14 +335,25 @@ def from_points(
     elif interpolation == "previous":
         values = v[np.clip(np.searchsorted(s, grid, side="right") - 1, 0, None)]
     else:
-        raise ScalinglabError(f"interpolation must be 'linear' or 'previous'; got {interpolation!r}.")
+        raise ScalinglabError(
+            f"interpolation must be 'linear' or 'previous'; got {interpolation!r}."
+        )
     head = int(s[0])
     if before == "warmup" and head > 0:
         values[: head + 1] = np.linspace(0.0, v[0], head + 1)
     elif before not in ("warmup", "constant"):
         raise ScalinglabError(f"before must be 'warmup' or 'constant'; got {before!r}.")
-    return Schedule(values, name, dict(family="points", first_logged_step=head, before=before,
-                                       interpolation=interpolation, logged=int(s.size)))
+    return Schedule(
+        values,
+        name,
+        dict(
+            family="points",
+            first_logged_step=head,
+            before=before,
+            interpolation=interpolation,
+            logged=int(s.size),
+        ),
+    )
 
 
 # -- phases ------------------------------------------------------------------
@@ -289,28 +372,96 @@ def detect_phases(lr: np.ndarray, tolerance: float = 1e-3) -> Phases:
     first, last = int(near[0]), int(near[-1])
     rising = first > 0 and lr[0] < peak * (1 - tolerance)
     warmup_end = first if rising else 0
-    return Phases((0, warmup_end), (warmup_end, last + 1), (last + 1, lr.size), peak, float(lr[-1]))
+    return Phases(
+        (0, warmup_end),
+        (warmup_end, last + 1),
+        (last + 1, lr.size),
+        peak,
+        float(lr[-1]),
+    )
 
 
 # -- specs -------------------------------------------------------------------
 
 FAMILIES: dict[str, Callable[..., Schedule]] = {
-    "constant": constant, "cosine": cosine, "linear": linear, "wsd": wsd, "step": step_decay,
+    "constant": constant,
+    "cosine": cosine,
+    "linear": linear,
+    "wsd": wsd,
+    "step": step_decay,
+}
+_COMMON = {
+    "steps": "total optimizer steps (required, e.g. 24000 or 24k)",
+    "peak": "peak learning rate (required, e.g. 3e-4)",
+    "warmup": "linear warmup steps from 0 to the peak (default 0)",
+}
+_FINAL = {"final": "learning rate at the last step (default 0)"}
+SPEC_KEYS: dict[str, dict[str, str]] = {
+    "constant": dict(_COMMON),
+    "cosine": {**_COMMON, **_FINAL},
+    "linear": {**_COMMON, **_FINAL},
+    "wsd": {
+        **_COMMON,
+        **_FINAL,
+        "decay": "fraction of all steps spent decaying (default 0.2)",
+        "shape": f"decay shape: {', '.join(DECAY_SHAPES)} (default linear)",
+    },
+    "step": {
+        **_COMMON,
+        "milestones": "steps where the LR is multiplied by factor, e.g. 8000/12000",
+        "factor": "multiplier at each milestone (default 0.1)",
+    },
 }
 _INT_KEYS = {"steps", "warmup"}
 _TEXT_KEYS = {"shape"}
 
 
-def parse_spec(spec: str) -> Schedule:
+def spec_help() -> str:
+    """One line per family naming its spec keys (for ``--help`` texts)."""
+    return "; ".join(
+        f"{family}: {', '.join(keys)}" for family, keys in SPEC_KEYS.items()
+    )
+
+
+def spec_keys(spec: str) -> set[str]:
+    """The keys a spec string sets (``"cosine:steps=10,peak=1"`` -> ``{"steps", "peak"}``)."""
+    rest = spec.partition(":")[2]
+    return {
+        item.partition("=")[0].strip().lower()
+        for item in rest.split(",")
+        if item.strip()
+    }
+
+
+def parse_spec(spec: str, *, defaults: Mapping[str, object] | None = None) -> Schedule:
     """Build a schedule from ``"family:key=value,..."``.
 
-    Families and keys: ``constant`` (steps, peak, warmup), ``cosine`` and
-    ``linear`` (steps, peak, final, warmup), ``wsd`` (steps, peak, decay, shape,
-    final, warmup), ``step`` (steps, peak, milestones as ``8000/12000``, factor,
-    warmup). Numbers accept human forms (``72k``, ``3e-4``).
+    Families and keys (:data:`SPEC_KEYS`): ``constant`` (steps, peak, warmup),
+    ``cosine`` and ``linear`` (steps, peak, final, warmup), ``wsd`` (steps, peak,
+    decay, shape, final, warmup), ``step`` (steps, peak, milestones as
+    ``8000/12000``, factor, warmup). Numbers accept human forms (``72k``, ``3e-4``).
 
-    >>> parse_spec("wsd:steps=1000,peak=1e-3,decay=0.2").lr[-1]
-    0.0
+    Parameters
+    ----------
+    spec : str
+        The spec.
+    defaults : mapping, optional
+        Values for keys the spec does not set (e.g. a fitted curve's warmup);
+        the schedule's name then lists them after the spec's own keys.
+
+    Raises
+    ------
+    ScalinglabError
+        Unknown family, unknown key (the message lists the family's keys),
+        missing ``steps``/``peak``, or a value the builder rejects.
+
+    Examples
+    --------
+    >>> s = parse_spec("wsd:steps=1000,peak=1e-3,decay=0.2")
+    >>> s.steps, float(s.lr[799]), float(s.lr[900])
+    (1000, 0.001, 0.0005)
+    >>> parse_spec("constant:steps=100,peak=1e-3", defaults={"warmup": 10}).name
+    'constant:steps=100,peak=1e-3,warmup=10'
     """
     family, _, rest = spec.strip().partition(":")
     family = family.strip().lower()
@@ -319,46 +470,41 @@ def parse_spec(spec: str) -> Schedule:
             f"unknown schedule family {family!r} in {spec!r}; choose one of {', '.join(FAMILIES)} "
             "(e.g. 'wsd:steps=72000,peak=3e-4,decay=0.2') or give a CSV file with step and lr columns."
         )
-    kwargs = _spec_arguments(spec, rest)
+    kwargs = _spec_arguments(spec, family, rest)
+    added = {k: v for k, v in (defaults or {}).items() if k not in kwargs}
+    kwargs.update(added)
     for required in ("steps", "peak"):
         if required not in kwargs:
-            raise ScalinglabError(f"schedule spec {spec!r} needs {required}=...; e.g. '{family}:steps=24000,peak=3e-4'.")
-    try:
-        schedule = FAMILIES[family](kwargs.pop("steps"), kwargs.pop("peak"), **kwargs)
-    except TypeError as error:
-        raise ScalinglabError(f"schedule spec {spec!r}: {error}.") from None
-    return Schedule(schedule.lr, spec.strip(), schedule.spec)
+            raise ScalinglabError(
+                f"schedule spec {spec!r} needs {required}=...; e.g. '{family}:steps=24000,peak=3e-4'."
+            )
+    schedule = FAMILIES[family](kwargs.pop("steps"), kwargs.pop("peak"), **kwargs)
+    name = ",".join([spec.strip(), *(f"{k}={v}" for k, v in added.items())])
+    return Schedule(schedule.lr, name, schedule.spec)
 
 
-def _spec_arguments(spec: str, rest: str) -> dict:
+def _spec_arguments(spec: str, family: str, rest: str) -> dict:
     kwargs: dict = {}
+    valid = SPEC_KEYS[family]
     for item in filter(None, (part.strip() for part in rest.split(","))):
         key, eq, value = item.partition("=")
         if not eq:
-            raise ScalinglabError(f"schedule spec {spec!r}: expected key=value, got {item!r}.")
+            raise ScalinglabError(
+                f"schedule spec {spec!r}: expected key=value, got {item!r}."
+            )
         key = key.strip().lower()
+        if key not in valid:
+            raise ScalinglabError(
+                f"schedule spec {spec!r}: unknown key {key!r} for {family}; valid keys: "
+                f"{', '.join(valid)}."
+            )
         if key == "milestones":
-            kwargs[key] = [int(parse_quantity(m, name="milestone")) for m in value.split("/") if m]
+            kwargs[key] = [
+                int(parse_quantity(m, name="milestone")) for m in value.split("/") if m
+            ]
         elif key in _TEXT_KEYS:
             kwargs[key] = value.strip()
         else:
             number = parse_quantity(value.strip(), name=f"{key} in schedule spec")
             kwargs[key] = int(round(number)) if key in _INT_KEYS else number
     return kwargs
-
-
-def parse_schedule(spec_or_path: str | Schedule, *, columns: Mapping[str, str] | None = None) -> Schedule:
-    """A schedule from a spec string, or from a CSV file with ``step`` and ``lr`` columns.
-
-    Files are read by :func:`scalinglab.io.logs.read_schedule` (imported lazily,
-    so this math module does no I/O itself).
-    """
-    if isinstance(spec_or_path, Schedule):
-        return spec_or_path
-    text = str(spec_or_path).strip()
-    family = text.partition(":")[0].lower()
-    if family in FAMILIES and ":" in text:
-        return parse_spec(text)
-    from ..io.logs import read_schedule
-
-    return read_schedule(text, **(columns or {}))

@@ -6,19 +6,33 @@ import numpy as np
 import pytest
 
 from scalinglab.analysis.curves import Curve, aggregate, fit_curves
-from scalinglab.analysis.schedules import (constant, cosine, detect_phases, from_points,
-                                           parse_spec, step_decay, wsd)
-from scalinglab.laws.curves import (MULTIPOWER_PUBLISHED, build_design, curve_law,
-                                    loss_drop_exact, multipower_law)
+from scalinglab.laws.curves import (
+    MULTIPOWER_PUBLISHED,
+    build_design,
+    curve_law,
+    loss_drop_exact,
+    multipower_law,
+)
+from scalinglab.schedules import (
+    constant,
+    cosine,
+    detect_phases,
+    from_points,
+    parse_spec,
+    step_decay,
+    wsd,
+)
 
 TRUTH = MULTIPOWER_PUBLISHED["100M"]
 DROP = {k: TRUTH[k] for k in ("B", "C", "beta", "gamma")}
 
 
 def _schedules(steps=6000):
-    return [cosine(steps, 3e-4, final=3e-5, warmup=300),
-            constant(steps, 3e-4, warmup=300),
-            wsd(steps, 3e-4, decay=0.25, shape="exp", final=3e-5, warmup=300)]
+    return [
+        cosine(steps, 3e-4, final=3e-5, warmup=300),
+        constant(steps, 3e-4, warmup=300),
+        wsd(steps, 3e-4, decay=0.25, shape="exp", final=3e-5, warmup=300),
+    ]
 
 
 def _curves(law_name, params, schedules, every=20):
@@ -31,11 +45,15 @@ def _curves(law_name, params, schedules, every=20):
     return curves
 
 
-@pytest.mark.parametrize("schedule", [
-    wsd(4000, 3e-4, decay=0.3, shape="exp", final=3e-5, warmup=200),
-    cosine(4000, 3e-4, final=0.0, warmup=200),
-    step_decay(4000, 3e-4, milestones=(2000, 3000), factor=0.3, warmup=100),
-], ids=["wsd", "cosine", "step"])
+@pytest.mark.parametrize(
+    "schedule",
+    [
+        wsd(4000, 3e-4, decay=0.3, shape="exp", final=3e-5, warmup=200),
+        cosine(4000, 3e-4, final=0.0, warmup=200),
+        step_decay(4000, 3e-4, milestones=(2000, 3000), factor=0.3, warmup=100),
+    ],
+    ids=["wsd", "cosine", "step"],
+)
 def test_binned_loss_drop_matches_exact_double_sum(schedule):
     steps = np.arange(200, 4000, 37)
     exact = loss_drop_exact(schedule.lr, steps, **DROP)
@@ -71,8 +89,15 @@ def test_tissue_recovers_known_parameters():
 def test_block_bootstrap_interval_covers_truth_under_noise():
     truth = dict(L0=2.74, A=0.45, alpha=0.6, C=0.35)
     rng = np.random.default_rng(1)
-    curves = [Curve(c.name, c.schedule, c.steps, c.loss * np.exp(2e-3 * rng.standard_normal(c.steps.size)))
-              for c in _curves("tissue", truth, _schedules())]
+    curves = [
+        Curve(
+            c.name,
+            c.schedule,
+            c.steps,
+            c.loss * np.exp(2e-3 * rng.standard_normal(c.steps.size)),
+        )
+        for c in _curves("tissue", truth, _schedules())
+    ]
     result = fit_curves(curves, law="tissue", bootstrap=200, seed=0)
     ci = result.conf_int()
     for name, value in truth.items():
@@ -101,11 +126,18 @@ def test_aggregation_keeps_counts_and_fit():
     schedule = wsd(200_100, 1e-3, decay=0.2, warmup=100)
     truth = dict(L0=2.5, A=0.4, alpha=0.5, C=0.3)
     full = _tissue_truth(schedule, steps, **truth)
-    result = fit_curves([Curve("long", schedule, steps, full)], law="tissue", bootstrap=0,
-                        max_points=1000)
+    result = fit_curves(
+        [Curve("long", schedule, steps, full)],
+        law="tissue",
+        bootstrap=0,
+        max_points=1000,
+    )
     for name, value in truth.items():
         assert result.params[name] == pytest.approx(value, rel=1e-3), name
-    assert result.curves[0]["raw_points"] == steps.size and result.curves[0]["points"] <= 1000
+    assert (
+        result.curves[0]["raw_points"] == steps.size
+        and result.curves[0]["points"] <= 1000
+    )
 
 
 def test_schedule_spec_and_phases():
@@ -116,13 +148,17 @@ def test_schedule_spec_and_phases():
     assert phases.decay[0] == 8000 + 1  # the decay's first step is still at the peak
     assert s.lr[-1] == pytest.approx(0.0, abs=3e-4 * 1e-3)
     points = from_points([100, 200, 300], [1e-3, 1e-3, 5e-4])
-    assert points.lr[50] == pytest.approx(5e-4) and points.lr[250] == pytest.approx(7.5e-4)
+    assert points.lr[50] == pytest.approx(5e-4) and points.lr[250] == pytest.approx(
+        7.5e-4
+    )
 
 
 def test_saved_fit_predicts_identically(tmp_path):
     from scalinglab.analysis.curves import load_curve_fit
 
-    curves = _curves("tissue", dict(L0=2.74, A=0.45, alpha=0.6, C=0.35), _schedules(2000))
+    curves = _curves(
+        "tissue", dict(L0=2.74, A=0.45, alpha=0.6, C=0.35), _schedules(2000)
+    )
     result = fit_curves(curves, law="tissue", bootstrap=20)
     again = load_curve_fit(result.save(tmp_path / "fit.json"))
     s = cosine(5000, 3e-4, warmup=300)

@@ -6,7 +6,6 @@ others (72k-step runs, WSD variants, other two-stage schedules).
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 from scalinglab.analysis.curves import curve_from_log, evaluate_curve, fit_curves
@@ -37,5 +36,9 @@ def test_fit_short_runs_predict_long_and_held_out(shared_data, size):
         # no worse than the published parameters by more than 0.3 percentage points (the
         # largest gap: 400M cosine_72000, 0.47 % against 0.20 %).
         assert ours["mean_abs_rel_err"] < 0.005, (name, ours)
-        assert ours["mean_abs_rel_err"] < theirs["mean_abs_rel_err"] + 0.003, (name, ours, theirs)
+        assert ours["mean_abs_rel_err"] < theirs["mean_abs_rel_err"] + 0.003, (
+            name,
+            ours,
+            theirs,
+        )
         assert abs(ours["final_rel_err"]) < 0.01, (name, ours)

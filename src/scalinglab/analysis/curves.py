@@ -1,7 +1,7 @@
 """Fit loss-curve laws to whole training curves and predict curves under other schedules.
 
 A curve is the loss logged at some steps of a run whose learning rate is known at
-every step (a :class:`~scalinglab.analysis.schedules.Schedule`). The two laws of
+every step (a :class:`~scalinglab.schedules.Schedule`). The two laws of
 :mod:`scalinglab.laws.curves` (multi-power, Tissue et al.) are fitted with the one
 engine :func:`scalinglab.fit.fit` (summed Huber, delta 1e-3, on log-loss residuals).
 
@@ -16,34 +16,65 @@ from the curve's curvature inside a group moves fitted exponents by less than 1e
 relative on a 200,000-point curve kept at 1,000 points (``tests/curves``).
 
 Intervals. Points of one curve are strongly correlated, so the bootstrap resamples
-contiguous *blocks* of each curve (``blocks`` per curve, stratified so every curve
-keeps its length) and refits every replicate from the point estimate with the
-engine's batched refinement. Prediction intervals (``ci95``) are percentiles of the
-replicates' predicted curves: parameter uncertainty only, not run-to-run noise.
+contiguous *blocks* of each curve (``blocks`` per curve, drawn within each curve so
+every curve keeps its length) with the shared run bootstrap
+(:func:`scalinglab.fit.bootstrap.bootstrap`), every replicate warm-started at the
+converged point estimate. Replicates that do not converge within
+``REPLICATE_OPTIONS["max_iter"]`` iterations are left out and counted in a
+diagnostic. Prediction intervals (``ci95``) are percentiles of the replicates'
+predicted curves: parameter uncertainty only, not run-to-run noise. An interval
+that does not contain its own estimate is reported, never printed silently.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
 from .._json import read_saved, write_json
 from ..errors import ScalinglabError
+from ..fit import diagnostics as diag
 from ..fit import fit
+from ..fit.bootstrap import bootstrap as run_bootstrap
 from ..fit.diagnostics import Diagnostic
-from ..fit.engine import Problem, refine
-from ..fit.objectives import get_objective
-from ..laws.curves import CURVE_LAWS, DEFAULT_BINS_PER_OCTAVE, TISSUE_DECAY, build_design, curve_law
-from .schedules import DECAY_SHAPES, Schedule, cosine, from_points, linear, wsd
+from ..fit.engine import Problem
+from ..fit.intervals import percentile_interval
+from ..laws.curves import (
+    CURVE_LAWS,
+    DEFAULT_BINS_PER_OCTAVE,
+    TISSUE_DECAY,
+    build_design,
+    curve_law,
+)
+from ..schedules import DECAY_SHAPES, Schedule, cosine, from_points, linear, wsd
 
-__all__ = ["Curve", "CurveFit", "CurvePrediction", "ScheduleSearch", "aggregate",
-           "curve_from_log", "fit_curves", "load_curve_fit", "optimize_schedule"]
+__all__ = [
+    "Curve",
+    "CurveFit",
+    "CurvePrediction",
+    "ScheduleSearch",
+    "aggregate",
+    "curve_from_log",
+    "evaluate_curve",
+    "fit_curves",
+    "load_curve_fit",
+    "optimize_schedule",
+    "score_prediction",
+]
 
 FORMAT = "scalinglab.curvefit/1"
 DEFAULT_MAX_POINTS = 1000
+# Bootstrap replicates stop at a looser step/gain than the point fit (their spread is
+# far larger than 1e-6 relative) and give up after max_iter: on 3 curves of the 400M
+# multi-power data this halves the iterations and moves no percentile by 1e-7.
+REPLICATE_OPTIONS = {"max_iter": 100, "xtol": 1e-6, "ftol": 1e-9}
+_CONTINUATIONS = 3  # extra refinements of a point fit that stopped before converging
+_OUTLIER_Z = 4.0
+_WARMUP_AGREEMENT = 0.02  # warmups read from logs within 2 % are one warmup
+_MAX_FAILED = 0.2  # more failed replicates than this: no intervals (not identified)
 
 
 @dataclass(frozen=True, eq=False)
@@ -62,6 +93,11 @@ class Curve:
         Loss at ``steps``.
     weights : numpy.ndarray
         Number of raw logged points each point stands for (1 unless aggregated).
+    source : str
+        File it was read from ("" when built in memory).
+    rows : numpy.ndarray or None
+        1-based data row of each point in ``source``, for messages (None when
+        unknown or aggregated).
     """
 
     name: str
@@ -69,20 +105,35 @@ class Curve:
     steps: np.ndarray
     loss: np.ndarray
     weights: np.ndarray | None = None
+    source: str = ""
+    rows: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         steps = np.asarray(self.steps, dtype=np.int64)
         loss = np.asarray(self.loss, dtype=float)
         if steps.shape != loss.shape or steps.ndim != 1 or steps.size < 2:
-            raise ScalinglabError(f"curve {self.name!r}: steps and loss must be equal-length "
-                                  f"arrays of 2 or more; got {steps.shape} and {loss.shape}.")
-        if np.any(np.diff(steps) <= 0) or steps[0] < 0 or steps[-1] >= self.schedule.steps:
+            raise ScalinglabError(
+                f"curve {self.name!r}: steps and loss must be equal-length "
+                f"arrays of 2 or more; got {steps.shape} and {loss.shape}."
+            )
+        if (
+            np.any(np.diff(steps) <= 0)
+            or steps[0] < 0
+            or steps[-1] >= self.schedule.steps
+        ):
             raise ScalinglabError(
                 f"curve {self.name!r}: steps must increase within the schedule's 0.."
-                f"{self.schedule.steps - 1}; got {steps[0]}..{steps[-1]}.")
+                f"{self.schedule.steps - 1}; got {steps[0]}..{steps[-1]}."
+            )
         if not np.all(np.isfinite(loss) & (loss > 0)):
-            raise ScalinglabError(f"curve {self.name!r}: losses must be finite and > 0.")
-        w = np.ones(steps.size) if self.weights is None else np.asarray(self.weights, float)
+            raise ScalinglabError(
+                f"curve {self.name!r}: losses must be finite and > 0."
+            )
+        w = (
+            np.ones(steps.size)
+            if self.weights is None
+            else np.asarray(self.weights, float)
+        )
         object.__setattr__(self, "steps", steps)
         object.__setattr__(self, "loss", loss)
         object.__setattr__(self, "weights", w)
@@ -94,10 +145,17 @@ def curve_from_log(log, *, before: str = "warmup") -> Curve:
     The per-step schedule is interpolated between logged LR values; before the
     first logged step the LR rises linearly from 0 (``before="warmup"``) or holds
     the first value (``"constant"``), see
-    :func:`~scalinglab.analysis.schedules.from_points`.
+    :func:`~scalinglab.schedules.from_points`.
     """
     schedule = from_points(log.steps, log.lr, name=log.name, before=before)
-    return Curve(log.name, schedule, log.steps, log.loss)
+    return Curve(
+        log.name,
+        schedule,
+        log.steps,
+        log.loss,
+        source=log.source,
+        rows=getattr(log, "rows", None),
+    )
 
 
 def aggregate(steps: np.ndarray, loss: np.ndarray, max_points: int):
@@ -117,8 +175,12 @@ def aggregate(steps: np.ndarray, loss: np.ndarray, max_points: int):
         return steps.astype(np.int64), loss, np.ones(steps.size)
     half = max(max_points // 2, 1)
     first, last = float(steps[0]), float(steps[-1])
-    marks = np.concatenate([np.linspace(first, last, half + 1),
-                            np.geomspace(max(first, 1.0), last, max_points - half + 1)])
+    marks = np.concatenate(
+        [
+            np.linspace(first, last, half + 1),
+            np.geomspace(max(first, 1.0), last, max_points - half + 1),
+        ]
+    )
     edges = np.unique(np.concatenate([[0, steps.size], np.searchsorted(steps, marks)]))
     edges = edges[(edges >= 0) & (edges <= steps.size)]
     counts = np.diff(edges).astype(float)
@@ -134,10 +196,20 @@ def _prepare(curve: Curve, max_points: int, skip_warmup: bool) -> Curve:
     if skip_warmup:
         keep &= curve.steps >= curve.schedule.phases().warmup[1]
     if keep.sum() < 2:
-        raise ScalinglabError(f"curve {curve.name!r} has fewer than 2 points after warmup; "
-                              "log more steps or pass skip_warmup=False.")
+        raise ScalinglabError(
+            f"curve {curve.name!r} has fewer than 2 points after warmup; "
+            "log more steps or pass skip_warmup=False."
+        )
     steps, loss, w = aggregate(curve.steps[keep], curve.loss[keep], max_points)
-    return Curve(curve.name, curve.schedule, steps, loss, w * 1.0)
+    rows = None if curve.rows is None or steps.size < keep.sum() else curve.rows[keep]
+    return Curve(curve.name, curve.schedule, steps, loss, w * 1.0, curve.source, rows)
+
+
+def warmup_of(schedule: Schedule) -> int:
+    """Warmup steps of a schedule: its spec's ``warmup``, else the first step at the peak."""
+    if "warmup" in schedule.spec:
+        return int(schedule.spec["warmup"])
+    return int(schedule.phases(tolerance=1e-6).warmup[1])
 
 
 @dataclass(frozen=True, eq=False)
@@ -167,8 +239,12 @@ class CurvePrediction:
         return float(self.loss[-1])
 
     def to_dict(self) -> dict:
-        out = {"schedule": self.schedule, "steps": self.steps.tolist(),
-               "loss": self.loss.tolist(), "final_loss": self.final_loss}
+        out = {
+            "schedule": self.schedule,
+            "steps": self.steps.tolist(),
+            "loss": self.loss.tolist(),
+            "final_loss": self.final_loss,
+        }
         if self.ci95 is not None:
             out["ci95"] = [self.ci95[0].tolist(), self.ci95[1].tolist()]
         return out | {"notes": list(self.notes)}
@@ -215,23 +291,66 @@ class CurveFit:
     def conf_int(self, alpha: float = 0.05) -> dict[str, tuple[float, float]]:
         """Percentile block-bootstrap interval of each parameter."""
         if self.draws is None:
-            raise ScalinglabError("this curve fit has no bootstrap draws; refit with bootstrap > 0.")
-        lo, hi = np.percentile(self.draws, [50 * alpha, 100 - 50 * alpha], axis=0)
+            raise ScalinglabError(
+                "this curve fit has no bootstrap draws; refit with bootstrap > 0."
+            )
+        lo, hi = percentile_interval(self.draws, 1 - alpha)
         return {n: (float(a), float(b)) for n, a, b in zip(self.param_names, lo, hi)}
 
+    def default_warmup(self) -> int:
+        """The fitted curves' warmup: the default of a typed schedule spec.
+
+        A warmup read from a log is the first logged step (the LR before it is assumed
+        to rise linearly), so it is known only to the logging interval: warmups within
+        2 % of each other count as one, the shortest (2160 for curves logged from
+        steps 2160 and 2176).
+
+        Raises
+        ------
+        ScalinglabError
+            When the curves' warmups differ by more (or a fit saved before warmups
+            were recorded): the spec must then say ``warmup=``.
+        """
+        warmups = [c.get("warmup") for c in self.curves]
+        if None not in warmups and max(warmups) - min(
+            warmups
+        ) <= _WARMUP_AGREEMENT * max(warmups):
+            return int(min(warmups))
+        listing = ", ".join(
+            f"{c['name']} {c.get('warmup', 'unknown')}" for c in self.curves
+        )
+        raise ScalinglabError(
+            f"the fitted curves do not share one warmup ({listing} steps); say which the "
+            "schedule has, e.g. 'cosine:steps=24000,peak=3e-4,warmup=2000'."
+        )
+
     # -- prediction --------------------------------------------------------
-    def _evaluate(self, schedule: Schedule, steps: np.ndarray, values: dict) -> np.ndarray:
+    def _evaluate(
+        self, schedule: Schedule, steps: np.ndarray, values: dict
+    ) -> np.ndarray:
         design = build_design([schedule.lr], [steps], **self._design_settings())
         law = curve_law(self.law, design)
         with np.errstate(all="ignore"):
-            return np.asarray(law.evaluate({"point": np.arange(steps.size)}, values), float)
+            return np.asarray(
+                law.evaluate({"point": np.arange(steps.size)}, values), float
+            )
 
     def _design_settings(self) -> dict:
-        return {"bins_per_octave": self.settings.get("bins_per_octave", DEFAULT_BINS_PER_OCTAVE),
-                "tissue_decay": self.settings.get("tissue_decay", TISSUE_DECAY)}
+        return {
+            "bins_per_octave": self.settings.get(
+                "bins_per_octave", DEFAULT_BINS_PER_OCTAVE
+            ),
+            "tissue_decay": self.settings.get("tissue_decay", TISSUE_DECAY),
+        }
 
-    def predict(self, schedule: Schedule, steps: np.ndarray | None = None, *,
-                points: int = 200, level: float = 0.95) -> CurvePrediction:
+    def predict(
+        self,
+        schedule: Schedule,
+        steps: np.ndarray | None = None,
+        *,
+        points: int = 200,
+        level: float = 0.95,
+    ) -> CurvePrediction:
         """Predicted loss under ``schedule`` at ``steps`` (default ``points`` evenly spaced
         steps from the end of warmup to the last step), with a bootstrap band."""
         steps = _prediction_steps(schedule, steps, points)
@@ -239,34 +358,47 @@ class CurveFit:
         loss = self._evaluate(schedule, steps, point)[0]
         band = None
         if self.draws is not None:
-            values = {n: self.draws[:, i : i + 1] for i, n in enumerate(self.param_names)}
-            tail = 50 * (1 - level)
-            lo, hi = np.nanpercentile(self._evaluate(schedule, steps, values), [tail, 100 - tail], axis=0)
-            band = (lo, hi)
-        return CurvePrediction(schedule.name, steps, loss, band, self._notes(schedule, steps))
+            values = {
+                n: self.draws[:, i : i + 1] for i, n in enumerate(self.param_names)
+            }
+            band = percentile_interval(self._evaluate(schedule, steps, values), level)
+        return CurvePrediction(
+            schedule.name, steps, loss, band, self._notes(schedule, steps)
+        )
 
-    def final_loss(self, schedule: Schedule) -> tuple[float, tuple[float, float] | None]:
+    def final_loss(
+        self, schedule: Schedule
+    ) -> tuple[float, tuple[float, float] | None]:
         """Predicted loss at the schedule's last step, and its 95 % band when draws exist."""
         prediction = self.predict(schedule, np.array([schedule.steps - 1]))
-        band = None if prediction.ci95 is None else (float(prediction.ci95[0][0]),
-                                                      float(prediction.ci95[1][0]))
+        band = (
+            None
+            if prediction.ci95 is None
+            else (float(prediction.ci95[0][0]), float(prediction.ci95[1][0]))
+        )
         return prediction.final_loss, band
 
     def _notes(self, schedule: Schedule, steps: np.ndarray) -> tuple[str, ...]:
         fitted = max(c["lr_area"] for c in self.curves)
         area = float(np.cumsum(schedule.lr)[steps[-1]])
         if area > 1.05 * fitted:
-            return (f"the schedule's LR area {area:.4g} is {area / fitted:.2f}x the largest "
-                    f"fitted one ({fitted:.4g}); this extrapolates the power-law term.",)
+            return (
+                f"the schedule's LR area {area:.4g} is {area / fitted:.2f}x the largest "
+                f"fitted one ({fitted:.4g}); this extrapolates the power-law term.",
+            )
         return ()
 
     # -- persistence -------------------------------------------------------
     def to_dict(self) -> dict:
         return {
-            "format": FORMAT, "law": self.law, "params": dict(self.params),
+            "format": FORMAT,
+            "law": self.law,
+            "params": dict(self.params),
             "ci95": self.conf_int() if self.draws is not None else None,
-            "objective": self.objective, "converged": self.converged,
-            "param_names": list(self.param_names), "curves": list(self.curves),
+            "objective": self.objective,
+            "converged": self.converged,
+            "param_names": list(self.param_names),
+            "curves": list(self.curves),
             "diagnostics": [d.to_dict() for d in self.diagnostics],
             "settings": dict(self.settings),
             "draws": None if self.draws is None else self.draws.tolist(),
@@ -279,13 +411,18 @@ class CurveFit:
 
 def load_curve_fit(path: str | Path) -> CurveFit:
     """Reload a fit written by :meth:`CurveFit.save`."""
-    data = read_saved(path, format=FORMAT, what="curve fit", make="scalinglab curve fit ...")
+    data = read_saved(
+        path, format=FORMAT, what="curve fit", make="scalinglab curve fit ..."
+    )
     draws = data.get("draws")
     return CurveFit(
-        law=data["law"], params={k: float(v) for k, v in data["params"].items()},
-        objective=float(data["objective"]), converged=bool(data["converged"]),
+        law=data["law"],
+        params={k: float(v) for k, v in data["params"].items()},
+        objective=float(data["objective"]),
+        converged=bool(data["converged"]),
         draws=None if draws is None else np.asarray(draws, float),
-        param_names=tuple(data["param_names"]), curves=tuple(data["curves"]),
+        param_names=tuple(data["param_names"]),
+        curves=tuple(data["curves"]),
         diagnostics=tuple(Diagnostic.from_dict(d) for d in data.get("diagnostics", [])),
         settings=dict(data.get("settings", {})),
     )
@@ -295,10 +432,14 @@ def _prediction_steps(schedule: Schedule, steps, points: int) -> np.ndarray:
     if steps is not None:
         steps = np.asarray(steps, dtype=np.int64)
         if steps.size == 0 or steps.min() < 0 or steps.max() >= schedule.steps:
-            raise ScalinglabError(f"prediction steps must lie in 0..{schedule.steps - 1}.")
+            raise ScalinglabError(
+                f"prediction steps must lie in 0..{schedule.steps - 1}."
+            )
         return steps
     first = max(schedule.phases().warmup[1], int(np.argmax(np.cumsum(schedule.lr) > 0)))
-    return np.unique(np.linspace(first, schedule.steps - 1, max(points, 2)).round().astype(np.int64))
+    return np.unique(
+        np.linspace(first, schedule.steps - 1, max(points, 2)).round().astype(np.int64)
+    )
 
 
 # -- fitting -------------------------------------------------------------------
@@ -317,7 +458,9 @@ def fit_curves(
     tissue_decay: float = TISSUE_DECAY,
     objective: str = "huber",
     fixed: dict[str, float] | None = None,
+    bounds: dict[str, tuple[float, float]] | None = None,
     refine_starts: int = 4,
+    progress: Callable[[int, int], None] | None = None,
 ) -> CurveFit:
     """Fit a loss-curve law to training curves.
 
@@ -345,8 +488,12 @@ def fit_curves(
         Engine objective (default summed Huber, delta 1e-3, on log loss).
     fixed : dict, optional
         Parameters held at given values.
+    bounds : dict, optional
+        ``{name: (low, high)}`` replacing a parameter's bounds.
     refine_starts : int
         Best screened starts refined by the engine (each costs a full LM run).
+    progress : callable, optional
+        Called as ``progress(done, total)`` during the bootstrap.
 
     Returns
     -------
@@ -354,7 +501,7 @@ def fit_curves(
 
     Examples
     --------
-    >>> from scalinglab.analysis.schedules import cosine
+    >>> from scalinglab.schedules import cosine
     >>> import numpy as np
     >>> s = cosine(3000, 3e-4, warmup=100)
     >>> steps = np.arange(100, 3000, 10)
@@ -364,34 +511,99 @@ def fit_curves(
     0.5
     """
     if law not in CURVE_LAWS:
-        raise ScalinglabError(f"unknown curve law {law!r}; choose one of {', '.join(CURVE_LAWS)}.")
+        raise ScalinglabError(
+            f"unknown curve law {law!r}; choose one of {', '.join(CURVE_LAWS)}."
+        )
     if not curves:
         raise ScalinglabError("fit_curves needs at least one curve.")
     used = [_prepare(c, max_points, skip_warmup) for c in curves]
-    design = build_design([c.schedule.lr for c in used], [c.steps for c in used],
-                          bins_per_octave=bins_per_octave, tissue_decay=tissue_decay)
+    design = build_design(
+        [c.schedule.lr for c in used],
+        [c.steps for c in used],
+        bins_per_octave=bins_per_octave,
+        tissue_decay=tissue_decay,
+    )
     loss = np.concatenate([c.loss for c in used])
     weights = np.concatenate([c.weights for c in used])
-    block = _block_index(used, blocks)
-    built = curve_law(law, design, loss_min=float(loss.min()), loss_span=float(np.ptp(loss)) or 0.1)
-    data = {"point": np.arange(loss.size), "loss": loss, "run": block.astype(str)}
+    built = curve_law(
+        law, design, loss_min=float(loss.min()), loss_span=float(np.ptp(loss)) or 0.1
+    )
+    built = built.bound(**bounds) if bounds else built
+    data = {
+        "point": np.arange(loss.size),
+        "loss": loss,
+        "run": _block_index(used, blocks).astype(str),
+    }
     if law == "multipower":
         built = _warm_start(built, design, data, loss, weights, objective, fixed)
-    result = fit(built, data, objective=objective, bootstrap=0, weights=weights, fixed=fixed,
-                 refine_starts=refine_starts)
+    options = dict(objective=objective, weights=weights, fixed=fixed)
+    result = _converged_fit(built, data, options, refine_starts)
+    found = [d for d in result.diagnostics if d.code not in ("few_runs", "outliers")]
+    found += _outliers(used, result.params, law, design)
     draws = None
     if bootstrap > 0:
-        draws = _block_bootstrap(result, built, design, loss, weights, used, blocks, bootstrap, seed)
-    summary = tuple(_curve_summary(c, raw, result.params, law, design, offset)
-                    for c, raw, offset in zip(used, curves, _offsets(used)))
-    settings = dict(bins_per_octave=bins_per_octave, tissue_decay=tissue_decay,
-                    max_points=max_points, skip_warmup=skip_warmup, bootstrap=bootstrap,
-                    blocks=blocks, seed=seed, objective=result.objective_spec.to_dict(),
-                    aggregation="groups of consecutive points (linear + geometric step "
-                                "boundaries): mean step, mean loss, weight = group size")
-    diagnostics = tuple(d for d in result.diagnostics if d.code != "few_runs")
-    return CurveFit(law, result.params, result.objective, result.converged, draws,
-                    built.param_names, summary, diagnostics, settings)
+        draws, failed = _block_bootstrap(
+            result, used, blocks, bootstrap, seed, progress
+        )
+        if failed > _MAX_FAILED * bootstrap:
+            draws = None
+        found += _replicate_failures(failed, bootstrap)
+    summary = tuple(
+        _curve_summary(c, raw, result.params, law, design)
+        for c, raw in zip(used, curves)
+    )
+    settings = dict(
+        bins_per_octave=bins_per_octave,
+        tissue_decay=tissue_decay,
+        max_points=max_points,
+        skip_warmup=skip_warmup,
+        bootstrap=bootstrap,
+        blocks=blocks,
+        seed=seed,
+        objective=result.objective_spec.to_dict(),
+        replicate_options=dict(REPLICATE_OPTIONS),
+        aggregation="groups of consecutive points (linear + geometric step "
+        "boundaries): mean step, mean loss, weight = group size",
+    )
+    fitted = CurveFit(
+        law,
+        result.params,
+        result.objective,
+        result.converged,
+        draws,
+        built.param_names,
+        summary,
+        tuple(found),
+        settings,
+    )
+    return replace(
+        fitted, diagnostics=fitted.diagnostics + tuple(interval_checks(fitted))
+    )
+
+
+def _converged_fit(built, data, options, refine_starts):
+    """The engine's fit, refined further from its own optimum while it has not converged
+    (a weakly identified law can creep along a ridge for more than the engine's 500
+    iterations; bootstrap replicates warm-started short of the optimum then drift
+    past the estimate and give intervals that exclude it)."""
+    first = fit(built, data, bootstrap=0, refine_starts=refine_starts, **options)
+    result = first
+    for _ in range(_CONTINUATIONS):
+        if result.converged:
+            break
+        result = fit(
+            built.with_init(**result.params),
+            data,
+            bootstrap=0,
+            refine_starts=1,
+            **options,
+        )
+    kept = tuple(d for d in first.diagnostics if d.code == "multiple_optima")
+    return replace(
+        result,
+        diagnostics=kept
+        + tuple(d for d in result.diagnostics if d.code != "multiple_optima"),
+    )
 
 
 def _warm_start(built, design, data, loss, weights, objective, fixed):
@@ -399,17 +611,22 @@ def _warm_start(built, design, data, loss, weights, objective, fixed):
     cheap) and screen the grid only over the loss-drop parameters (B, C, beta, gamma):
     36 starts instead of 972, which keeps million-point fits within seconds. The
     multi-power authors likewise initialise from a simplified law (formulas.md 7.2)."""
-    simple = curve_law("tissue", design, loss_min=float(loss.min()), loss_span=float(np.ptp(loss)) or 0.1)
+    simple = curve_law(
+        "tissue",
+        design,
+        loss_min=float(loss.min()),
+        loss_span=float(np.ptp(loss)) or 0.1,
+    )
     power = {k: v for k, v in (fixed or {}).items() if k in ("L0", "A", "alpha")}
-    start = fit(simple, data, objective=objective, bootstrap=0, weights=weights, fixed=power).params
+    start = fit(
+        simple, data, objective=objective, bootstrap=0, weights=weights, fixed=power
+    ).params
     values = {k: start[k] for k in ("L0", "A", "alpha") if k not in power}
-    values = {k: float(np.clip(v, built.param(k).lower, built.param(k).upper)) for k, v in values.items()}
+    values = {
+        k: float(np.clip(v, built.param(k).lower, built.param(k).upper))
+        for k, v in values.items()
+    }
     return built.with_init(**values)
-
-
-def _offsets(curves: Sequence[Curve]) -> list[int]:
-    sizes = [c.steps.size for c in curves]
-    return list(np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(int))
 
 
 def _block_index(curves: Sequence[Curve], blocks: int) -> np.ndarray:
@@ -422,34 +639,149 @@ def _block_index(curves: Sequence[Curve], blocks: int) -> np.ndarray:
     return np.concatenate(ids)
 
 
-def _block_bootstrap(result, built, design, loss, weights, curves, blocks, replicates, seed):
-    """Refit replicates that resample each curve's blocks with replacement (stratified)."""
-    rng = np.random.default_rng(seed)
+def _block_bootstrap(result, curves, blocks, replicates, seed, progress):
+    """Parameter draws of the converged replicates (blocks resampled within each curve),
+    and how many replicates did not converge."""
     block = _block_index(curves, blocks)
-    counts = np.zeros((replicates, int(block.max()) + 1))
-    base = 0
-    for c in curves:
-        k = max(1, min(blocks, c.steps.size))
-        picks = base + rng.integers(0, k, size=(replicates, k))
-        np.add.at(counts, (np.arange(replicates)[:, None], picks), 1.0)
-        base += k
-    problem = Problem(result.law, {"point": np.arange(loss.size)}, loss,
-                      get_objective(result.objective_spec), weights)
-    theta = result.law.pack(result.params)
-    refined = refine(problem, np.repeat(theta[None], replicates, axis=0),
-                     weights=counts[:, block] * weights)
-    values = result.law.unpack(refined.theta)
-    return np.column_stack([values[n][:, 0] for n in built.param_names])
+    curve_of_point = np.repeat(np.arange(len(curves)), [c.steps.size for c in curves])
+    strata = np.zeros(int(block.max()) + 1, int)
+    strata[block] = curve_of_point
+    loss = np.concatenate([c.loss for c in curves])
+    weights = np.concatenate([c.weights for c in curves])
+    problem = Problem(
+        result.law,
+        {"point": np.arange(loss.size)},
+        loss,
+        result.objective_spec,
+        weights,
+    )
+    reps = run_bootstrap(
+        problem,
+        result.law.pack(result.params),
+        block,
+        replicates=replicates,
+        seed=seed,
+        chunk=_chunk(replicates),
+        progress=progress,
+        strata=strata,
+        **REPLICATE_OPTIONS,
+    )
+    values = result.law.unpack(reps.theta[reps.converged])
+    draws = np.column_stack([values[n][:, 0] for n in result.law.param_names])
+    return (draws if draws.shape[0] >= 2 else None), int((~reps.converged).sum())
 
 
-def _curve_summary(curve: Curve, raw: Curve, params: dict, law: str, design, offset: int) -> dict:
-    part = build_design([curve.schedule.lr], [curve.steps], bins_per_octave=design.bins_per_octave)
-    pred = curve_law(law, part).predict(params, point=np.arange(curve.steps.size))
-    rel = pred / curve.loss - 1.0
-    return {"name": curve.name, "first_step": int(curve.steps[0]), "last_step": int(curve.steps[-1]),
-            "raw_points": int(raw.steps.size), "points": int(curve.steps.size),
-            "peak_lr": curve.schedule.peak, "lr_area": float(np.cumsum(curve.schedule.lr)[curve.steps[-1]]),
-            "final_rel_err": float(rel[-1]), "mean_abs_rel_err": float(np.mean(np.abs(rel)))}
+def _chunk(replicates: int) -> int:
+    """Replicates refined together: batches of about a tenth, so progress moves."""
+    return max(10, -(-replicates // 10))
+
+
+def _replicate_failures(failed: int, total: int) -> list[Diagnostic]:
+    if failed == 0:
+        return []
+    head = (
+        f"{failed}/{total} bootstrap replicates did not converge within "
+        f"{REPLICATE_OPTIONS['max_iter']} iterations"
+    )
+    if failed > _MAX_FAILED * total:
+        message = (
+            f"{head}: the parameters are not identified by these curves, so no intervals "
+            "are given (those of the rest would be biased). Fit more schedules (e.g. one "
+            "with a decay to a low LR) or hold some parameters (--fix beta=0.6)."
+        )
+    else:
+        message = (
+            f"{head} and are left out of the intervals, which describe the others."
+        )
+    return [
+        Diagnostic(
+            "bootstrap_not_converged",
+            message,
+            severity="info" if failed < 0.05 * total else "warning",
+            details={"failed": failed, "total": total},
+        )
+    ]
+
+
+def interval_checks(result: CurveFit, level: float = 0.95) -> list[Diagnostic]:
+    """A warning when a parameter interval does not contain its own estimate."""
+    if result.draws is None:
+        return []
+    return diag.interval_excludes_estimate(
+        result.params, result.conf_int(1 - level), f"{level:.0%} parameter"
+    )
+
+
+def _outliers(
+    curves: Sequence[Curve], params: dict, law: str, design
+) -> list[Diagnostic]:
+    """Points more than 4 robust SDs from the fit, named by curve, file, step and data row."""
+    residuals = [np.log(_fitted(c, params, law, design) / c.loss) for c in curves]
+    pooled = np.concatenate(residuals)
+    scale = diag.robust_scale(pooled)
+    if scale == 0:
+        return []
+    center = np.median(pooled)
+    places, where = [], []
+    for curve, r in zip(curves, residuals):
+        hits = np.flatnonzero(np.abs(r - center) > _OUTLIER_Z * scale)
+        if hits.size:
+            places.append(_place(curve, hits))
+            where.append(
+                {
+                    "curve": curve.name,
+                    "source": curve.source,
+                    "steps": curve.steps[hits].tolist(),
+                    "rows": None if curve.rows is None else curve.rows[hits].tolist(),
+                }
+            )
+    if not places:
+        return []
+    count = sum(len(w["steps"]) for w in where)
+    return [
+        Diagnostic(
+            "outliers",
+            f"{count} point(s) lie more than {_OUTLIER_Z:g} robust SDs from the fit: "
+            f"{'; '.join(places)}. Check them for logging glitches or restarts.",
+            details={"points": where},
+        )
+    ]
+
+
+def _place(curve: Curve, hits: np.ndarray, shown: int = 6) -> str:
+    more = "..." if hits.size > shown else ""
+    steps = ", ".join(str(int(s)) for s in curve.steps[hits[:shown]]) + more
+    text = f"{curve.name} at step {steps}"
+    if curve.rows is not None:
+        rows = ", ".join(str(int(r)) for r in curve.rows[hits[:shown]]) + more
+        text += f" (data row{'s' if hits.size > 1 else ''} {rows} of {curve.source})"
+    elif curve.source:
+        text += f" ({curve.source})"
+    return text
+
+
+def _fitted(curve: Curve, params: dict, law: str, design) -> np.ndarray:
+    part = build_design(
+        [curve.schedule.lr], [curve.steps], bins_per_octave=design.bins_per_octave
+    )
+    return curve_law(law, part).predict(params, point=np.arange(curve.steps.size))
+
+
+def _curve_summary(curve: Curve, raw: Curve, params: dict, law: str, design) -> dict:
+    rel = _fitted(curve, params, law, design) / curve.loss - 1.0
+    return {
+        "name": curve.name,
+        "source": curve.source,
+        "warmup": warmup_of(curve.schedule),
+        "first_step": int(curve.steps[0]),
+        "last_step": int(curve.steps[-1]),
+        "raw_points": int(raw.steps.size),
+        "points": int(curve.steps.size),
+        "peak_lr": curve.schedule.peak,
+        "lr_area": float(np.cumsum(curve.schedule.lr)[curve.steps[-1]]),
+        "final_rel_err": float(rel[-1]),
+        "mean_abs_rel_err": float(np.mean(np.abs(rel))),
+    }
 
 
 def evaluate_curve(fit_result: CurveFit, curve: Curve) -> dict:
@@ -462,10 +794,72 @@ def evaluate_curve(fit_result: CurveFit, curve: Curve) -> dict:
     used = _prepare(curve, DEFAULT_MAX_POINTS * 100, True)
     pred = fit_result.predict(used.schedule, used.steps).loss
     rel = pred / used.loss - 1.0
-    r2 = 1.0 - np.sum((pred - used.loss) ** 2) / np.sum((used.loss - used.loss.mean()) ** 2)
-    return {"name": curve.name, "final_loss": float(used.loss[-1]), "predicted": float(pred[-1]),
-            "final_rel_err": float(rel[-1]), "mean_abs_rel_err": float(np.mean(np.abs(rel))),
-            "max_abs_rel_err": float(np.max(np.abs(rel))), "r2": float(r2)}
+    r2 = 1.0 - np.sum((pred - used.loss) ** 2) / np.sum(
+        (used.loss - used.loss.mean()) ** 2
+    )
+    return {
+        "name": curve.name,
+        "final_loss": float(used.loss[-1]),
+        "predicted": float(pred[-1]),
+        "final_rel_err": float(rel[-1]),
+        "mean_abs_rel_err": float(np.mean(np.abs(rel))),
+        "max_abs_rel_err": float(np.max(np.abs(rel))),
+        "r2": float(r2),
+    }
+
+
+def score_prediction(fit_result: CurveFit, schedule: Schedule, observed: Curve) -> dict:
+    """Errors of the curve predicted under ``schedule`` against an observed curve.
+
+    The observed points after warmup and within the schedule are compared with the
+    prediction at the same steps.
+
+    Returns
+    -------
+    dict
+        ``name``, ``final_step``, ``final_loss`` (observed), ``predicted``,
+        ``final_rel_err`` (predicted / observed - 1 at the last compared point),
+        ``mean_abs_rel_err`` and ``max_abs_rel_err`` over the compared ``points``,
+        and ``notes`` (an observed run that ends early or whose LR differs from the
+        schedule).
+    """
+    used = _prepare(observed, DEFAULT_MAX_POINTS * 100, True)
+    inside = used.steps < schedule.steps
+    if inside.sum() < 2:
+        raise ScalinglabError(
+            f"the observed curve {observed.name!r} has fewer than 2 points after warmup within "
+            f"the schedule's {schedule.steps} steps; is it the run of this schedule?"
+        )
+    steps, loss = used.steps[inside], used.loss[inside]
+    rel = fit_result.predict(schedule, steps).loss / loss - 1.0
+    return {
+        "name": observed.name,
+        "final_step": int(steps[-1]),
+        "final_loss": float(loss[-1]),
+        "predicted": float(loss[-1] * (1 + rel[-1])),
+        "final_rel_err": float(rel[-1]),
+        "mean_abs_rel_err": float(np.mean(np.abs(rel))),
+        "max_abs_rel_err": float(np.max(np.abs(rel))),
+        "points": int(steps.size),
+        "notes": _score_notes(schedule, observed, steps),
+    }
+
+
+def _score_notes(schedule: Schedule, observed: Curve, steps: np.ndarray) -> list[str]:
+    notes = []
+    if steps[-1] < schedule.steps - 1 - 0.01 * schedule.steps:
+        notes.append(
+            f"the observed curve ends at step {steps[-1]}, before the schedule's last "
+            f"step {schedule.steps - 1}; its final error is at step {steps[-1]}."
+        )
+    gap = np.abs(observed.schedule.lr[steps] - schedule.lr[steps]) / schedule.peak
+    if gap.max() > 0.01:
+        at = int(steps[np.argmax(gap)])
+        notes.append(
+            f"the observed run's learning rate differs from the schedule by up to "
+            f"{gap.max():.1%} of the peak (step {at}); is it the run of this schedule?"
+        )
+    return notes
 
 
 # -- schedule search -----------------------------------------------------------
@@ -494,12 +888,17 @@ class ScheduleSearch:
 
 def _family_grid(family, steps, peak, warmup, final, decays, shapes, finals):
     if family == "wsd":
-        return [wsd(steps, peak, decay=d, shape=s, final=final, warmup=warmup)
-                for s in shapes for d in decays]
+        return [
+            wsd(steps, peak, decay=d, shape=s, final=final, warmup=warmup)
+            for s in shapes
+            for d in decays
+        ]
     if family in ("cosine", "linear"):
         build = cosine if family == "cosine" else linear
         return [build(steps, peak, final=f * peak, warmup=warmup) for f in finals]
-    raise ScalinglabError(f"schedule search supports families wsd, cosine and linear; got {family!r}.")
+    raise ScalinglabError(
+        f"schedule search supports families wsd, cosine and linear; got {family!r}."
+    )
 
 
 def optimize_schedule(
@@ -510,7 +909,19 @@ def optimize_schedule(
     family: str = "wsd",
     warmup: int = 0,
     final: float = 0.0,
-    decays: Sequence[float] = (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6, 0.8, 1.0),
+    decays: Sequence[float] = (
+        0.05,
+        0.1,
+        0.15,
+        0.2,
+        0.25,
+        0.3,
+        0.4,
+        0.5,
+        0.6,
+        0.8,
+        1.0,
+    ),
     shapes: Sequence[str] = tuple(DECAY_SHAPES),
     finals: Sequence[float] = (0.0, 0.01, 0.03, 0.1, 0.3),
 ) -> ScheduleSearch:
@@ -537,9 +948,15 @@ def optimize_schedule(
     rows, draws = [], []
     for schedule in grid:
         loss, band = fit_result.final_loss(schedule)
-        row = {"schedule": schedule.name, **{k: v for k, v in schedule.spec.items()
-                                             if k not in ("steps", "peak", "warmup")},
-               "final_loss": loss}
+        row = {
+            "schedule": schedule.name,
+            **{
+                k: v
+                for k, v in schedule.spec.items()
+                if k not in ("steps", "peak", "warmup")
+            },
+            "final_loss": loss,
+        }
         if band is not None:
             row["ci95"] = list(band)
             draws.append(_final_draws(fit_result, schedule))
@@ -554,5 +971,7 @@ def optimize_schedule(
 
 
 def _final_draws(fit_result: CurveFit, schedule: Schedule) -> np.ndarray:
-    values = {n: fit_result.draws[:, i : i + 1] for i, n in enumerate(fit_result.param_names)}
+    values = {
+        n: fit_result.draws[:, i : i + 1] for i, n in enumerate(fit_result.param_names)
+    }
     return fit_result._evaluate(schedule, np.array([schedule.steps - 1]), values)[:, 0]

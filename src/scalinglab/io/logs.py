@@ -47,15 +47,36 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
+from ..schedules import FAMILIES, Schedule, from_points, parse_spec
 from .readers import SUPPORTED_FORMATS, read_table
 
-__all__ = ["CurveLog", "read_curves", "read_schedule", "read_tensorboard", "ALIASES"]
+__all__ = [
+    "ALIASES",
+    "CurveLog",
+    "parse_schedule",
+    "read_curves",
+    "read_schedule",
+    "read_tensorboard",
+]
 
 ALIASES: dict[str, tuple[str, ...]] = {
-    "step": ("step", "Step", "_step", "global_step", "iteration", "iter",
-             "trainer/global_step"),
-    "lr": ("lr", "learning_rate", "train/lr", "lr-AdamW", "optimizer/lr",
-           "train/learning_rate"),
+    "step": (
+        "step",
+        "Step",
+        "_step",
+        "global_step",
+        "iteration",
+        "iter",
+        "trainer/global_step",
+    ),
+    "lr": (
+        "lr",
+        "learning_rate",
+        "train/lr",
+        "lr-AdamW",
+        "optimizer/lr",
+        "train/learning_rate",
+    ),
     "loss": ("loss", "train/loss", "train_loss", "loss/train", "smooth loss"),
     "run": ("run", "run_name", "name", "exp_name"),
 }
@@ -78,6 +99,9 @@ class CurveLog:
         Loss at each logged step.
     source : str
         Where it was read from.
+    rows : numpy.ndarray or None
+        1-based data row of each point in ``source`` (header excluded), for messages;
+        None where points are not rows of the file (TensorBoard, W&B exports).
     """
 
     name: str
@@ -85,6 +109,7 @@ class CurveLog:
     lr: np.ndarray
     loss: np.ndarray
     source: str
+    rows: np.ndarray | None = None
 
 
 def read_curves(
@@ -121,30 +146,54 @@ def read_curves(
         return read_tensorboard(path, step_tag=None, lr=lr, loss=loss)
     frame = read_table(path).frame
     if _is_wandb(frame):
-        frame = _wandb_long(frame, str(path))
-        run = "run"
-    return _curves_from_frame(frame, str(path), path.stem, step=step, lr=lr, loss=loss,
-                              run=run)
+        curves = _curves_from_frame(
+            _wandb_long(frame, str(path)),
+            str(path),
+            path.stem,
+            step=step,
+            lr=lr,
+            loss=loss,
+            run="run",
+        )
+        return [CurveLog(c.name, c.steps, c.lr, c.loss, c.source) for c in curves]
+    return _curves_from_frame(
+        frame, str(path), path.stem, step=step, lr=lr, loss=loss, run=run
+    )
 
 
-def read_schedule(path: str | Path, *, step: str | None = None, lr: str | None = None):
-    """A :class:`~scalinglab.analysis.schedules.Schedule` from a table of ``step``, ``lr``.
+def read_schedule(
+    path: str | Path, *, step: str | None = None, lr: str | None = None
+) -> Schedule:
+    """A :class:`~scalinglab.schedules.Schedule` from a table of ``step``, ``lr``.
 
     Steps between logged ones are interpolated linearly; before the first logged
     step the LR rises linearly from 0 (a warmup) unless the file starts at step 0.
     """
-    from ..analysis.schedules import from_points
-
     path = Path(path)
     if not path.is_file():
-        raise InputError("no such schedule file; give a CSV with step and lr columns or a "
-                         "spec such as 'wsd:steps=72000,peak=3e-4,decay=0.2'.",
-                         source=str(path))
+        raise InputError(
+            "no such schedule file; give a CSV with step and lr columns or a "
+            "spec such as 'wsd:steps=72000,peak=3e-4,decay=0.2'.",
+            source=str(path),
+        )
     frame = read_table(path).frame
     steps = _column(frame, step, "step", str(path))
     values = _column(frame, lr, "lr", str(path))
     _check_finite(values, "lr", str(path))
     return from_points(_integer_steps(steps, str(path)), values, name=path.stem)
+
+
+def parse_schedule(
+    spec_or_path: str | Schedule, *, defaults: dict | None = None
+) -> Schedule:
+    """A schedule from a spec string (:func:`~scalinglab.schedules.parse_spec`, with
+    ``defaults`` for keys it does not set) or from a CSV file with ``step`` and ``lr``."""
+    if isinstance(spec_or_path, Schedule):
+        return spec_or_path
+    text = str(spec_or_path).strip()
+    if text.partition(":")[0].lower() in FAMILIES and ":" in text:
+        return parse_spec(text, defaults=defaults)
+    return read_schedule(text)
 
 
 # -- tables -------------------------------------------------------------------
@@ -156,8 +205,10 @@ def _read_folder(path: Path, **columns) -> list[CurveLog]:
         return _tensorboard_folder(path, events, columns["lr"], columns["loss"])
     tables = sorted(p for p in path.iterdir() if p.is_file() and _table_suffix(p))
     if not tables:
-        raise InputError("the folder holds no curve tables or TensorBoard event files.",
-                         source=str(path))
+        raise InputError(
+            "the folder holds no curve tables or TensorBoard event files.",
+            source=str(path),
+        )
     curves = []
     for file in tables:
         curves += read_curves(file, **columns)
@@ -176,7 +227,9 @@ def _pick(frame: pd.DataFrame, given: str | None, role: str, source: str) -> str
         if given not in frame.columns:
             raise InputError(
                 f"no column {given!r} for the {role}; the columns are "
-                f"{', '.join(map(str, frame.columns))}.", source=source)
+                f"{', '.join(map(str, frame.columns))}.",
+                source=source,
+            )
         return given
     for alias in ALIASES[role]:
         if alias in frame.columns:
@@ -184,7 +237,8 @@ def _pick(frame: pd.DataFrame, given: str | None, role: str, source: str) -> str
     raise InputError(
         f"no {role} column found (tried {', '.join(ALIASES[role])}); the columns are "
         f"{', '.join(map(str, frame.columns))}. Name it with --{role} COLUMN.",
-        source=source)
+        source=source,
+    )
 
 
 def _column(frame, given, role, source) -> np.ndarray:
@@ -192,23 +246,35 @@ def _column(frame, given, role, source) -> np.ndarray:
     values = pd.to_numeric(frame[name], errors="coerce").to_numpy(dtype=float)
     bad = np.flatnonzero(frame[name].notna().to_numpy() & np.isnan(values))
     if bad.size:
-        raise InputError("holds values that are not numbers.", source=source, column=name,
-                         rows=(bad + 1).tolist())
+        raise InputError(
+            "holds values that are not numbers.",
+            source=source,
+            column=name,
+            rows=(bad + 1).tolist(),
+        )
     return values
 
 
 def _check_finite(values, name, source) -> None:
     bad = np.flatnonzero(~np.isfinite(values) | (values < 0))
     if bad.size:
-        raise InputError("must be finite and >= 0.", source=source, column=name,
-                         rows=(bad + 1).tolist())
+        raise InputError(
+            "must be finite and >= 0.",
+            source=source,
+            column=name,
+            rows=(bad + 1).tolist(),
+        )
 
 
 def _integer_steps(steps: np.ndarray, source: str) -> np.ndarray:
     bad = np.flatnonzero(~np.isfinite(steps) | (steps < 0) | (steps != np.round(steps)))
     if bad.size:
-        raise InputError("steps must be non-negative integers.", source=source,
-                         column="step", rows=(bad + 1).tolist())
+        raise InputError(
+            "steps must be non-negative integers.",
+            source=source,
+            column="step",
+            rows=(bad + 1).tolist(),
+        )
     return steps.astype(np.int64)
 
 
@@ -216,16 +282,22 @@ def _curves_from_frame(frame, source, default_name, *, step, lr, loss, run):
     steps = _column(frame, step, "step", source)
     rates = _column(frame, lr, "lr", source)
     losses = _column(frame, loss, "loss", source)
-    names = (frame[_pick(frame, run, "run", source)].astype(str).to_numpy()
-             if run is not None else np.full(len(frame), default_name, dtype=object))
+    names = (
+        frame[_pick(frame, run, "run", source)].astype(str).to_numpy()
+        if run is not None
+        else np.full(len(frame), default_name, dtype=object)
+    )
     keep = np.isfinite(steps) & np.isfinite(rates) & np.isfinite(losses)
     curves = []
     for name in dict.fromkeys(names[keep]):
         rows = np.flatnonzero(keep & (names == name))
-        curves.append(_make_curve(str(name), steps[rows], rates[rows], losses[rows],
-                                  rows, source))
+        curves.append(
+            _make_curve(str(name), steps[rows], rates[rows], losses[rows], rows, source)
+        )
     if not curves:
-        raise InputError("no row has a step, a learning rate and a loss.", source=source)
+        raise InputError(
+            "no row has a step, a learning rate and a loss.", source=source
+        )
     return curves
 
 
@@ -237,14 +309,20 @@ def _make_curve(name, steps, lr, loss, rows, source) -> CurveLog:
     if repeated.size:
         raise InputError(
             f"curve {name!r} logs step {steps[repeated[0]]} more than once; give --run "
-            "COLUMN if the file holds several curves.", source=source,
-            rows=(rows[repeated] + 1).tolist())
+            "COLUMN if the file holds several curves.",
+            source=source,
+            rows=(rows[repeated] + 1).tolist(),
+        )
     _check_finite(lr, "lr", source)
     bad = np.flatnonzero(~(loss > 0))
     if bad.size:
-        raise InputError(f"curve {name!r}: losses must be > 0.", source=source,
-                         column="loss", rows=(rows[bad] + 1).tolist())
-    return CurveLog(name, steps, lr, loss, source)
+        raise InputError(
+            f"curve {name!r}: losses must be > 0.",
+            source=source,
+            column="loss",
+            rows=(rows[bad] + 1).tolist(),
+        )
+    return CurveLog(name, steps, lr, loss, source, rows + 1)
 
 
 def _is_wandb(frame: pd.DataFrame) -> bool:
@@ -259,15 +337,28 @@ def _wandb_long(frame: pd.DataFrame, source: str) -> pd.DataFrame:
         match = _WANDB.match(str(column))
         if match is None or match["agg"]:
             continue
-        part = pd.DataFrame({"Step": frame["Step"], "run": match["run"],
-                             "metric": match["metric"], "value": frame[column]})
+        part = pd.DataFrame(
+            {
+                "Step": frame["Step"],
+                "run": match["run"],
+                "metric": match["metric"],
+                "value": frame[column],
+            }
+        )
         parts.append(part.dropna(subset=["value"]))
     if not parts:
-        raise InputError("looks like a W&B export but has no '<run> - <metric>' columns.",
-                         source=source)
+        raise InputError(
+            "looks like a W&B export but has no '<run> - <metric>' columns.",
+            source=source,
+        )
     long = pd.concat(parts, ignore_index=True)
-    wide = long.pivot_table(index=["run", "Step"], columns="metric", values="value",
-                            aggfunc="last", sort=False)
+    wide = long.pivot_table(
+        index=["run", "Step"],
+        columns="metric",
+        values="value",
+        aggfunc="last",
+        sort=False,
+    )
     return wide.reset_index()
 
 
@@ -290,17 +381,23 @@ def _tensorboard_folder(root: Path, events: list[Path], lr, loss) -> list[CurveL
     return curves
 
 
-def read_tensorboard(path: str | Path, *, step_tag=None, lr=None, loss=None) -> list[CurveLog]:
+def read_tensorboard(
+    path: str | Path, *, step_tag=None, lr=None, loss=None
+) -> list[CurveLog]:
     """Curves from one TensorBoard event file (``lr``/``loss`` name the scalar tags)."""
     path = Path(path)
     scalars = _read_scalars(path)
-    return [_tensorboard_curve(scalars, path.parent.name or path.stem, lr, loss, str(path))]
+    return [
+        _tensorboard_curve(scalars, path.parent.name or path.stem, lr, loss, str(path))
+    ]
 
 
 def _tensorboard_curve(scalars: dict, name: str, lr, loss, source: str) -> CurveLog:
     present = pd.DataFrame(columns=list(scalars))  # tags as columns, for the aliases
-    tags = {role: _pick(present, given, role, source)
-            for role, given in (("lr", lr), ("loss", loss))}
+    tags = {
+        role: _pick(present, given, role, source)
+        for role, given in (("lr", lr), ("loss", loss))
+    }
     loss_steps = np.array(sorted(scalars[tags["loss"]]), dtype=np.int64)
     lr_by_step = scalars[tags["lr"]]
     lr_steps = np.array(sorted(lr_by_step), dtype=float)
@@ -308,8 +405,15 @@ def _tensorboard_curve(scalars: dict, name: str, lr, loss, source: str) -> Curve
     # LR and loss are often logged at different steps: read the LR at the loss steps.
     rates = np.interp(loss_steps, lr_steps, lr_values)
     losses = np.array([scalars[tags["loss"]][s] for s in loss_steps])
-    return _make_curve(name, loss_steps.astype(float), rates, losses,
-                       np.arange(loss_steps.size), source)
+    curve = _make_curve(
+        name,
+        loss_steps.astype(float),
+        rates,
+        losses,
+        np.arange(loss_steps.size),
+        source,
+    )
+    return CurveLog(curve.name, curve.steps, curve.lr, curve.loss, source)
 
 
 def _merge(parts: list[dict]) -> dict:
@@ -327,13 +431,18 @@ def _read_scalars(path: Path) -> dict[str, dict[int, float]]:
     offset = 0
     while offset < len(data):
         if offset + 12 > len(data):
-            raise InputError(f"truncated record header at byte {offset}.", source=str(path))
+            raise InputError(
+                f"truncated record header at byte {offset}.", source=str(path)
+            )
         header = data[offset : offset + 8]
         (length,) = struct.unpack("<Q", header)
         (crc,) = struct.unpack("<I", data[offset + 8 : offset + 12])
         if crc != masked_crc32c(header):
-            raise InputError(f"bad record checksum at byte {offset}; not a TensorBoard "
-                             "event file or a corrupted one.", source=str(path))
+            raise InputError(
+                f"bad record checksum at byte {offset}; not a TensorBoard "
+                "event file or a corrupted one.",
+                source=str(path),
+            )
         start = offset + 12
         if start + length + 4 > len(data):
             break  # a run still writing: the last record is incomplete
@@ -408,7 +517,11 @@ def _tensor_scalar(buf: bytes) -> float | None:
         if number == 1:
             dtype = value
         elif number == 5:
-            return struct.unpack("<f", value[:4])[0] if wire == 2 else struct.unpack("<f", value)[0]
+            return (
+                struct.unpack("<f", value[:4])[0]
+                if wire == 2
+                else struct.unpack("<f", value)[0]
+            )
         elif number == 6:
             return struct.unpack("<d", value[:8])[0]
         elif number == 4 and len(value) in (4, 8):

@@ -30,27 +30,44 @@ nats) of the exact double sum on WSD, cosine-to-0 and step schedules with warmup
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 
 from ..errors import ScalinglabError
 from .base import Law, make_law
 
-__all__ = ["CurveDesign", "build_design", "multipower_law", "tissue_law", "curve_law", "CURVE_LAWS",
-           "loss_drop_exact", "MULTIPOWER_PUBLISHED"]
+__all__ = [
+    "CURVE_LAWS",
+    "MULTIPOWER_PUBLISHED",
+    "CurveDesign",
+    "build_design",
+    "curve_law",
+    "loss_drop_exact",
+    "multipower_law",
+    "tissue_law",
+]
 
 TISSUE_DECAY = 0.999
+C_MAX = 1e6  # upper bound of the multi-power C (published values are about 2)
 DEFAULT_BINS_PER_OCTAVE = 8
 _CHUNK_ELEMENTS = 4_000_000  # bound on (parameter sets x bin pairs) held at once
-_ETA_FLOOR = 1e-12  # relative to the peak: an LR of exactly 0 gives G = 1 instead of 0**-gamma
+_ETA_FLOOR = (
+    1e-12  # relative to the peak: an LR of exactly 0 gives G = 1 instead of 0**-gamma
+)
 
 # Published best parameters, thu-yao-01-luo/MultiPowerLaw README / src/config.py (formulas.md 7.2).
 MULTIPOWER_PUBLISHED = {
-    "25M": dict(L0=3.0405, A=0.5247, alpha=0.5079, B=363.79, C=2.0656, beta=0.5828, gamma=0.6414),
-    "100M": dict(L0=2.6514, A=0.6012, alpha=0.4530, B=437.95, C=2.1325, beta=0.5979, gamma=0.6552),
-    "400M": dict(L0=2.3747, A=0.6542, alpha=0.4288, B=523.42, C=2.0246, beta=0.5935, gamma=0.6347),
+    "25M": dict(
+        L0=3.0405, A=0.5247, alpha=0.5079, B=363.79, C=2.0656, beta=0.5828, gamma=0.6414
+    ),
+    "100M": dict(
+        L0=2.6514, A=0.6012, alpha=0.4530, B=437.95, C=2.1325, beta=0.5979, gamma=0.6552
+    ),
+    "400M": dict(
+        L0=2.3747, A=0.6542, alpha=0.4288, B=523.42, C=2.0246, beta=0.5935, gamma=0.6347
+    ),
 }
 
 
@@ -97,8 +114,12 @@ def _distance_edges(max_distance: int, bins_per_octave: int | None) -> np.ndarra
     if bins_per_octave is None:
         return np.arange(max_distance + 2)
     octaves = np.log2(max(max_distance, 1) + 1)
-    geometric = np.round(2.0 ** np.arange(0.0, octaves + 1.0 / bins_per_octave, 1.0 / bins_per_octave))
-    return np.unique(np.concatenate([[0, 1], geometric, [max_distance + 1]]).astype(np.int64))
+    geometric = np.round(
+        2.0 ** np.arange(0.0, octaves + 1.0 / bins_per_octave, 1.0 / bins_per_octave)
+    )
+    return np.unique(
+        np.concatenate([[0, 1], geometric, [max_distance + 1]]).astype(np.int64)
+    )
 
 
 def _tissue_area(lr: np.ndarray, decay: float = TISSUE_DECAY) -> np.ndarray:
@@ -127,14 +148,21 @@ def _curve_pairs(lr: np.ndarray, steps: np.ndarray, bins_per_octave: int | None)
     bounds = steps[:, None] - edges[None, ::-1] + 1
     if bins_per_octave is not None:
         k_edges = _distance_edges(int(steps.max()), bins_per_octave)[1:]
-        bounds = np.sort(np.concatenate([bounds, np.broadcast_to(k_edges, (steps.size, k_edges.size))],
-                                        axis=1), axis=1)
+        bounds = np.sort(
+            np.concatenate(
+                [bounds, np.broadcast_to(k_edges, (steps.size, k_edges.size))], axis=1
+            ),
+            axis=1,
+        )
     bounds = np.clip(bounds, 1, (steps + 1)[:, None])
     lo_k, hi_k = bounds[:, :-1], bounds[:, 1:]
     out = []
     for sign in (1.0, -1.0):
         weight = np.where(gap * sign > 0, np.abs(gap), 0.0)
-        prefix = [np.concatenate([[0.0], np.cumsum(q)]) for q in (weight, weight * log_eta, weight * prev_area)]
+        prefix = [
+            np.concatenate([[0.0], np.cumsum(q)])
+            for q in (weight, weight * log_eta, weight * prev_area)
+        ]
         w, wl, wa = (p[hi_k] - p[lo_k] for p in prefix)
         keep = w > 0
         point = np.broadcast_to(np.arange(steps.size)[:, None], keep.shape)[keep]
@@ -168,16 +196,37 @@ def build_design(
                 f"observed steps must lie within the schedule (0..{lr.size - 1}); got {at.min()}..{at.max()}."
             )
         point, gap, log_eta, pair_area = _curve_pairs(lr, at, bins_per_octave)
-        parts.append((np.cumsum(lr)[at], _tissue_area(lr, tissue_decay)[at], lr[at],
-                      point + offset, gap, log_eta, pair_area))
+        parts.append(
+            (
+                np.cumsum(lr)[at],
+                _tissue_area(lr, tissue_decay)[at],
+                lr[at],
+                point + offset,
+                gap,
+                log_eta,
+                pair_area,
+            )
+        )
         offset += at.size
-    S1, S2, eta, point, gap, log_eta, pair_area = (np.concatenate(p) for p in zip(*parts))
+    S1, S2, eta, point, gap, log_eta, pair_area = (
+        np.concatenate(p) for p in zip(*parts)
+    )
     order = np.argsort(point, kind="stable")
     point = point[order]
     counts = np.bincount(point, minlength=S1.size)
     starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
-    return CurveDesign(S1, S2, eta, point, gap[order], log_eta[order], pair_area[order],
-                       np.minimum(starts, max(point.size - 1, 0)), counts > 0, bins_per_octave)
+    return CurveDesign(
+        S1,
+        S2,
+        eta,
+        point,
+        gap[order],
+        log_eta[order],
+        pair_area[order],
+        np.minimum(starts, max(point.size - 1, 0)),
+        counts > 0,
+        bins_per_octave,
+    )
 
 
 # -- multi-power law -----------------------------------------------------------
@@ -193,14 +242,20 @@ def _group_sum(values: np.ndarray, design: CurveDesign) -> np.ndarray:
 
 def _loss_drop_terms(design: CurveDesign, B, C, beta, gamma, derivatives: bool):
     """LD (S, n) and, if asked, its derivatives by B, C, beta, gamma; chunked over S."""
-    S = np.broadcast_shapes(np.shape(B), np.shape(C), np.shape(beta), np.shape(gamma), (1, 1))[0]
-    B, C, beta, gamma = (np.broadcast_to(np.asarray(v, dtype=float).reshape(-1, 1), (S, 1))
-                         for v in (B, C, beta, gamma))
+    S = np.broadcast_shapes(
+        np.shape(B), np.shape(C), np.shape(beta), np.shape(gamma), (1, 1)
+    )[0]
+    B, C, beta, gamma = (
+        np.broadcast_to(np.asarray(v, dtype=float).reshape(-1, 1), (S, 1))
+        for v in (B, C, beta, gamma)
+    )
     chunk = max(1, _CHUNK_ELEMENTS // max(design.n_pairs, 1))
     outputs = []
     for lo in range(0, S, chunk):
         sl = slice(lo, lo + chunk)
-        outputs.append(_loss_drop_chunk(design, B[sl], C[sl], beta[sl], gamma[sl], derivatives))
+        outputs.append(
+            _loss_drop_chunk(design, B[sl], C[sl], beta[sl], gamma[sl], derivatives)
+        )
     return [np.concatenate(parts) for parts in zip(*outputs)]
 
 
@@ -209,7 +264,9 @@ def _loss_drop_chunk(design, B, C, beta, gamma, derivatives):
     x = C * np.exp(-gamma * log_eta) * design.pair_area
     log_u = np.log1p(x)
     u_beta = np.exp(-beta * log_u)  # (1 + x)^-beta
-    drop = B * _group_sum(gap * (1.0 - u_beta), design)  # B * sum gap * G  (negative when LR falls)
+    drop = B * _group_sum(
+        gap * (1.0 - u_beta), design
+    )  # B * sum gap * G  (negative when LR falls)
     if not derivatives:
         return (drop,)
     slope = gap * beta * u_beta / (1.0 + x) * x  # gap * dG/dx * x
@@ -223,11 +280,15 @@ def _loss_drop_chunk(design, B, C, beta, gamma, derivatives):
 def _points(point, design: CurveDesign) -> np.ndarray:
     index = np.asarray(point).astype(np.int64)
     if index.size and (index.min() < 0 or index.max() >= design.n_points):
-        raise ScalinglabError(f"curve law: point index out of range 0..{design.n_points - 1}.")
+        raise ScalinglabError(
+            f"curve law: point index out of range 0..{design.n_points - 1}."
+        )
     return index
 
 
-def multipower_law(design: CurveDesign, *, loss_min: float = 2.0, loss_span: float = 1.0) -> Law:
+def multipower_law(
+    design: CurveDesign, *, loss_min: float = 2.0, loss_span: float = 1.0
+) -> Law:
     """The multi-power law bound to ``design`` (input ``point`` indexes the design's points).
 
     ``loss_min`` and ``loss_span`` (lowest observed loss and its range) set the
@@ -242,24 +303,48 @@ def multipower_law(design: CurveDesign, *, loss_min: float = 2.0, loss_span: flo
 
     def log_jacobian(point, *, L0, A, alpha, B, C, beta, gamma):
         idx = _points(point, design)
-        drop, d_B, d_C, d_beta, d_gamma = (t[:, idx] for t in _loss_drop_terms(design, B, C, beta, gamma, True))
+        drop, d_B, d_C, d_beta, d_gamma = (
+            t[:, idx] for t in _loss_drop_terms(design, B, C, beta, gamma, True)
+        )
         power = design.S1[idx] ** -alpha
         loss = L0 + A * power + drop
-        return {"L0": 1.0 / loss, "A": power / loss, "alpha": -A * power * np.log(design.S1[idx]) / loss,
-                "B": d_B / loss, "C": d_C / loss, "beta": d_beta / loss, "gamma": d_gamma / loss}
+        return {
+            "L0": 1.0 / loss,
+            "A": power / loss,
+            "alpha": -A * power * np.log(design.S1[idx]) / loss,
+            "B": d_B / loss,
+            "C": d_C / loss,
+            "beta": d_beta / loss,
+            "gamma": d_gamma / loss,
+        }
 
-    peak = float(np.median(design.eta[design.eta > 0])) if np.any(design.eta > 0) else 1e-3
+    peak = (
+        float(np.median(design.eta[design.eta > 0])) if np.any(design.eta > 0) else 1e-3
+    )
     s1_ref = float(np.median(design.S1))
     a_ref = loss_span * s1_ref**0.5
     return make_law(
         multipower,
         {
-            "L0": dict(init=max(loss_min - 0.3, 1e-3), lower=0.0, upper=loss_min * 1.5,
-                       grid=tuple(max(loss_min - d, 1e-3) for d in (0.05, 0.3, 0.8))),
-            "A": dict(init=a_ref, lower=0.0, log=True, grid=(a_ref * 0.2, a_ref, a_ref * 5)),
+            "L0": dict(
+                init=max(loss_min - 0.3, 1e-3),
+                lower=0.0,
+                upper=loss_min * 1.5,
+                grid=tuple(max(loss_min - d, 1e-3) for d in (0.05, 0.3, 0.8)),
+            ),
+            "A": dict(
+                init=a_ref, lower=0.0, log=True, grid=(a_ref * 0.2, a_ref, a_ref * 5)
+            ),
             "alpha": dict(init=0.5, lower=1e-3, upper=3.0, grid=(0.25, 0.5, 1.0)),
-            "B": dict(init=0.1 / peak, lower=0.0, log=True, grid=(0.03 / peak, 0.1 / peak, 0.3 / peak)),
-            "C": dict(init=2.0, lower=0.0, log=True, grid=(0.5, 2.0, 8.0)),
+            "B": dict(
+                init=0.1 / peak,
+                lower=0.0,
+                log=True,
+                grid=(0.03 / peak, 0.1 / peak, 0.3 / peak),
+            ),
+            # Bounded above: with beta -> 0 the loss drop saturates as C -> inf (seen on a single
+            # cosine curve), and the fit would report C = inf instead of a parameter at a bound.
+            "C": dict(init=2.0, lower=0.0, upper=C_MAX, log=True, grid=(0.5, 2.0, 8.0)),
             "beta": dict(init=0.5, lower=1e-3, upper=5.0, grid=(0.3, 0.6)),
             "gamma": dict(init=0.5, lower=0.0, upper=3.0, grid=(0.3, 0.6)),
         },
@@ -270,7 +355,9 @@ def multipower_law(design: CurveDesign, *, loss_min: float = 2.0, loss_span: flo
     )
 
 
-def tissue_law(design: CurveDesign, *, loss_min: float = 2.0, loss_span: float = 1.0) -> Law:
+def tissue_law(
+    design: CurveDesign, *, loss_min: float = 2.0, loss_span: float = 1.0
+) -> Law:
     """The LR-annealing law of Tissue et al. bound to ``design`` (momentum decay fixed at build time)."""
 
     def tissue(point, *, L0, A, alpha, C):
@@ -282,8 +369,12 @@ def tissue_law(design: CurveDesign, *, loss_min: float = 2.0, loss_span: float =
         idx = _points(point, design)
         power = design.S1[idx] ** -alpha
         loss = L0 + A * power - C * design.S2[idx]
-        return {"L0": 1.0 / loss, "A": power / loss, "alpha": -A * power * np.log(design.S1[idx]) / loss,
-                "C": -design.S2[idx] / loss}
+        return {
+            "L0": 1.0 / loss,
+            "A": power / loss,
+            "alpha": -A * power * np.log(design.S1[idx]) / loss,
+            "C": -design.S2[idx] / loss,
+        }
 
     s1_ref = float(np.median(design.S1))
     s2_ref = float(np.max(np.abs(design.S2))) or 1.0
@@ -291,12 +382,22 @@ def tissue_law(design: CurveDesign, *, loss_min: float = 2.0, loss_span: float =
     return make_law(
         tissue,
         {
-            "L0": dict(init=max(loss_min - 0.3, 1e-3), lower=0.0, upper=loss_min * 1.5,
-                       grid=tuple(max(loss_min - d, 1e-3) for d in (0.05, 0.3, 0.8))),
-            "A": dict(init=a_ref, lower=0.0, log=True, grid=(a_ref * 0.2, a_ref, a_ref * 5)),
+            "L0": dict(
+                init=max(loss_min - 0.3, 1e-3),
+                lower=0.0,
+                upper=loss_min * 1.5,
+                grid=tuple(max(loss_min - d, 1e-3) for d in (0.05, 0.3, 0.8)),
+            ),
+            "A": dict(
+                init=a_ref, lower=0.0, log=True, grid=(a_ref * 0.2, a_ref, a_ref * 5)
+            ),
             "alpha": dict(init=0.5, lower=1e-3, upper=3.0, grid=(0.25, 0.5, 1.0)),
-            "C": dict(init=0.1 * loss_span / s2_ref, lower=0.0, log=True,
-                      grid=tuple(f * loss_span / s2_ref for f in (0.01, 0.1, 1.0))),
+            "C": dict(
+                init=0.1 * loss_span / s2_ref,
+                lower=0.0,
+                log=True,
+                grid=tuple(f * loss_span / s2_ref for f in (0.01, 0.1, 1.0)),
+            ),
         },
         name="tissue",
         formula="L = L0 + A*S1^-alpha - C*S2, S2 = sum m_i, m_i = 0.999 m_{i-1} + (eta_{i-1} - eta_i)",
@@ -311,11 +412,15 @@ CURVE_LAWS = {"multipower": multipower_law, "tissue": tissue_law}
 def curve_law(name: str, design: CurveDesign, **grid_hints: float) -> Law:
     """Build the curve law ``name`` (multipower or tissue) on ``design``."""
     if name not in CURVE_LAWS:
-        raise ScalinglabError(f"unknown curve law {name!r}; choose one of {', '.join(CURVE_LAWS)}.")
+        raise ScalinglabError(
+            f"unknown curve law {name!r}; choose one of {', '.join(CURVE_LAWS)}."
+        )
     return CURVE_LAWS[name](design, **grid_hints)
 
 
-def loss_drop_exact(lr: np.ndarray, steps: np.ndarray, *, B, C, beta, gamma) -> np.ndarray:
+def loss_drop_exact(
+    lr: np.ndarray, steps: np.ndarray, *, B, C, beta, gamma
+) -> np.ndarray:
     """The multi-power loss-drop term by the literal double sum (reference for tests; O(n T))."""
     lr = np.asarray(lr, dtype=float)
     area = np.cumsum(lr)
@@ -324,5 +429,7 @@ def loss_drop_exact(lr: np.ndarray, steps: np.ndarray, *, B, C, beta, gamma) -> 
         k = np.arange(1, t + 1)
         span = area[t] - area[k - 1]
         eta = np.maximum(lr[k], lr.max() * _ETA_FLOOR)
-        out[i] = B * np.sum((lr[k] - lr[k - 1]) * (1 - (1 + C * eta**-gamma * span) ** -beta))
+        out[i] = B * np.sum(
+            (lr[k] - lr[k - 1]) * (1 - (1 + C * eta**-gamma * span) ** -beta)
+        )
     return out
