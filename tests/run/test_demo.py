@@ -25,10 +25,10 @@ pytestmark = pytest.mark.skipif(
 def test_demo_plans_are_ladders_of_at_most_a_million_parameters():
     for quick in (False, True):
         plan = demo_plan(quick=quick)
-        (low, high), sizes, ratios = DEMO_LADDERS["quick" if quick else "full"]
+        _, sizes, ratios = DEMO_LADDERS["quick" if quick else "full"]
         assert len(plan.runs) == sizes * len(ratios)
         assert max(r.N for r in plan.runs) < 1e6
-        assert sorted({r.tokens_per_param for r in plan.runs})[0] == pytest.approx(
+        assert min(r.tokens_per_param for r in plan.runs) == pytest.approx(
             ratios[0], rel=0.02
         )
 
@@ -73,3 +73,36 @@ def test_quick_demo_predicts_its_largest_model_from_the_rest(tmp_path, capsys):
     assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and result["plot"] == str(
         figure
     )
+
+
+def test_demo_of_another_seed_is_refused_and_new_study_runs_it_beside(
+    tmp_path, capsys, monkeypatch
+):
+    from scalinglab.run import demo
+    from scalinglab.run.store import Study
+    from scalinglab.run.sweep import run_configs
+
+    study, plan = tmp_path / "demo", demo_plan(quick=True, seed=0)
+    specs = [r.to_dict() for r in plan.runs]
+    Study.create(study, plan.to_dict(), specs, run_configs(plan)).close()
+    with pytest.raises(SystemExit) as stop:
+        main(["demo", "--quick", "--seed", "1", "--study", str(study)])
+    err = capsys.readouterr().err
+    assert stop.value.code == 1 and f"{len(plan.runs)} run(s) differ" in err
+    assert f"{plan.runs[0].run_id}: seed 0 -> 1" in err and "--new-study" in err
+
+    called = {}
+
+    class Result:
+        def as_text(self):
+            return "the demo's report"
+
+    def fake_run_demo(study, **options):
+        called["study"] = study
+        return Result()
+
+    monkeypatch.setattr(demo, "run_demo", fake_run_demo)
+    with pytest.raises(SystemExit) as stop:
+        main(["demo", "--quick", "--seed", "1", "--study", str(study), "--new-study"])
+    assert stop.value.code == 0 and called["study"] == tmp_path / "demo-2"
+    assert f"running in {tmp_path / 'demo-2'}" in capsys.readouterr().err

@@ -32,6 +32,12 @@ _LR_SCALE = typer.Option(
 _SCHEDULE = typer.Option(
     "cosine", "--schedule", help="Learning-rate schedule: cosine or wsd."
 )
+_NEW_STUDY = typer.Option(
+    False,
+    "--new-study",
+    help="If STUDY holds another plan's study, run this plan in the first of "
+    "STUDY-2, STUDY-3, ... that is free or holds this plan (nothing is deleted).",
+)
 _CORPUS = typer.Option(
     "shakespeare",
     "--corpus",
@@ -151,12 +157,7 @@ def run(
         "--checkpoint-every",
         help="Steps between checkpoints (default: steps // 10).",
     ),
-    new_study: bool = typer.Option(
-        False,
-        "--new-study",
-        help="If STUDY holds another plan's study, run this plan in the first of "
-        "STUDY-2, STUDY-3, ... that is free or holds this plan (nothing is deleted).",
-    ),
+    new_study: bool = _NEW_STUDY,
     json_out: bool = _JSON,
 ) -> None:
     """Run every unfinished run of PLAN into the study; rerun the same command to resume.
@@ -256,6 +257,7 @@ def demo(
         None, "--workers", help="Concurrent runs (default: the cores)."
     ),
     seed: int = typer.Option(0, "--seed", help="Training and bootstrap seed."),
+    new_study: bool = _NEW_STUDY,
     json_out: bool = _JSON,
 ) -> None:
     """Plan, train and fit a small ladder on this CPU, then predict its largest run.
@@ -265,8 +267,11 @@ def demo(
 
     Example: scalinglab demo --plot demo.png
     """
-    from ..run.demo import run_demo
+    from ..run.demo import DEFAULT_STUDY, demo_plan, run_demo
 
+    if new_study:
+        plan = demo_plan(quick=quick, seed=seed)
+        study = _free_study(plan, study or DEFAULT_STUDY["quick" if quick else "full"])
     result = run_demo(
         study, plot=plot, quick=quick, workers=workers, seed=seed, progress=not json_out
     )
@@ -356,7 +361,7 @@ def _status_table(payload: dict[str, Any]) -> Table:
     return table
 
 
-def _free_study(plan: Path, study: Path, command: str | None) -> Path:
+def _free_study(plan: Any, study: Path, command: str | None = None) -> Path:
     from ..run.sweep import free_study_dir
 
     chosen = free_study_dir(plan, study, command=command)
