@@ -215,3 +215,9 @@ def test_old_study_without_configs_is_compared_by_its_stored_specs(used_study):
     with Study.create(used_study, PLAN, RUNS, planned) as study:
         assert study.states()["r-small"] == "finished"
         assert study._meta("schema_version") == "2"
+
+
+def test_duplicate_run_ids_are_refused_before_anything_is_written(tmp_path):
+    with pytest.raises(ScalinglabError, match=r"duplicate run ids \['r-small'\]"):
+        Study.create(tmp_path / "study", PLAN, [*RUNS, RUNS[0]])
+    assert not (tmp_path / "study").exists()

@@ -146,11 +146,11 @@ class Study:
             planned one, or a run the plan lacks. Nothing is written. A plan that
             only adds runs extends the study (they are listed in ``added``).
         """
+        _check_unique([r["run_id"] for r in runs])
+        configs = {r["run_id"]: (configs or {}).get(r["run_id"], r) for r in runs}
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)
         study = cls(path, _connect(path / DB_NAME))
-        configs = {r["run_id"]: (configs or {}).get(r["run_id"], r) for r in runs}
-        _check_unique([r["run_id"] for r in runs])
         if not study.run_ids():
             study._initialise(plan, runs, configs)
             return study
