@@ -32,16 +32,16 @@ _LR_SCALE = typer.Option(
 _SCHEDULE = typer.Option(
     "cosine", "--schedule", help="Learning-rate schedule: cosine or wsd."
 )
+_CORPUS = typer.Option(
+    "shakespeare",
+    "--corpus",
+    help="Training text: shakespeare, or a .txt file or folder of your own.",
+)
 _NEW_STUDY = typer.Option(
     False,
     "--new-study",
     help="If STUDY holds another plan's study, run this plan in the first of "
     "STUDY-2, STUDY-3, ... that is free or holds this plan (nothing is deleted).",
-)
-_CORPUS = typer.Option(
-    "shakespeare",
-    "--corpus",
-    help="Training text: shakespeare, or a .txt file or folder of your own.",
 )
 
 

@@ -39,7 +39,7 @@ __all__ = [
 # default checkpoint_every = steps // 10: lose at most ~10% of a run on a crash
 CHECKPOINTS_PER_RUN = 10
 # Not part of a run's design: threads per run is how it is executed, not what it is.
-_EXECUTION_FIELDS = ("num_threads", "run_id")
+_EXECUTION_FIELDS = ("num_threads",)
 
 
 @dataclass(frozen=True)
