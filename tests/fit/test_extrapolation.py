@@ -6,7 +6,15 @@ import numpy as np
 import pytest
 
 import scalinglab as sl
-from scalinglab.fit.extrapolation import decades_beyond, input_ranges
+from scalinglab.fit.engine import objective_values
+from scalinglab.fit.extrapolation import (
+    decades_beyond,
+    fold_masks,
+    input_ranges,
+    per_fold,
+    refit_folds,
+    weighted_median,
+)
 
 from .conftest import TRUTH, chinchilla_data
 
@@ -53,18 +61,84 @@ def test_too_few_scale_levels_is_said_not_hidden():
 
 
 def test_saved_fit_keeps_its_extrapolation_error(tmp_path):
-    result = sl.fit("chinchilla", chinchilla_data(noise=0.01, seed=10), bootstrap=50, seed=0)
+    result = sl.fit(
+        "chinchilla", chinchilla_data(noise=0.01, seed=10), bootstrap=50, seed=0
+    )
     reloaded = sl.load_fit(result.save(tmp_path / "fit.json"))
     assert reloaded.extrapolation_error.tau == result.extrapolation_error.tau
     far = {"N": np.array([1e10, 1e11]), "D": np.array([1e12, 5e12])}
-    assert np.array_equal(np.array(reloaded.predict_interval(**far)), np.array(result.predict_interval(**far)))
+    assert np.array_equal(
+        np.array(reloaded.predict_interval(**far)),
+        np.array(result.predict_interval(**far)),
+    )
     assert TRUTH["alpha"] == pytest.approx(result.params["alpha"], abs=0.05)
 
 
 def test_optimal_loss_interval_carries_the_extrapolation_error():
     data = chinchilla_data(noise=0.01, seed=11)
     widened = sl.fit("chinchilla", data, bootstrap=200, seed=0).optimal(1e24)
-    plain = sl.fit("chinchilla", data, bootstrap=200, seed=0, extrapolation=None).optimal(1e24)
+    plain = sl.fit(
+        "chinchilla", data, bootstrap=200, seed=0, extrapolation=None
+    ).optimal(1e24)
     assert widened.loss == plain.loss
-    assert widened.ci95["loss"][0] < plain.ci95["loss"][0] and widened.ci95["loss"][1] > plain.ci95["loss"][1]
+    assert (
+        widened.ci95["loss"][0] < plain.ci95["loss"][0]
+        and widened.ci95["loss"][1] > plain.ci95["loss"][1]
+    )
     assert widened.ci95["N"] == plain.ci95["N"]
+
+
+def _problem(law_name: str, data: dict):
+    from scalinglab.fit.engine import Problem
+    from scalinglab.fit.objectives import get_objective
+
+    law = sl.get_law(law_name)
+    inputs = {name: data[name] for name in law.inputs}
+    return Problem(
+        law, inputs, data["loss"], get_objective("huber"), np.ones(data["loss"].size)
+    )
+
+
+@pytest.mark.parametrize("law_name", ["chinchilla", "kaplan"])
+def test_warm_started_folds_reach_the_optimum_of_a_full_multi_start_fit(law_name):
+    """Each fold's batched warm-started refit against an independent full fit (4,500
+    starts screened, 16 refined) on the fold's rows alone."""
+    data = chinchilla_data(noise=0.01, seed=12)
+    full = sl.fit(law_name, data, bootstrap=0)
+    problem = _problem(law_name, data)
+    law = problem.law
+    theta_hat = law.pack(full.params)
+    masks = fold_masks(6 * data["N"] * data["D"], min_free=len(law.free_params))
+    thetas = refit_folds(problem, theta_hat, law.start_grid(), masks)
+    assert len(masks) >= 4
+    for mask, theta in zip(masks, thetas):
+        rows = {k: v[mask] for k, v in data.items()}
+        independent = sl.fit(law_name, rows, bootstrap=0).objective
+        warm = float(objective_values(problem, theta[None], weights=mask * 1.0)[0])
+        assert warm <= independent * (1 + 1e-6)
+
+
+def test_per_fold_error_is_the_rms_per_decade_with_its_drift():
+    """Closed form: fold 0 drifts by exactly +2% per decade, fold 1 scatters +-3% per decade."""
+    d = np.array([0.5, 1.0, 2.0, 0.5, 1.0])
+    e = np.array([0.01, 0.02, 0.04, 0.015, -0.03])
+    ids, tau, bias = per_fold(d, e, np.array([0, 0, 0, 1, 1]), scatter=0.0)
+    assert list(ids) == [0, 1]
+    assert tau[0] == pytest.approx(0.02) and bias[0] == pytest.approx(0.02)
+    assert tau[1] == pytest.approx(np.sqrt((0.015**2 + 0.03**2) / 1.25))
+    assert bias[1] == pytest.approx((0.0075 - 0.03) / 1.25)
+    # Scatter already in the interval is taken out before the rate per decade.
+    assert (
+        per_fold(d, e, np.zeros(5, int), scatter=0.02)[1][0]
+        < per_fold(d, e, np.zeros(5, int), scatter=0.0)[1][0]
+    )
+
+
+def test_a_small_fold_that_went_astray_does_not_set_the_width():
+    # Three folds fitted on 20%, 50% and 80% of the rows; the smallest one's law is far off.
+    assert (
+        weighted_median(np.array([0.5, 0.02, 0.03]), np.array([0.2, 0.5, 0.8])) == 0.03
+    )
+    assert (
+        weighted_median(np.array([0.5, 0.02, 0.03]), np.array([0.9, 0.1, 0.2])) == 0.5
+    )

@@ -118,12 +118,7 @@ def fit(
         found += diag.bootstrap_failures(int((~reps.converged).sum()), bootstrap)
     spread = None
     if bootstrap > 0 and extrapolation is not None:
-        spread, note = _extrapolation_error(
-            law, table, inputs, target, extrapolation,
-            lambda mask: fit(law, table.subset(mask), objective=objective, delta=delta, bootstrap=0,
-                             weights=None if weights is None else point_weights[mask],
-                             refine_starts=refine_starts),
-        )
+        spread, note = _extrapolation_error(problem, table, extrapolation, theta, starts, residuals)
         found += note
 
     result = FitResult(
@@ -157,16 +152,18 @@ def fit(
     return result
 
 
-def _extrapolation_error(law, table, inputs, target, method, refit):
+def _extrapolation_error(problem, table, method, theta, starts, residuals):
     """The rolling-origin extrapolation error, or None and an info diagnostic saying why not."""
     if method != "rolling":
         raise ScalinglabError(f"extrapolation must be 'rolling' or None (--extrapolation none); got {method!r}.")
+    law = problem.law
     by = scale_column(set(table.frame.columns), law.inputs)
+    log_residuals = residuals if problem.objective.space == "log" else residuals / problem.target
     try:
         if by is None:
             raise ScalinglabError(f"the law's inputs ({', '.join(law.inputs)}) have no scale column")
-        spread = estimate_extrapolation(refit, inputs, target, table.array(by), by=by,
-                                        min_free=len(law.free_params))
+        spread = estimate_extrapolation(problem, theta, starts, table.array(by), by=by,
+                                        scatter=diag.robust_scale(log_residuals))
     except ScalinglabError as why:
         return None, diag.extrapolation_not_estimated(str(why))
     return spread, []

@@ -4,26 +4,55 @@ A run bootstrap only knows how the fit moves when the runs are resampled, not ho
 wrong the law's shape is far from the data, so its intervals are too narrow when
 extrapolating (the Chinchilla replication data: 39% coverage of the largest
 budgets from a 95% interval). This module measures the missing part on the
-training rows themselves: fold k fits on the k smallest scale levels and
-predicts every larger level; the log errors e against the extrapolation
-distance d (decades beyond the fold's fitted range, the largest over the law's
-inputs and their compute 6ND: a run can sit inside the fitted N and D ranges and
-still lie far beyond the fitted compute) give ``sd(log error) = tau * d`` by least squares through the origin.
-Prediction intervals then add a log-normal term of sd ``tau * d``.
+training rows themselves. Fold k fits on the k smallest scale levels and
+predicts every larger level; each prediction gives a log error ``e`` at an
+extrapolation distance ``d`` (decades beyond the fold's fitted range, the
+largest over the law's inputs and their compute 6ND: a run can sit inside the
+fitted N and D ranges and still lie far beyond the fitted compute).
+
+Each fold k gives a root-mean-square log error per decade,
+
+.. math::
+
+    \\tau_k^2 = \\frac{\\sum_{i \\in k} \\max(e_i^2 - \\sigma^2, 0)}{\\sum_{i \\in k} d_i^2},
+
+where ``sigma`` is the fit's run-to-run scatter (already in every prediction
+interval): its predictions count by how far they extrapolate. The estimate
+``tau`` is the median of the folds' ``tau_k`` weighted by the share of the rows
+each fold was fitted on, so a fold fitted on two small levels counts for little
+and one fold whose law went astray cannot set the width alone. Being a root
+mean square, not a spread around zero, ``tau_k`` includes a systematic drift; the
+signed drift per decade (``sum e d / sum d^2`` per fold, weighted the same way)
+is reported beside it as ``bias``. Prediction intervals add a log-normal term of
+sd ``tau * d``. They cover the error the law made when extrapolating inside the
+data; a change of the law's shape beyond the data is not covered.
+
+Every fold is refitted in one batched call: each starts from the full-data
+optimum and from the best few starts of the grid screened on the fold's rows
+(the screen of the whole grid is shared by all folds), instead of a full
+multi-start fit per fold.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Callable, Mapping
 
 import numpy as np
 
 from ..errors import ScalinglabError
+from .engine import Problem, predictions, refine
 
 # Beyond this many distinct values a scale column is cut into log-spaced bins.
 MAX_LEVELS = 8
 SCALE_COLUMNS = ("C", "N", "D")
+# Grid starts refined per fold, beside the full-data optimum.
+FOLD_STARTS = 2
+COVERS = (
+    "the log error the law made when extrapolating inside the data (rolling-origin "
+    "refits), as a root mean square per decade, drift included; not a change of the "
+    "law's shape beyond the data"
+)
 
 
 @dataclass(frozen=True)
@@ -33,23 +62,32 @@ class ExtrapolationError:
     Attributes
     ----------
     tau : float
-        sd of log(predicted / actual) per decade beyond the fitted range.
+        Root-mean-square log(predicted / actual) per decade beyond the fitted
+        range, run scatter taken out (it is in the interval already).
     n : int
         Rolling-origin predictions it was estimated from.
     by : str
         The scale column whose levels defined the folds.
     ranges : dict
         Fitted range of each law input; distances are measured from it.
-    decades, log_errors : numpy.ndarray
-        The estimate's data (empty after a reload).
+    bias : float
+        Signed log error per decade (positive: the law over-predicted the loss
+        of larger runs); ``tau`` includes it.
+    folds : int
+        Folds that contributed.
+    decades, log_errors, fold : numpy.ndarray
+        The estimate's data, each prediction with its fold's index (empty after a reload).
     """
 
     tau: float
     n: int
     by: str
     ranges: dict[str, tuple[float, float]]
+    bias: float = 0.0
+    folds: int = 0
     decades: np.ndarray = field(default_factory=lambda: np.empty(0), repr=False)
     log_errors: np.ndarray = field(default_factory=lambda: np.empty(0), repr=False)
+    fold: np.ndarray = field(default_factory=lambda: np.empty(0, int), repr=False)
 
     def decades_beyond(self, **inputs: np.ndarray | float) -> np.ndarray:
         """Decades beyond the fitted range (0 inside it), the largest over the inputs."""
@@ -62,16 +100,26 @@ class ExtrapolationError:
     def to_dict(self) -> dict:
         return {
             "tau_per_decade": self.tau,
+            "bias_per_decade": self.bias,
             "n": self.n,
+            "folds": self.folds,
             "by": self.by,
             "ranges": {k: list(v) for k, v in self.ranges.items()},
             "model": "sd(log error) = tau * decades beyond the fitted range",
+            "covers": COVERS,
         }
 
     @classmethod
-    def from_dict(cls, data: Mapping) -> "ExtrapolationError":
+    def from_dict(cls, data: Mapping) -> ExtrapolationError:
         ranges = {k: (float(v[0]), float(v[1])) for k, v in data["ranges"].items()}
-        return cls(float(data["tau_per_decade"]), int(data["n"]), str(data["by"]), ranges)
+        return cls(
+            float(data["tau_per_decade"]),
+            int(data["n"]),
+            str(data["by"]),
+            ranges,
+            bias=float(data.get("bias_per_decade", 0.0)),
+            folds=int(data.get("folds", 0)),
+        )
 
 
 def scale_levels(values: np.ndarray, max_levels: int = MAX_LEVELS) -> np.ndarray:
@@ -80,23 +128,30 @@ def scale_levels(values: np.ndarray, max_levels: int = MAX_LEVELS) -> np.ndarray
     if distinct.size <= max_levels:
         return np.searchsorted(distinct, values)
     edges = np.linspace(np.log(distinct[0]), np.log(distinct[-1]), max_levels + 1)
-    return np.clip(np.searchsorted(edges, np.log(values), side="right") - 1, 0, max_levels - 1)
+    return np.clip(
+        np.searchsorted(edges, np.log(values), side="right") - 1, 0, max_levels - 1
+    )
 
 
 def with_compute(inputs: Mapping) -> dict:
     """The inputs plus ``6ND`` (the compute they imply) when they hold N and D."""
     out = dict(inputs)
     if "N" in out and "D" in out:
-        out["6ND"] = 6.0 * np.asarray(out["N"], dtype=float) * np.asarray(out["D"], dtype=float)
+        N, D = (np.asarray(out[k], dtype=float) for k in ("N", "D"))
+        out["6ND"] = 6.0 * N * D
     return out
 
 
 def input_ranges(inputs: Mapping[str, np.ndarray]) -> dict[str, tuple[float, float]]:
     """Fitted range of each input and of the compute they imply."""
-    return {k: (float(np.min(v)), float(np.max(v))) for k, v in with_compute(inputs).items()}
+    return {
+        k: (float(np.min(v)), float(np.max(v))) for k, v in with_compute(inputs).items()
+    }
 
 
-def decades_beyond(ranges: Mapping[str, tuple[float, float]], inputs: Mapping) -> np.ndarray:
+def decades_beyond(
+    ranges: Mapping[str, tuple[float, float]], inputs: Mapping
+) -> np.ndarray:
     """log10 of the largest factor by which any input, or 6ND, lies outside its range (0 inside)."""
     inputs = with_compute(inputs)
     factors = []
@@ -119,44 +174,151 @@ def scale_column(available: set[str], law_inputs: tuple[str, ...]) -> str | None
     return None
 
 
+def fold_masks(scale: np.ndarray, *, min_free: int, min_levels: int = 2) -> np.ndarray:
+    """Fitted rows of each rolling-origin fold (folds, n): the k smallest levels, k >= min_levels.
+
+    A fold needs more rows than free parameters and at least one larger level to predict.
+    """
+    levels = scale_levels(scale)
+    masks = [levels <= k for k in np.unique(levels)[min_levels - 1 : -1]]
+    return np.array([m for m in masks if m.sum() > min_free], dtype=bool).reshape(
+        -1, scale.size
+    )
+
+
+def refit_folds(
+    problem: Problem,
+    theta_hat: np.ndarray,
+    starts: np.ndarray,
+    masks: np.ndarray,
+    *,
+    per_fold: int = FOLD_STARTS,
+) -> np.ndarray:
+    """Best fit-space parameters of each fold (folds, P), NaN rows where no start was finite.
+
+    Each fold is refined from ``theta_hat`` and its ``per_fold`` best grid starts,
+    screened on the fold's rows; all folds and starts go through one batched refine.
+    """
+    # A fold is the full problem with its other rows weighted 0.
+    weights = masks * problem.weights
+    warm = np.repeat(theta_hat[None, None, :], len(masks), axis=0)
+    theta0 = np.concatenate(
+        [warm, _screen_folds(problem, starts, weights, per_fold)], 1
+    )
+    folds, k = theta0.shape[:2]
+    refined = refine(
+        problem, theta0.reshape(folds * k, -1), weights=np.repeat(weights, k, axis=0)
+    )
+    objective = refined.objective.reshape(folds, k)
+    best = np.argmin(objective, axis=1)
+    theta = refined.theta.reshape(folds, k, -1)[np.arange(folds), best]
+    finite = np.isfinite(objective[np.arange(folds), best])
+    return np.where(finite[:, None], theta, np.nan)
+
+
+def _screen_folds(problem, starts, weights, per_fold: int, chunk: int = 1024):
+    """The ``per_fold`` best starts of each fold (folds, per_fold, P), one pass over the grid."""
+    totals = []
+    for i in range(0, len(starts), chunk):
+        r = predictions(problem, starts[i : i + chunk]) - problem.observed
+        with np.errstate(all="ignore"):
+            rho = np.where(np.isfinite(r), problem.objective.rho(r), np.inf)[:, None, :]
+            per_fold_rho = np.where(weights[None] > 0, weights[None] * rho, 0.0)
+        totals.append(per_fold_rho.sum(-1))
+    values = np.nan_to_num(np.concatenate(totals), nan=np.inf)  # (S, folds)
+    order = np.argsort(values, axis=0, kind="stable")[:per_fold]  # (per_fold, folds)
+    return starts[order.T]
+
+
+def fold_errors(problem: Problem, thetas: np.ndarray, masks: np.ndarray):
+    """Distance, log error and fold index of every fold's prediction of its larger rows."""
+    law = problem.law
+    with np.errstate(all="ignore"):
+        predicted = np.asarray(law.evaluate(problem.inputs, law.unpack(thetas)), float)
+    predicted = np.broadcast_to(predicted, masks.shape)
+    decades, errors, folds = [], [], []
+    for k, (fitted, pred) in enumerate(zip(masks, predicted)):
+        held = {n: np.asarray(v)[~fitted] for n, v in problem.inputs.items()}
+        fitted_inputs = {n: np.asarray(v)[fitted] for n, v in problem.inputs.items()}
+        decades.append(decades_beyond(input_ranges(fitted_inputs), held))
+        with np.errstate(all="ignore"):
+            errors.append(np.log(pred[~fitted] / problem.target[~fitted]))
+        folds.append(np.full((~fitted).sum(), k))
+    return tuple(np.concatenate(x) for x in (decades, errors, folds))
+
+
+def per_fold(d, e, fold, scatter: float):
+    """Each fold's RMS log error per decade (scatter taken out) and signed bias per decade."""
+    ids = np.unique(fold)
+    tau, bias = np.empty(ids.size), np.empty(ids.size)
+    for i, k in enumerate(ids):
+        at = fold == k
+        squares = np.sum(d[at] ** 2)
+        tau[i] = np.sqrt(np.sum(np.maximum(e[at] ** 2 - scatter**2, 0.0)) / squares)
+        bias[i] = np.sum(e[at] * d[at]) / squares
+    return ids, tau, bias
+
+
+def weighted_median(values: np.ndarray, weights: np.ndarray) -> float:
+    """The value at which the cumulative weight first reaches half the total."""
+    order = np.argsort(values, kind="stable")
+    cumulative = np.cumsum(weights[order])
+    return float(values[order][np.searchsorted(cumulative, 0.5 * cumulative[-1])])
+
+
 def estimate(
-    refit: Callable[[np.ndarray], object],
-    inputs: Mapping[str, np.ndarray],
-    loss: np.ndarray,
+    problem: Problem,
+    theta_hat: np.ndarray,
+    starts: np.ndarray,
     scale: np.ndarray,
     *,
     by: str,
-    min_free: int,
+    scatter: float,
     min_levels: int = 2,
 ) -> ExtrapolationError:
-    """Rolling-origin extrapolation error of the law that ``refit(mask)`` fits on the masked rows.
+    """Rolling-origin extrapolation error of ``problem``'s law, refitted on the smaller levels.
+
+    Parameters
+    ----------
+    problem : the full fit's problem; theta_hat its optimum, starts its start grid.
+    scale : the scale column whose levels define the folds, named ``by``.
+    scatter : the fit's run-to-run log scatter, taken out of the squared errors.
 
     Raises
     ------
     ScalinglabError
         When the data give fewer than 2 predictions beyond a fitted range.
     """
-    levels = scale_levels(scale)
-    decades, errors = [], []
-    for k in np.unique(levels)[min_levels - 1 : -1]:
-        fitted = levels <= k
-        if fitted.sum() <= min_free:
-            continue
-        try:
-            result = refit(fitted)
-        except ScalinglabError:
-            continue
-        held = {name: values[~fitted] for name, values in inputs.items()}
-        fold_ranges = input_ranges({n: v[fitted] for n, v in inputs.items()})
-        decades.append(decades_beyond(fold_ranges, held))
-        errors.append(np.log(result.predict(**held) / loss[~fitted]))
-    d = np.concatenate(decades) if decades else np.empty(0)
-    e = np.concatenate(errors) if errors else np.empty(0)
+    free = len(problem.law.free_params)
+    masks = fold_masks(scale, min_free=free, min_levels=min_levels)
+    if not len(masks):
+        raise ScalinglabError(
+            f"cannot estimate extrapolation error by {by}: no fold of the smaller scale "
+            f"levels has more rows than the law's {free} free parameters and a larger "
+            "level to predict."
+        )
+    thetas = refit_folds(problem, theta_hat, starts, masks)
+    usable = np.all(np.isfinite(thetas), axis=1)
+    masks = masks[usable]
+    d, e, fold = fold_errors(problem, thetas[usable], masks)
     ok = np.isfinite(e) & (d > 0)
     if ok.sum() < 2:
         raise ScalinglabError(
             f"cannot estimate extrapolation error by {by}: the rows give {int(ok.sum())} "
-            "rolling-origin predictions beyond a fitted range; it needs at least 2 (more scale levels)."
+            "rolling-origin predictions beyond a fitted range; it needs at least 2 "
+            "(more scale levels)."
         )
-    tau = float(np.sqrt(np.sum(e[ok] ** 2 * d[ok] ** 2) / np.sum(d[ok] ** 4)))
-    return ExtrapolationError(tau, int(ok.sum()), by, input_ranges(inputs), d[ok], e[ok])
+    d, e, fold = d[ok], e[ok], fold[ok]
+    ids, tau, bias = per_fold(d, e, fold, scatter)
+    share = masks[ids].mean(axis=1)  # the share of the rows each fold was fitted on
+    return ExtrapolationError(
+        tau=weighted_median(tau, share),
+        n=int(ok.sum()),
+        by=by,
+        ranges=input_ranges(problem.inputs),
+        bias=float(np.sum(share * bias) / np.sum(share)),
+        folds=int(ids.size),
+        decades=d,
+        log_errors=e,
+        fold=fold,
+    )
