@@ -182,6 +182,15 @@ def test_caps_bind():
     assert capped.N == pytest.approx(3e10, rel=1e-6)
     short = lifetime_optimum(preset, target_loss=2.0, demand=Demand(max_tokens=5e11))
     assert short.D <= 5e11 * (1 + 1e-9)
+    # The cap binds: the optimum sits on its edge, where the brute-force grid's cheapest feasible point is.
+    p = preset.params
+    N = np.logspace(9, 12, 300_001)
+    gap = 2.0 - p["E"] - p["A"] * N ** -p["alpha"]
+    D = (p["B"] / np.where(gap > 0, gap, np.nan)) ** (1 / p["beta"])
+    feasible = (gap > 0) & (D <= 5e11)
+    cost = np.where(feasible, 6 * N * D, np.inf)
+    assert short.N == pytest.approx(N[np.argmin(cost)], rel=5e-3)
+    assert short.D == pytest.approx(5e11, rel=1e-6)
 
 
 @pytest.mark.parametrize(

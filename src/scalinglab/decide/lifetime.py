@@ -35,7 +35,7 @@ _LOG_N_RANGE = (
     np.log(1e16),
 )  # target form: models from 1e3 to 1e16 parameters
 _LOG_D_MAX = np.log(1e30)
-_BISECTIONS = 80
+_BISECTIONS = 60  # log D in [0, 69]: 69 / 2**60 is below double precision
 
 
 def two_n(N: np.ndarray) -> np.ndarray:
@@ -268,8 +268,25 @@ def _minimise(objective, low: float, top: float, values) -> np.ndarray:
     rows = np.arange(S)
     lo = xs[rows, np.maximum(best - 1, 0)][:, None]
     hi = xs[rows, np.minimum(best + 1, _GRID_POINTS - 1)][:, None]
-    x = _golden(lambda x: np.nan_to_num(objective(x), nan=np.inf), lo, hi)[:, 0]
-    return np.where(np.isfinite(f[rows, best]), np.exp(x), np.nan)
+    finite = lambda x: np.nan_to_num(objective(x), nan=np.inf)
+    x = _feasible_side(
+        finite, _golden(finite, lo, hi, tol=1e-10), xs[rows, best][:, None]
+    )
+    return np.where(np.isfinite(f[rows, best]), np.exp(x[:, 0]), np.nan)
+
+
+def _feasible_side(objective, x: np.ndarray, fallback: np.ndarray) -> np.ndarray:
+    """``x``, or where it is infeasible (a binding cap puts the optimum on the edge of the
+    feasible set), the feasible point nearest to it on the segment towards ``fallback``."""
+    bad = ~np.isfinite(objective(x))
+    if not bad.any():
+        return x
+    inside, outside = fallback.copy(), x.copy()
+    for _ in range(_BISECTIONS):
+        mid = 0.5 * (inside + outside)
+        ok = np.isfinite(objective(mid))
+        inside, outside = np.where(ok, mid, inside), np.where(ok, outside, mid)
+    return np.where(bad, inside, x)
 
 
 def _check_positive(value: float, name: str) -> None:

@@ -35,7 +35,7 @@ def pass_at_k(n, c, k) -> np.ndarray:
 
     Examples
     --------
-    >>> float(pass_at_k(10, 1, 1))
+    >>> round(float(pass_at_k(10, 1, 1)), 12)
     0.1
     """
     n, c, k = (np.asarray(x, dtype=float) for x in (n, c, k))
