@@ -129,7 +129,8 @@ def test_loss_to_loss_isoflop_optima_per_corpus(shared_data):
         )  # C = 6ND
 
 
-def _validation_cases(shared_data):
+def _ladders(shared_data):
+    """The README's validate set: each ladder with its largest compute held out."""
     epoch = read_runs(
         shared_data / "epoch_chinchilla" / "svg_extracted_data.csv",
         N="Model Size",
@@ -152,10 +153,33 @@ def _validation_cases(shared_data):
             loss="loss_c4_val",
             run="name",
         )
+        sweep = read_runs(
+            shared_data / "loss_to_loss" / "sweep.csv",
+            N="params",
+            D="tokens",
+            C="iso_flop",
+            loss="val_loss",
+            run="name",
+        )
+    cases = {
+        "epoch_chinchilla": (epoch, {"holdout": "C >= 1e21"}),
+        "olmo_ladder": (olmo, {"holdout": "N >= 3e9"}),
+    }
+    for corpus in ("rpj", "c4_original", "rw_original"):
+        subset = gadre.query(f"dataset == '{corpus}'")
+        cases[f"gadre_{corpus}"] = (subset, {"holdout": "N >= 4e8"})
+    for corpus in sorted(set(sweep.frame["data"])):
+        subset = sweep.query(f"data == '{corpus}'")
+        cases[f"loss_to_loss_{corpus}"] = (subset, {"top": 0.15, "by": "C"})
+    return cases
+
+
+def _validation_cases(shared_data):
+    ladders = _ladders(shared_data)
     return {
-        "epoch_chinchilla": (epoch, "C >= 1e21"),
-        "olmo_ladder": (olmo, "N >= 3e9"),
-        "gadre_rpj": (gadre.query("dataset == 'rpj'"), "N >= 4e8"),
+        "epoch_chinchilla": (ladders["epoch_chinchilla"][0], "C >= 1e21"),
+        "olmo_ladder": (ladders["olmo_ladder"][0], "N >= 3e9"),
+        "gadre_rpj": (ladders["gadre_rpj"][0], "N >= 4e8"),
     }
 
 
@@ -172,3 +196,80 @@ def test_validate_with_largest_scales_held_out(shared_data, name):
     assert wide.summary.coverage >= plain.summary.coverage
     better = validate("overtraining", runs, split, bootstrap=200)
     assert better.median_abs_rel_error < 0.02
+
+
+# Laws of N and D that apply to every ladder; `power` (a law of compute alone) is scored
+# too, but its in-range misfit on off-optimal runs is run scatter to it (see below).
+CALIBRATED_LAWS = ("chinchilla", "kaplan", "overtraining")
+README_LADDERS = (
+    "epoch_chinchilla",
+    "olmo_ladder",
+    "gadre_rpj",
+    "gadre_c4_original",
+    "gadre_rw_original",
+)
+
+
+@pytest.fixture(scope="module")
+def calibration(shared_data):
+    """Widened validate of every law on every ladder; plain (bootstrap only) on the README set."""
+    table = {}
+    for name, (runs, split) in _ladders(shared_data).items():
+        splits = make_splits(runs, **split)
+        for law in (*CALIBRATED_LAWS, "power"):
+            table[name, law] = validate(law, runs, splits, bootstrap=200, seed=0)
+            if name in README_LADDERS and law != "power":
+                table[name, law, "plain"] = validate(
+                    law, runs, splits, bootstrap=200, seed=0, widen=None
+                )
+    print("\nladder x law: coverage, median half-width / median |error|, n")
+    for key, v in table.items():
+        s = v.summary
+        ratio = s.median_half_width / s.median_abs_rel_error
+        print(f"{'/'.join(key):42s} {s.coverage:5.0%} {ratio:5.1f} {s.n_heldout:3d}")
+    return table
+
+
+def _meets_goals(validation) -> bool:
+    s = validation.summary
+    return s.coverage >= 0.85 and s.median_half_width <= 3 * s.median_abs_rel_error
+
+
+def _pooled_coverage(table, law: str, kind: tuple = ()) -> float:
+    points = [p for name in README_LADDERS for p in table[(name, law, *kind)].points]
+    assert len(points) == 52
+    return float(np.mean([p.in_ci95 for p in points]))
+
+
+@pytest.mark.slow
+def test_widening_raises_coverage_of_the_largest_runs(calibration):
+    """The README's claim, pooled over its 52 held-out points. Measured with bootstrap
+    seeds 0 and 1: chinchilla 31 and 36 of 52 covered by the bootstrap alone, 45 and 47
+    widened; overtraining 40 and 40, widened 49 and 48. Seed to seed a count moved by up
+    to 5 points, so each bound sits 2-3 points beyond the measured range."""
+    plain = _pooled_coverage(calibration, "chinchilla", ("plain",))
+    widened = _pooled_coverage(calibration, "chinchilla")
+    assert plain <= 39 / 52
+    assert widened >= 43 / 52
+    assert widened - plain >= 7 / 52
+    assert _pooled_coverage(calibration, "overtraining", ("plain",)) <= 43 / 52
+    assert _pooled_coverage(calibration, "overtraining") >= 46 / 52
+
+
+@pytest.mark.slow
+def test_extrapolation_intervals_are_honest_and_sharp_where_measured(calibration):
+    """Coverage >= 85% and median half-width <= 3x the median |error| (issue 8) held on
+    19 and 20 of the 33 ladder x law pairs (seeds 0 and 1); the bound sits 2 below. The
+    rest are said in the output: intervals more than 3x the error get a note, and every
+    widened validation says what its interval does and does not cover."""
+    pairs = [key for key in calibration if len(key) == 2 and key[1] != "power"]
+    assert len(pairs) == 33
+    assert sum(_meets_goals(calibration[key]) for key in pairs) >= 17
+    for key, v in calibration.items():
+        s = v.summary
+        if len(key) == 2:
+            assert any("not a change of the law's shape" in note for note in v.notes), (
+                key
+            )
+        if s.median_half_width > 3 * s.median_abs_rel_error:
+            assert any("wider than the median error" in note for note in v.notes), key

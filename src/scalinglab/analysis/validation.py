@@ -24,35 +24,39 @@ term of sd ``tau * d``. The estimate uses the training rows only.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
 from ..errors import InputError, ScalinglabError
 from ..fit.api import fit
-from ..fit.extrapolation import MAX_LEVELS, ExtrapolationError, scale_levels
+from ..fit.extrapolation import COVERS, MAX_LEVELS, ExtrapolationError, scale_levels
 from ..laws.base import Law
 from ..laws.registry import get_law
 from ..report._display import Display
 
 __all__ = [
-    "Split",
-    "HeldOutPoint",
-    "ValidationSummary",
-    "Validation",
     "ExtrapolationError",
-    "split_expression",
-    "split_top",
-    "split_rolling",
-    "make_splits",
-    "validate",
+    "HeldOutPoint",
     "LawScore",
+    "Split",
+    "Validation",
+    "ValidationSummary",
     "compare_laws",
+    "make_splits",
+    "split_expression",
+    "split_rolling",
+    "split_top",
+    "validate",
 ]
 
 SCALE_COLUMNS = ("N", "D", "C")
 LEVEL = 0.95
+# Median half-width over median |error| beyond which intervals are called too wide
+# (a calibrated 95% interval on normal errors gives 1.96 / 0.674 = 2.9).
+WIDE = 3.0
 
 
 @dataclass(frozen=True)
@@ -104,6 +108,9 @@ class ValidationSummary:
     the loss at the held-out scales). ``coverage`` is the share of actual losses
     inside their 95% interval; ``coverage_p`` is the binomial probability of a
     coverage this low or lower if the intervals were calibrated.
+    ``median_half_width`` is the median half-width of the 95% intervals relative
+    to the prediction: a calibrated interval on normal errors is about 2.9 times
+    the median absolute error.
     """
 
     n_train: int
@@ -115,6 +122,7 @@ class ValidationSummary:
     coverage: float
     coverage_p: float
     max_decades: float
+    median_half_width: float = float("nan")
 
     def to_dict(self) -> dict:
         return dict(self.__dict__)
@@ -169,7 +177,7 @@ def split_expression(runs, expression: str) -> Split:
     frame = runs.frame
     try:
         matched = frame.query(expression).index
-    except Exception as err:  # pandas raises many types for a bad expression
+    except Exception as err:  # noqa: BLE001  pandas raises many types for a bad expression
         raise InputError(
             f"cannot evaluate the holdout expression {expression!r}: {err}. Columns: "
             f"{', '.join(map(str, frame.columns))}; write names with spaces in backticks.",
@@ -306,10 +314,16 @@ def validate(
         summary=summary,
         fits=tuple(fits),
         splits=tuple(splits),
-        interval="prediction" + (" widened by rolling-origin extrapolation error" if widening else ""),
+        interval="prediction" + _widened(widening),
         widening=widening,
-        notes=tuple(_notes(summary, widen if widening else None)),
+        notes=tuple(_notes(summary, widening)),
     )
+
+
+def _widened(widening: ExtrapolationError | None) -> str:
+    if widening is None:
+        return ""
+    return f" widened by rolling-origin extrapolation error ({widening.tau:.2%} per decade)"
 
 
 def _score(result, runs, split: Split) -> list[HeldOutPoint]:
@@ -352,6 +366,7 @@ def summarize(points: Sequence[HeldOutPoint], *, n_train: int) -> ValidationSumm
 
     rel = np.array([p.rel_error for p in points])
     inside = np.array([p.in_ci95 for p in points])
+    half = [(p.ci95[1] - p.ci95[0]) / (2 * p.predicted) for p in points]
     return ValidationSummary(
         n_train=n_train,
         n_heldout=int(rel.size),
@@ -362,18 +377,28 @@ def summarize(points: Sequence[HeldOutPoint], *, n_train: int) -> ValidationSumm
         coverage=float(inside.mean()),
         coverage_p=float(binom.cdf(int(inside.sum()), rel.size, LEVEL)),
         max_decades=float(max(p.decades for p in points)),
+        median_half_width=float(np.median(half)),
     )
 
 
-def _notes(summary: ValidationSummary, widen: str | None) -> list[str]:
+def _notes(summary: ValidationSummary, widening: ExtrapolationError | None) -> list[str]:
     notes = []
     if summary.coverage_p < 0.05:
-        hint = "" if widen else " Try widen='rolling' (--widen rolling) to add extrapolation error."
+        hint = "" if widening else " Try widen='rolling' (--widen rolling) to add extrapolation error."
         notes.append(
             f"the 95% intervals cover only {summary.coverage:.0%} of {summary.n_heldout} held-out points "
             f"(p = {summary.coverage_p:.2g} if they were calibrated): they are too narrow.{hint}"
         )
-    if abs(summary.bias) > 0.5 * summary.median_abs_rel_error and summary.median_abs_rel_error > 0:
+    error = summary.median_abs_rel_error
+    if error > 0 and summary.median_half_width > WIDE * error:
+        notes.append(
+            f"the 95% intervals are {summary.median_half_width / error:.1f}x wider than the median "
+            f"error (half-width {summary.median_half_width:.2%}, error {error:.2%}; calibrated "
+            "intervals are about 3x): the law did better here than its spread suggested."
+        )
+    if widening is not None:
+        notes.append(f"the intervals cover bootstrap spread, run scatter and {COVERS}.")
+    if abs(summary.bias) > 0.5 * error and error > 0:
         side = "over" if summary.bias > 0 else "under"
         notes.append(f"the law {side}-predicts the held-out losses (median signed error {summary.bias:+.2%}).")
     return notes
