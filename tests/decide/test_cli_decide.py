@@ -337,3 +337,18 @@ def test_testtime_optimal_json_and_bad_task(invoke):
     assert code == 1 and "missing concentration" in err
     code, _out, err = invoke(*args, "--task", "L50=2.05,scale=-1,concentration=1")
     assert code == 1 and "scale must be > 0; got -1.0" in err
+
+
+def test_bad_inference_cost_expression_names_its_option(invoke):
+    code, _out, err = invoke(
+        "optimal",
+        "--preset",
+        "besiroglu2024",
+        "--compute",
+        "1e23",
+        "--inference-tokens",
+        "1e12",
+        "--inference-flops-per-token",
+        "2*M",
+    )
+    assert code == 1 and "--inference-flops-per-token may use only N" in err

@@ -71,9 +71,7 @@ def run_lifetime(
 
     unique = options.pop("U")
     if unique is not None and options["unique_tokens"] is None:
-        options["unique_tokens"] = (
-            unique  # --U of a data_constrained law is the same quantity
-        )
+        options["unique_tokens"] = unique  # --U of data_constrained: the same quantity
     hardware = _hardware(options.pop("cost"), options.pop("hardware"))
     budget = _budget(
         compute, options.pop("gpu_hours"), options.pop("dollars"), hardware
@@ -128,7 +126,7 @@ def _demand(
     def one(text, name):
         return None if text is None else float(parse_quantities(text, name)[0])
 
-    serve = flops_per_token(inference_flops) if inference_flops else two_n
+    serve = _inference_cost(inference_flops) if inference_flops else two_n
     return Demand(
         inference_tokens=one(inference_tokens, "--inference-tokens") or 0.0,
         train_flops_per_token=flops_per_token(flops),
@@ -139,6 +137,14 @@ def _demand(
     )
 
 
+def _inference_cost(expression: str):
+    try:
+        return flops_per_token(expression)
+    except ScalinglabError as error:  # the shared parser names the training option
+        message = str(error).replace("--flops-per-token", "--inference-flops-per-token")
+        raise ScalinglabError(message) from None
+
+
 def _cost_payload(hardware, best) -> dict:
     if hardware is None:
         return {}
@@ -146,10 +152,13 @@ def _cost_payload(hardware, best) -> dict:
         "train": best.train_flops,
         "inference": best.inference_flops,
         "total": best.total_flops,
+        "saving": best.saving_flops,
     }
+    note = "inference is priced at the training MFU and price of the same hardware"
     return {
         "hardware": hardware.describe(),
         "costs": {k: hardware.costs(v) for k, v in parts.items()},
+        "notes": [*best.notes, note],
     }
 
 
