@@ -161,3 +161,22 @@ def test_one_column_header_hints_the_delimiter():
 
     with pytest.raises(InputError, match="split by semicolons"):
         read_runs(pd.DataFrame({"N;D;loss": ["1e8;2e9;3.1"]}))
+
+
+def test_tsv_that_is_comma_separated_is_sniffed(tmp_path):
+    path = tmp_path / "runs.tsv"
+    path.write_text("N,D,loss\n1e8,2e9,3.1\n")
+    raw = read_table(path)
+    assert (
+        list(raw.frame.columns) == ["N", "D", "loss"] and "split on ','" in raw.notes[0]
+    )
+
+
+def test_the_delimiter_note_reaches_the_run_table(tmp_path):
+    from scalinglab.data import read_runs
+
+    path = tmp_path / "runs.csv"
+    path.write_text("N;D;loss\n1e8;2e9;3,1\n2e8;4e9;2,9\n")
+    runs = read_runs(path)
+    assert runs.array("loss").tolist() == [3.1, 2.9]
+    assert any("split on ';'" in note for note in runs.notes)
