@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import csv
 import gzip
+import itertools
 import json
 import re
 from dataclasses import dataclass
@@ -172,7 +173,7 @@ def _sniff_delimiter(header: str, sep: str) -> str | None:
 def _decimal_commas(path: str | Path) -> bool:
     """Whether a ';'-separated file writes numbers with decimal commas (``3,1``)."""
     with _open_text(path) as handle:
-        body = "".join(line for _, line in zip(range(50), handle))
+        body = "".join(itertools.islice(handle, 50))
     return (
         re.search(r"(^|;)\s*-?\d+,\d+([eE][-+]?\d+)?\s*(;|$)", body, re.MULTILINE) is not None
     )
