@@ -21,8 +21,8 @@ def _law():
     return make_law(
         law,
         {
-            "a": dict(init=1.0, lower=1e-3, upper=5.0),
-            "b": dict(init=1.0, lower=0.0, upper=3.0),
+            "a": {"init": 1.0, "lower": 1e-3, "upper": 5.0},
+            "b": {"init": 1.0, "lower": 0.0, "upper": 3.0},
         },
     )
 
@@ -38,3 +38,301 @@ def test_bound_diagnostic_is_relative_to_the_bound_not_the_range():
     ]
     # A bound of 0 keeps the range as its scale: 0.01 of [0, 3] is at the bound.
     assert [d.details["param"] for d in at_bounds(law, {"a": 1.0, "b": 0.01})] == ["b"]
+
+
+# -- shared synthetic data: Tissue-law curves logged from the end of a 200-step warmup --
+
+TRUTH = {"L0": 2.74, "A": 0.45, "alpha": 0.6, "C": 0.35}
+
+
+def _tissue(schedule, steps):
+    """L0 + A S1^-alpha - C S2 computed directly from the schedule (independent of the law)."""
+    from scipy.signal import lfilter
+
+    lr = schedule.lr
+    drop = np.concatenate([[0.0], lr[:-1] - lr[1:]])
+    drop[: int(np.argmax(lr)) + 1] = 0.0
+    area2 = np.cumsum(lfilter([1.0], [1.0, -0.999], drop))
+    return (
+        TRUTH["L0"]
+        + TRUTH["A"] * np.cumsum(lr)[steps] ** -TRUTH["alpha"]
+        - TRUTH["C"] * area2[steps]
+    )
+
+
+def _write_curve(path, schedule, warmup, every=25, spike_row=None, noise=0.0):
+    import pandas as pd
+
+    steps = np.arange(warmup, schedule.steps, every)
+    loss = _tissue(schedule, steps) * np.exp(
+        noise * np.random.default_rng(0).standard_normal(steps.size)
+    )
+    if spike_row is not None:
+        loss[spike_row - 1] *= 1.05
+    pd.DataFrame({"step": steps, "lr": schedule.lr[steps], "loss": loss}).to_csv(
+        path, index=False
+    )
+    return path
+
+
+@pytest.fixture()
+def fitted(tmp_path):
+    """A Tissue-law fit (saved JSON) of a cosine and a constant curve with warmup 200."""
+    from typer.testing import CliRunner
+
+    from scalinglab.cli import app
+    from scalinglab.schedules import constant, cosine
+
+    files = [
+        _write_curve(
+            tmp_path / "cos.csv", cosine(4000, 3e-4, final=3e-5, warmup=200), 200
+        ),
+        _write_curve(tmp_path / "const.csv", constant(4000, 3e-4, warmup=200), 200),
+    ]
+    saved = tmp_path / "fit.json"
+    out = CliRunner().invoke(
+        app,
+        [
+            "curve",
+            "fit",
+            *map(str, files),
+            "--law",
+            "tissue",
+            "--bootstrap",
+            "0",
+            "-o",
+            str(saved),
+        ],
+    )
+    assert out.exit_code == 0, out.output
+    return saved
+
+
+class _Result:
+    def __init__(self, code: int, output: str):
+        self.exit_code, self.output = code, output
+
+
+def _cli(*args):
+    """Run ``scalinglab ARGS`` through main (ScalinglabError -> exit 1); output is stdout+stderr."""
+    import contextlib
+    import io
+
+    from scalinglab.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            main(list(args))
+            code = 0
+        except SystemExit as stop:
+            code = stop.code if isinstance(stop.code, int) else 1
+    return _Result(code, out.getvalue() + err.getvalue())
+
+
+def test_typed_schedule_takes_the_fitted_warmup(fitted):
+    import json
+
+    from scalinglab.schedules import constant
+
+    # Before: warmup silently 0, so the prediction for the fitted curve itself was far off
+    # (the area S1 lacks the warmup's 200 * peak / 2).
+    out = _cli(
+        "curve",
+        "predict",
+        "--fit",
+        str(fitted),
+        "--schedule",
+        "constant:steps=4000,peak=3e-4",
+        "--json",
+    )
+    assert out.exit_code == 0, out.output
+    payload = json.loads(out.output)
+    assert payload["schedule"].endswith("warmup=200")
+    truth = _tissue(constant(4000, 3e-4, warmup=200), np.array([3999]))[0]
+    assert payload["final_loss"] == pytest.approx(truth, rel=2e-4)
+    no_warmup = _tissue(constant(4000, 3e-4, warmup=0), np.array([3999]))[0]
+    assert abs(no_warmup / truth - 1) > 1e-3  # the test can tell the two apart
+
+
+def test_typed_schedule_refuses_ambiguous_warmup(tmp_path):
+    from scalinglab.schedules import constant, cosine
+
+    files = [
+        _write_curve(tmp_path / "a.csv", cosine(4000, 3e-4, warmup=200), 200),
+        _write_curve(tmp_path / "b.csv", constant(4000, 3e-4, warmup=1000), 1000),
+    ]
+    saved = tmp_path / "fit.json"
+    assert (
+        _cli(
+            "curve",
+            "fit",
+            *map(str, files),
+            "--law",
+            "tissue",
+            "--bootstrap",
+            "0",
+            "-o",
+            str(saved),
+        ).exit_code
+        == 0
+    )
+    out = _cli(
+        "curve",
+        "predict",
+        "--fit",
+        str(saved),
+        "--schedule",
+        "constant:steps=4000,peak=3e-4",
+    )
+    assert out.exit_code == 1
+    assert "do not share one warmup" in out.output and "a 200" in out.output
+    explicit = _cli(
+        "curve",
+        "predict",
+        "--fit",
+        str(saved),
+        "--schedule",
+        "constant:steps=4000,peak=3e-4,warmup=500",
+    )
+    assert explicit.exit_code == 0, explicit.output
+
+
+def test_spec_typo_lists_the_valid_keys(fitted):
+    from scalinglab.errors import ScalinglabError
+    from scalinglab.schedules import parse_spec
+
+    with pytest.raises(
+        ScalinglabError,
+        match=r"unknown key 'finl' for cosine; valid keys: "
+        r"steps, peak, warmup, final\.",
+    ):
+        parse_spec("cosine:steps=100,peak=1e-3,finl=0")
+    out = _cli(
+        "curve",
+        "predict",
+        "--fit",
+        str(fitted),
+        "--schedule",
+        "cosine:steps=4000,peak=3e-4,finl=0",
+    )
+    assert out.exit_code == 1
+    assert "unexpected keyword" not in out.output and "valid keys" in out.output
+
+
+def test_predict_help_documents_every_spec_key():
+    from scalinglab.schedules import SPEC_KEYS
+
+    text = " ".join(_cli("curve", "predict", "--help").output.replace("│", " ").split())
+    for family, keys in SPEC_KEYS.items():
+        assert f"{family}: {', '.join(keys)}" in text
+
+
+def test_actual_scores_the_prediction(fitted, tmp_path):
+    import json
+
+    from scalinglab.schedules import cosine
+
+    held = cosine(6000, 3e-4, final=0.0, warmup=200)
+    observed = _write_curve(tmp_path / "held.csv", held, 200, every=50)
+    out = _cli(
+        "curve",
+        "predict",
+        "--fit",
+        str(fitted),
+        "--schedule",
+        "cosine:steps=6000,peak=3e-4,final=0",
+        "--actual",
+        str(observed),
+        "--json",
+    )
+    assert out.exit_code == 0, out.output
+    score = json.loads(out.output)["actual"]
+    # The fit recovers the law, so the prediction matches the curve it generated ...
+    assert abs(score["final_rel_err"]) < 1e-3 and score["mean_abs_rel_err"] < 1e-3
+    assert score["final_step"] == 5950 and score["notes"] == []
+    # ... and a wrong schedule is scored as wrong, with a note on the LR mismatch.
+    wrong = _cli(
+        "curve",
+        "predict",
+        "--fit",
+        str(fitted),
+        "--schedule",
+        "constant:steps=6000,peak=3e-4",
+        "--actual",
+        str(observed),
+    )
+    assert wrong.exit_code == 0, wrong.output
+    assert "observed held" in wrong.output and "learning rate differs" in wrong.output
+
+
+def test_outliers_are_named_by_file_and_row(tmp_path):
+    from scalinglab.schedules import constant, cosine
+
+    files = [
+        _write_curve(
+            tmp_path / "cos.csv",
+            cosine(4000, 3e-4, final=3e-5, warmup=200),
+            200,
+            noise=2e-3,
+        ),
+        _write_curve(
+            tmp_path / "const.csv",
+            constant(4000, 3e-4, warmup=200),
+            200,
+            spike_row=40,
+            noise=2e-3,
+        ),
+    ]
+    out = _cli("curve", "fit", *map(str, files), "--law", "tissue", "--bootstrap", "0")
+    assert out.exit_code == 0, out.output
+    text = " ".join(out.output.split())
+    # Row 40 of const.csv is step 200 + 39 * 25; numbered across both files it was row 196.
+    assert (
+        f"1 point(s) lie more than 4 robust SDs from the fit: const at step {200 + 39 * 25} (data row 40 of {files[1]})"
+        in text
+    )
+    assert "196" not in text
+
+
+def test_interval_missing_its_estimate_is_reported():
+    from scalinglab.analysis.curves import CurveFit, interval_checks
+
+    draws = np.column_stack([np.linspace(1.0, 2.0, 50), np.linspace(0.4, 0.6, 50)])
+    fit = CurveFit("tissue", {"a": 0.5, "b": 0.5}, 0.0, True, draws, ("a", "b"), ())
+    found = interval_checks(fit)
+    assert [d.code for d in found] == ["interval_excludes_estimate"]
+    assert "a 0.5 outside" in found[0].message and "b 0.5" not in found[0].message
+
+
+def test_stratified_run_weights_keep_every_group_size():
+    from scalinglab.fit.bootstrap import run_weights
+
+    run_index = np.repeat(np.arange(7), 3)
+    strata = np.array([0, 0, 0, 1, 1, 1, 1])
+    w = run_weights(run_index, 200, np.random.default_rng(0), strata)
+    counts = w[:, ::3]  # one point per run
+    np.testing.assert_array_equal(counts[:, :3].sum(axis=1), 3)
+    np.testing.assert_array_equal(counts[:, 3:].sum(axis=1), 4)
+    # Without strata: the draws of before (all runs in one pool).
+    rng = np.random.default_rng(0)
+    draws = rng.integers(0, 7, size=(200, 7))
+    old = np.zeros((200, 7))
+    np.add.at(old, (np.arange(200)[:, None], draws), 1.0)
+    np.testing.assert_array_equal(
+        run_weights(run_index, 200, np.random.default_rng(0)), old[:, run_index]
+    )
+
+
+def test_prediction_figure_skips_the_first_steps():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from scalinglab.analysis.curves import CurvePrediction
+    from scalinglab.plot.curves import schedules_figure
+
+    steps = np.arange(0, 4000, 20)
+    loss = 2.5 + 0.3 * (steps + 1.0) ** -0.5 + 20.0 * (steps == 0)  # step 0: 23
+    fig = schedules_figure([CurvePrediction("s", steps, loss)])
+    low, high = fig.axes[0].get_ylim()
+    assert 2.49 < low < 2.51 and 2.5 < high < 2.6  # was 0..25
