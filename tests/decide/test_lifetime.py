@@ -230,3 +230,20 @@ def test_unreachable_target_with_a_token_cap_names_the_cap():
         lifetime_optimum(
             get_preset("besiroglu2024"), target_loss=1.9, demand=Demand(max_tokens=1e9)
         )
+
+
+def test_data_constrained_with_inference_equals_brute_force_on_the_iso_cost_line():
+    muennighoff = get_preset("muennighoff2023")
+    T = 2e11
+    best = lifetime_optimum(
+        muennighoff, budget=1e22, demand=Demand(unique_tokens=25e9, inference_tokens=T)
+    )
+    N = np.logspace(8.5, 10.5, 200_001)
+    D = (1e22 - 2 * N * T) / (6 * N)
+    N, D = N[D > 0], D[D > 0]
+    loss = muennighoff.predict(N=N, D=D, U=25e9)
+    assert best.N == pytest.approx(N[np.argmin(loss)], rel=5e-3)
+    assert best.loss <= loss.min() + 1e-12
+    assert best.loss == pytest.approx(
+        float(muennighoff.predict(N=best.N, D=best.D, U=25e9)), rel=1e-12
+    )
