@@ -54,6 +54,7 @@ def ladder_report(ladder_runs, tmp_path_factory) -> str:
         compute=(1e20, 1e21),
         targets=[{"N": 1e9, "D": 2e10}],
         bootstrap=BOOTSTRAP,
+        validation_bootstrap=BOOTSTRAP,
         seed=0,
     )
     return path.read_text(encoding="utf-8")

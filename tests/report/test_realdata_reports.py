@@ -45,6 +45,8 @@ CASES = {
             "params",
             "--D",
             "tokens",
+            "--C",
+            "iso_flop",
             "--loss",
             "val_loss",
             "--run",

@@ -61,6 +61,13 @@ def report(
     bootstrap: int = typer.Option(
         1000, "--bootstrap", min=1, help="Bootstrap replicates per fit."
     ),
+    validation_bootstrap: int = typer.Option(
+        200,
+        "--validation-bootstrap",
+        min=1,
+        help="Bootstrap replicates of each refit without the largest runs (validation, "
+        "comparison).",
+    ),
     seed: int = SeedOpt,
     holdout: float = typer.Option(
         0.2,
@@ -85,6 +92,7 @@ def report(
         "targets": [_target(t) for t in target or []],
         "compute": tuple(parse_quantities(compute, "--compute")) if compute else (),
         "bootstrap": bootstrap,
+        "validation_bootstrap": validation_bootstrap,
         "seed": seed,
         "holdout": holdout,
     }
@@ -96,7 +104,7 @@ def report(
         law,
         compute,
         target,
-        bootstrap,
+        (bootstrap, validation_bootstrap),
         seed,
         holdout,
     )
@@ -128,7 +136,7 @@ def _target(text: str) -> dict[str, float]:
 
 
 def _command(
-    data, output, mapping, where, law, compute, target, bootstrap, seed, holdout
+    data, output, mapping, where, law, compute, target, replicates, seed, holdout
 ) -> str:
     """The command line that rebuilds this report (column options as resolved)."""
     parts = ["scalinglab", "report", str(data), "-o", str(output)]
@@ -141,12 +149,11 @@ def _command(
         parts += ["--target", t]
     parts += [
         "--bootstrap",
-        str(bootstrap),
-        "--seed",
-        str(seed),
-        "--holdout-top",
-        str(holdout),
+        str(replicates[0]),
+        "--validation-bootstrap",
+        str(replicates[1]),
     ]
+    parts += ["--seed", str(seed), "--holdout-top", str(holdout)]
     return shlex.join(parts)
 
 

@@ -22,6 +22,8 @@ from ._blocks import Section, fmt
 
 __all__ = ["build_report", "load_runs", "write_report"]
 
+# Bootstrap replicates of the IsoFLOP and envelope exponents (as `scalinglab envelope`).
+APPROACH_REPLICATES = 200
 _NUMBER = re.compile(r"[-+0-9.,e%x\[\] ]+|inf|-inf|yes|no")
 
 
@@ -78,6 +80,7 @@ def build_report(
     compute: Sequence[float] = (),
     targets: Sequence[dict] = (),
     bootstrap: int = 1000,
+    validation_bootstrap: int = 200,
     seed: int = 0,
     holdout: float = 0.2,
     read_warnings: Sequence[str] = (),
@@ -94,6 +97,8 @@ def build_report(
     compute : budgets (FLOPs) for the compute-optimal table; default: the next decades.
     targets : planned runs, e.g. ``[{"N": 7e9, "D": 2e12}]``, predicted by every law.
     bootstrap, seed : bootstrap replicates and seed of every fit.
+    validation_bootstrap : replicates of the refits without the largest runs (validation
+        and comparison; ``compare-laws`` uses the same default).
     holdout : share of rows (the largest N, whole sizes at a time) held out in validation.
     read_warnings : warnings raised while reading the table (shown in the data section).
     study : ``{"path", "plan"}`` when the runs come from a study folder.
@@ -113,20 +118,28 @@ def build_report(
     laws = list(dict.fromkeys(laws))
     step("fitting")
     fits = _fit_all(laws, runs, bootstrap, seed)
-    step("validating")
+    step("fit figures")
     body = [s.data_section(runs, read_warnings, study)]
     body += [s.fit_section(r, runs) for r in fits.values()]
-    body += _validation_sections(laws, runs, bootstrap, seed, holdout)
+    step("validating")
+    body += _validation_sections(laws, runs, validation_bootstrap, seed, holdout)
     step("frontier")
     body += _frontier_sections(fits, runs, compute, targets)
     step("approaches")
     body += [
-        s.isoflop_section(runs, bootstrap, seed),
-        s.envelope_section(runs, 200, seed),
+        s.isoflop_section(runs, APPROACH_REPLICATES, seed),
+        s.envelope_section(runs, APPROACH_REPLICATES, seed),
         s.other_section(runs),
     ]
     provenance = _provenance(
-        runs, laws, bootstrap, seed, holdout, compute, targets, command
+        runs,
+        laws,
+        (bootstrap, validation_bootstrap),
+        seed,
+        holdout,
+        compute,
+        targets,
+        command,
     )
     body.append(s.provenance_section(runs, provenance))
     return render(_title(runs, study), _glance(runs, fits, body), body)
@@ -181,8 +194,9 @@ def _frontier_sections(fits: dict, runs: Any, compute, targets) -> list[Section]
 
 
 def _provenance(
-    runs, laws, bootstrap, seed, holdout, compute, targets, command
+    runs, laws, replicates, seed, holdout, compute, targets, command
 ) -> dict:
+    bootstrap, validation_bootstrap = replicates
     import matplotlib
     import scipy
 
@@ -204,7 +218,8 @@ def _provenance(
         ),
         "data": runs.source,
         "seed": str(seed),
-        "bootstrap replicates": str(bootstrap),
+        "bootstrap replicates": f"{bootstrap} per fit, {validation_bootstrap} per "
+        f"validation refit, {APPROACH_REPLICATES} for IsoFLOP and envelope exponents",
         "held out in validation": f"top {holdout:.0%} of rows by N (whole sizes)",
         "compute budgets": ", ".join(fmt(c) for c in compute) or "default",
         "targets": "; ".join(

@@ -189,7 +189,6 @@ def holdout_split(runs: Any, top: float):
 
 def validation_section(validations: dict, runs: Any, split: Any) -> Section:
     """Predicted vs actual for the held-out largest runs, with coverage, for each law."""
-    from ..plot.fit import residuals_figure
     from ..plot.validation import validation_figure
 
     section = Section("validation", "Validation: largest scales held out")
@@ -198,7 +197,8 @@ def validation_section(validations: dict, runs: Any, split: Any) -> Section:
         Paragraph(
             f"Each law is refitted on the {int(split.train.sum())} rows with N up to "
             f"{fmt(N[split.train].max())} and predicts the {int(split.heldout.sum())} held-out rows "
-            f"with N from {fmt(N[split.heldout].min())}, as if they had not been trained yet."
+            f"with N from {fmt(N[split.heldout].min())}, as if they had not been trained yet "
+            f"(95% prediction intervals from {_replicates(validations)} bootstrap resamples)."
         )
     )
     for name, v in validations.items():
@@ -215,17 +215,12 @@ def validation_section(validations: dict, runs: Any, split: Any) -> Section:
                 ),
             )
         )
-        section.blocks.append(
-            figure(
-                residuals_figure(v.fits[-1], runs, heldout=split.heldout),
-                (
-                    f"{name}, fitted without the held-out runs (open diamonds). Held-out residuals that "
-                    "drift away from zero show where extrapolation goes wrong."
-                ),
-            )
-        )
         section.blocks.append(_heldout_table(v))
     return section
+
+
+def _replicates(validations: dict) -> int:
+    return next(iter(validations.values())).fits[-1].settings.get("bootstrap", 0)
 
 
 def validation_sentence(v: Any) -> str:
@@ -470,7 +465,7 @@ def isoflop_section(runs: Any, draws: int, seed: int) -> Section:
         Paragraph(
             f"{sum(bp.used for bp in result.budgets)} budgets fitted with a {result.profile} in log N: "
             f"N_opt ~ C^{a.exponent:.3f} {interval(*a.ci95)}, D_opt ~ C^{b.exponent:.3f} "
-            f"{interval(*b.ci95)}."
+            f"{interval(*b.ci95)} (95% intervals, {draws} draws)."
         )
     )
     if result.notes:
@@ -517,7 +512,7 @@ def envelope_section(runs: Any, replicates: int, seed: int) -> Section:
         Paragraph(
             f"{result.C.size} envelope points from {result.n_runs} runs: N_opt ~ "
             f"C^{result.a.exponent:.3f} {interval(*result.a.ci95)}, D_opt ~ C^{result.b.exponent:.3f} "
-            f"{interval(*result.b.ci95)}."
+            f"{interval(*result.b.ci95)} (95% intervals, {replicates} replicates)."
         )
     )
     if result.notes:
