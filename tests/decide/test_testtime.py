@@ -81,6 +81,10 @@ def test_fit_testtime_contract_and_power_law_on_exact_data():
     out = fit_testtime(np.full(400, 64), c, k=[1, 10, 64, 1000], bootstrap=200, seed=0)
     payload = out.to_dict()
     assert set(payload["params"]) == {"a", "b"} and payload["n_problems"] == 400
+    coverage = dict(zip(payload["coverage"]["k"], payload["coverage"]["observed"]))
+    assert (
+        coverage[1] == pytest.approx(np.mean(c / 64), rel=1e-12) and max(coverage) == 64
+    )
     rows = {row["k"]: row for row in payload["pass_at_k"]}
     assert rows[1]["observed"] == pytest.approx(np.mean(c / 64), rel=1e-12)
     assert (

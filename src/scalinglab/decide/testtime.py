@@ -202,6 +202,7 @@ class TestTimeFit:
         k <= n), ``law``, ``beta_forecast``, each with a ``*_ci95`` from resampling problems.
     ci95 : intervals of ``a``, ``b``, ``alpha``, ``beta``.
     n_problems, samples_per_problem : the data's size (the smallest n bounds observed k).
+    coverage : the observed pass@k the law was fitted to: ``k`` and ``observed`` lists.
     """
 
     __test__ = False  # not a pytest class despite its name
@@ -212,9 +213,10 @@ class TestTimeFit:
     ci95: dict
     n_problems: int
     samples_per_problem: int
+    coverage: dict
 
     def to_dict(self) -> dict:
-        """JSON-safe: ``params``, ``beta``, ``pass_at_k``, ``ci95`` and the data's size."""
+        """JSON-safe: ``params``, ``beta``, ``pass_at_k``, ``ci95``, the data's size, ``coverage``."""
         return {
             k: getattr(self, k)
             for k in (
@@ -224,6 +226,7 @@ class TestTimeFit:
                 "ci95",
                 "n_problems",
                 "samples_per_problem",
+                "coverage",
             )
         }
 
@@ -293,7 +296,14 @@ def _estimates(gn, gc, weights, ks) -> dict[str, np.ndarray]:
     observed = _coverage(gn, gc, weights, fit_k)
     a, b = fit_power_law(fit_k, observed)
     alpha, beta = fit_beta(gn, gc, weights)
-    out = {"a": a, "b": b, "alpha": alpha, "beta": beta}
+    out = {
+        "a": a,
+        "b": b,
+        "alpha": alpha,
+        "beta": beta,
+        "fit_k": fit_k,
+        "fit_observed": observed[0],
+    }
     seen = ks <= gn.min()
     out["observed"] = np.full((len(weights), ks.size), np.nan)
     if seen.any():
@@ -342,4 +352,8 @@ def _summarise(table, ks, n_min, problems, bootstrap, level) -> TestTimeFit:
         ci95=ci,
         n_problems=problems,
         samples_per_problem=n_min,
+        coverage={
+            "k": [int(k) for k in table["fit_k"]],
+            "observed": [float(v) for v in table["fit_observed"]],
+        },
     )

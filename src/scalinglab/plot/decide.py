@@ -47,6 +47,14 @@ def testtime_figure(fits):
             color=color,
             label=f"{label}Beta forecast",
         )
+        ax.plot(
+            fit.coverage["k"],
+            fit.coverage["observed"],
+            ".",
+            color=color,
+            ms=5,
+            label=f"{label}observed (law fitted to these)",
+        )
         seen = [r for r in fit.pass_at_k if r["observed"] is not None]
         if seen:
             y = np.array([r["observed"] for r in seen])
@@ -59,7 +67,7 @@ def testtime_figure(fits):
                 color=color,
                 ms=4,
                 capsize=2,
-                label=f"{label}observed (unbiased)",
+                label=f"{label}requested k, 95% interval",
             )
     ax.set_xscale("log")
     ax.set_xlabel("samples per problem k")
