@@ -13,6 +13,7 @@ from ..errors import ScalinglabError
 from ..units import parse_quantity, parse_range
 from ._app import app
 from ._common import print_json
+from ._options import JsonOpt, flag
 
 plan_app = typer.Typer(
     help="Design a ladder or an IsoFLOP grid of training runs and save it as a plan.",
@@ -23,7 +24,7 @@ app.add_typer(plan_app, name="plan")
 _OUTPUT = typer.Option(
     None, "-o", "--output", help="Plan file to write (.json or .yaml)."
 )
-_JSON = typer.Option(False, "--json", help="Print one JSON object instead of tables.")
+_JSON = JsonOpt
 _LR_SCALE = typer.Option(
     1.0,
     "--lr-scale",
@@ -37,10 +38,9 @@ _CORPUS = typer.Option(
     "--corpus",
     help="Training text: shakespeare, or a .txt file or folder of your own.",
 )
-_NEW_STUDY = typer.Option(
-    False,
+_NEW_STUDY = flag(
     "--new-study",
-    help="If STUDY holds another plan's study, run this plan in the first of "
+    "If STUDY holds another plan's study, run this plan in the first of "
     "STUDY-2, STUDY-3, ... that is free or holds this plan (nothing is deleted).",
 )
 
@@ -218,9 +218,7 @@ def export(
     output: Path = typer.Option(
         ..., "-o", "--output", help="File to write: .csv, .tsv or .parquet."
     ),
-    curves: bool = typer.Option(
-        False, "--curves", help="Every metric row instead of one row per run."
-    ),
+    curves: bool = flag("--curves", "Every metric row instead of one row per run."),
     json_out: bool = _JSON,
 ) -> None:
     """Write the run table (N, D, C, loss, run and the plan's columns) that `fit` reads.
@@ -250,8 +248,8 @@ def demo(
     plot: Optional[Path] = typer.Option(
         None, "--plot", help="Figure file (default: STUDY/demo.png)."
     ),
-    quick: bool = typer.Option(
-        False, "--quick", help="A tiny ladder (about a minute) instead of about ten."
+    quick: bool = flag(
+        "--quick", "A tiny ladder (about a minute) instead of about ten."
     ),
     workers: Optional[int] = typer.Option(
         None, "--workers", help="Concurrent runs (default: the cores)."
