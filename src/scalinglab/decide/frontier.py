@@ -104,7 +104,7 @@ def lifetime_frontier(
     tokens = np.atleast_1d(np.asarray(inference_tokens, dtype=float))
     if (budgets is None) == (target_losses is None):
         raise ScalinglabError(
-            "give budgets (--compute) or target losses (--target-loss), not both."
+            "give exactly one of budgets (--compute) or target losses (--target-loss)."
         )
     goals = np.atleast_1d(
         np.asarray(budgets if budgets is not None else target_losses, dtype=float)
