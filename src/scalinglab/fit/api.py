@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
 import numpy as np
@@ -12,9 +13,9 @@ from ..laws.base import Law
 from ..laws.registry import get_law
 from . import diagnostics as diag
 from .bootstrap import bootstrap as run_bootstrap
+from .engine import Problem, predictions, refine, screen
 from .extrapolation import estimate as estimate_extrapolation
 from .extrapolation import scale_column
-from .engine import Problem, predictions, refine, screen
 from .objectives import get_objective
 from .result import FitResult
 
@@ -73,97 +74,199 @@ def fit(
     >>> round(result.params["alpha"], 4)
     0.34
     """
-    law = _configure(get_law(law), fixed, bounds, init)
+    law = _resolve_law(law, fixed, bounds, init)
     table = _as_table(runs, law)
-    inputs = {name: table.array(name) for name in law.inputs}
-    target = table.array("loss")
-    point_weights = _point_weights(weights, target.size)
-    problem = Problem(law, inputs, target, get_objective(objective, delta), point_weights)
-    run_index = table.runs()
-    if not law.free_params:
-        raise ScalinglabError(f"every parameter of {law.name!r} is fixed; nothing to fit.")
-
-    starts = law.start_grid()
-    screened = screen(problem, starts)
-    order = np.argsort(screened, kind="stable")[: max(1, refine_starts)]
-    refined = refine(problem, starts[order])
-    best = int(np.argmin(refined.objective))
-    if not np.isfinite(refined.objective[best]):
-        raise ScalinglabError(
-            f"{law.name}: every start gave a non-finite objective; check that the losses are "
-            "positive and the law can reach them, or give starting values with init=."
-        )
-    theta = refined.theta[best]
-    params = {k: float(v[0, 0]) for k, v in law.unpack(theta[None]).items()}
-    residuals = (predictions(problem, theta[None]) - problem.observed)[0]
-    n_runs = int(run_index.max()) + 1
-    agreeing, distinct = _agreement(refined, best)
-
-    found = (
-        diag.not_converged(bool(refined.converged[best]), float(refined.gradient[best]))
-        + diag.at_bounds(law, params)
-        + diag.few_runs(n_runs, len(law.free_params))
-        + diag.collinear_ratio(inputs)
-        + diag.single_level(inputs)
-        + diag.outliers(residuals, table.row_numbers, table.row_convention)
-        + diag.weakly_identified(distinct, agreeing, len(order))
-    )
+    problem = _build_problem(law, table, objective, delta, weights)
+    starts, chosen = _screen(problem, refine_starts)
+    best = _refine(problem, chosen, screened=len(starts))
+    residuals = (predictions(problem, best.theta[None]) - problem.observed)[0]
+    found = _diagnostics(problem, table, best, residuals)
     draws = None
     if bootstrap > 0:
-        reps = run_bootstrap(problem, theta, run_index, replicates=bootstrap, seed=seed, progress=progress)
-        # Non-converged replicates bias the intervals (they stop short of their optimum).
-        values = law.unpack(reps.theta[reps.converged])
-        draws = np.column_stack([values[name][:, 0] for name in law.param_names])
-        draws = draws if len(draws) else None
-        found += diag.bootstrap_failures(int((~reps.converged).sum()), bootstrap)
+        draws, failed = _bootstrap(
+            problem, best.theta, table, bootstrap, seed, progress
+        )
+        found += diag.bootstrap_failures(failed, bootstrap)
     spread = None
     if bootstrap > 0 and extrapolation is not None:
-        spread, note = _extrapolation_error(problem, table, extrapolation, theta, starts, residuals)
+        spread, note = _extrapolation_error(
+            problem, table, extrapolation, best.theta, starts, residuals
+        )
         found += note
-
-    result = FitResult(
-        law=law,
-        params=params,
-        objective=float(refined.objective[best]),
-        objective_spec=problem.objective,
-        converged=bool(refined.converged[best]),
-        gradient=float(refined.gradient[best]),
-        n_points=int(target.size),
-        n_runs=n_runs,
-        diagnostics=tuple(found),
-        draws=draws,
-        residual_scale=diag.robust_scale(residuals),
-        input_ranges={k: (float(v.min()), float(v.max())) for k, v in inputs.items()},
-        settings={
-            "objective": problem.objective.to_dict(),
-            "bootstrap": int(bootstrap),
-            "seed": int(seed),
-            "starts_screened": int(len(starts)),
-            "starts_refined": int(len(order)),
-            "starts_agreeing": int(agreeing),
-            "weights": "given" if weights is not None else "uniform",
-            "extrapolation": extrapolation if bootstrap > 0 else None,
-        },
-        provenance={**table.provenance(), "law": law.describe(), "version": __version__},
-        extrapolation_error=spread,
-    )
+    settings = {
+        "bootstrap": int(bootstrap),
+        "seed": int(seed),
+        "weights": "given" if weights is not None else "uniform",
+        "extrapolation": extrapolation if bootstrap > 0 else None,
+    }
+    result = _result(problem, table, best, residuals, found, draws, spread, settings)
     if strict and not result.converged:
         raise FitDidNotConverge(f"{law.name} did not converge", result)
     return result
 
 
+@dataclass(frozen=True)
+class _Best:
+    """The best refined start and how many of the refined starts agree with it."""
+
+    theta: np.ndarray  # fit space, (P,)
+    objective: float
+    converged: bool
+    gradient: float
+    agreeing: int
+    distinct: int
+    refined: int
+    screened: int
+
+
+def _resolve_law(law: str | Law, fixed, bounds, init) -> Law:
+    """The law by name, formula or instance, with the caller's bounds, starts and fixed values."""
+    law = _configure(get_law(law), fixed, bounds, init)
+    if not law.free_params:
+        raise ScalinglabError(
+            f"every parameter of {law.name!r} is fixed; nothing to fit."
+        )
+    return law
+
+
+def _build_problem(law: Law, table, objective, delta, weights) -> Problem:
+    """The law's inputs and the losses from the run table, the objective and point weights."""
+    inputs = {name: table.array(name) for name in law.inputs}
+    target = table.array("loss")
+    point_weights = _point_weights(weights, target.size)
+    return Problem(law, inputs, target, get_objective(objective, delta), point_weights)
+
+
+def _screen(problem: Problem, refine_starts: int) -> tuple[np.ndarray, np.ndarray]:
+    """The law's start grid and its ``refine_starts`` best starts by objective."""
+    starts = problem.law.start_grid()
+    order = np.argsort(screen(problem, starts), kind="stable")[: max(1, refine_starts)]
+    return starts, starts[order]
+
+
+def _refine(problem: Problem, chosen: np.ndarray, *, screened: int) -> _Best:
+    """Refine the chosen starts together; the best one, or an error when none is finite."""
+    refined = refine(problem, chosen)
+    best = int(np.argmin(refined.objective))
+    if not np.isfinite(refined.objective[best]):
+        raise ScalinglabError(
+            f"{problem.law.name}: every start gave a non-finite objective; check that the "
+            "losses are positive and the law can reach them, or give starting values with init=."
+        )
+    agreeing, distinct = _agreement(refined, best)
+    return _Best(
+        theta=refined.theta[best],
+        objective=float(refined.objective[best]),
+        converged=bool(refined.converged[best]),
+        gradient=float(refined.gradient[best]),
+        agreeing=agreeing,
+        distinct=distinct,
+        refined=len(chosen),
+        screened=screened,
+    )
+
+
+def _params(law: Law, theta: np.ndarray) -> dict[str, float]:
+    """Natural parameter values by name from a fit-space vector."""
+    return {k: float(v[0, 0]) for k, v in law.unpack(theta[None]).items()}
+
+
+def _bootstrap(problem: Problem, theta, table, replicates: int, seed: int, progress):
+    """Draws of the converged run-bootstrap replicates (replicates, params) in
+    ``law.param_names`` order (None if none converged), and how many did not converge."""
+    reps = run_bootstrap(
+        problem,
+        theta,
+        table.runs(),
+        replicates=replicates,
+        seed=seed,
+        progress=progress,
+    )
+    # Non-converged replicates bias the intervals (they stop short of their optimum).
+    values = problem.law.unpack(reps.theta[reps.converged])
+    draws = np.column_stack([values[name][:, 0] for name in problem.law.param_names])
+    return (draws if len(draws) else None), int((~reps.converged).sum())
+
+
+def _diagnostics(problem: Problem, table, best: _Best, residuals) -> list:
+    """Warnings about the optimum itself: convergence, bounds, design, outliers, optima."""
+    law, inputs = problem.law, problem.inputs
+    return (
+        diag.not_converged(best.converged, best.gradient)
+        + diag.at_bounds(law, _params(law, best.theta))
+        + diag.few_runs(_n_runs(table), len(law.free_params))
+        + diag.collinear_ratio(inputs)
+        + diag.single_level(inputs)
+        + diag.outliers(residuals, table.row_numbers, table.row_convention)
+        + diag.weakly_identified(best.distinct, best.agreeing, best.refined)
+    )
+
+
+def _n_runs(table) -> int:
+    return int(table.runs().max()) + 1
+
+
+def _result(problem, table, best: _Best, residuals, found, draws, spread, settings):
+    """Assemble the frozen result; ``settings`` carries the bootstrap and weight options."""
+    law = problem.law
+    return FitResult(
+        law=law,
+        params=_params(law, best.theta),
+        objective=best.objective,
+        objective_spec=problem.objective,
+        converged=best.converged,
+        gradient=best.gradient,
+        n_points=int(problem.target.size),
+        n_runs=_n_runs(table),
+        diagnostics=tuple(found),
+        draws=draws,
+        residual_scale=diag.robust_scale(residuals),
+        input_ranges={
+            k: (float(v.min()), float(v.max())) for k, v in problem.inputs.items()
+        },
+        settings={
+            "objective": problem.objective.to_dict(),
+            "bootstrap": settings["bootstrap"],
+            "seed": settings["seed"],
+            "starts_screened": best.screened,
+            "starts_refined": best.refined,
+            "starts_agreeing": best.agreeing,
+            "weights": settings["weights"],
+            "extrapolation": settings["extrapolation"],
+        },
+        provenance={
+            **table.provenance(),
+            "law": law.describe(),
+            "version": __version__,
+        },
+        extrapolation_error=spread,
+    )
+
+
 def _extrapolation_error(problem, table, method, theta, starts, residuals):
     """The rolling-origin extrapolation error, or None and an info diagnostic saying why not."""
     if method != "rolling":
-        raise ScalinglabError(f"extrapolation must be 'rolling' or None (--extrapolation none); got {method!r}.")
+        raise ScalinglabError(
+            f"extrapolation must be 'rolling' or None (--extrapolation none); got {method!r}."
+        )
     law = problem.law
     by = scale_column(set(table.frame.columns), law.inputs)
-    log_residuals = residuals if problem.objective.space == "log" else residuals / problem.target
+    log_residuals = (
+        residuals if problem.objective.space == "log" else residuals / problem.target
+    )
     try:
         if by is None:
-            raise ScalinglabError(f"the law's inputs ({', '.join(law.inputs)}) have no scale column")
-        spread = estimate_extrapolation(problem, theta, starts, table.array(by), by=by,
-                                        scatter=diag.robust_scale(log_residuals))
+            raise ScalinglabError(
+                f"the law's inputs ({', '.join(law.inputs)}) have no scale column"
+            )
+        spread = estimate_extrapolation(
+            problem,
+            theta,
+            starts,
+            table.array(by),
+            by=by,
+            scatter=diag.robust_scale(log_residuals),
+        )
     except ScalinglabError as why:
         return None, diag.extrapolation_not_estimated(str(why))
     return spread, []
@@ -184,7 +287,9 @@ def _point_weights(weights, n: int) -> np.ndarray:
         return np.ones(n)
     w = np.asarray(weights, dtype=float)
     if w.shape != (n,) or not np.all(np.isfinite(w)) or np.any(w < 0):
-        raise ScalinglabError(f"weights must be {n} finite values >= 0; got shape {w.shape}.")
+        raise ScalinglabError(
+            f"weights must be {n} finite values >= 0; got shape {w.shape}."
+        )
     return w
 
 
@@ -192,7 +297,11 @@ def _agreement(refined, best: int, rtol: float = 1e-6) -> tuple[int, int]:
     """How many refined starts reached the best optimum, and how many distinct near-equal optima exist."""
     f = refined.objective
     near = np.isfinite(f) & (f <= f[best] * (1 + rtol) + 1e-15)
-    same = near & np.all(np.abs(refined.theta - refined.theta[best]) <= 1e-3 * (1 + np.abs(refined.theta[best])), axis=1)
+    same = near & np.all(
+        np.abs(refined.theta - refined.theta[best])
+        <= 1e-3 * (1 + np.abs(refined.theta[best])),
+        axis=1,
+    )
     return int(same.sum()), int(1 + (near & ~same).any())
 
 
@@ -222,9 +331,15 @@ def _table_from_arrays(arrays: Mapping[str, Any], law: Law):
 
     frame = pd.DataFrame({k: np.ravel(np.asarray(v)) for k, v in arrays.items()})
     if "N" in law.inputs:
-        extra = {name: name for name in ("D", "C", "U") if name in frame and name in law.inputs}
+        extra = {
+            name: name
+            for name in ("D", "C", "U")
+            if name in frame and name in law.inputs
+        }
         run = {"run": "run"} if "run" in frame else {}
-        numbered = frame.set_axis(pd.RangeIndex(1, len(frame) + 1))  # rows 1-based, as users count
+        numbered = frame.set_axis(
+            pd.RangeIndex(1, len(frame) + 1)
+        )  # rows 1-based, as users count
         return read_runs(numbered, N="N", loss="loss", **extra, **run)
     return _generic_table(frame, law)
 
@@ -248,6 +363,10 @@ def _generic_table(frame, law: Law):
                 source="<arrays>",
             )
     frame = frame.copy()
-    frame["run"] = frame["run"].astype(str) if "run" in frame else np.arange(len(frame)).astype(str)
+    frame["run"] = (
+        frame["run"].astype(str)
+        if "run" in frame
+        else np.arange(len(frame)).astype(str)
+    )
     identity = {name: name for name in frame.columns}
     return RunTable(frame, "<arrays>", identity, Conventions())
