@@ -10,6 +10,10 @@ The refinement is Levenberg-Marquardt on the generalised Gauss-Newton model
 terms in r), with projected steps for bounds. Its stopping rule is on the step
 in parameter space and on the *relative* decrease of the objective, so it does
 not stop early when the objective itself is tiny (about 1e-3 for the log-Huber).
+A member that stops is *converged* only at a stationary point: its scaled
+projected gradient (:func:`decrement`, the fraction of the objective one more
+Gauss-Newton step would remove, computed from central differences and not from
+the law's Jacobian) must be at most ``GTOL``. Anything else is reported.
 """
 
 from __future__ import annotations
