@@ -358,13 +358,19 @@ class CurveFit:
         loss = self._evaluate(schedule, steps, point)[0]
         band = None
         if self.draws is not None:
-            values = {
-                n: self.draws[:, i : i + 1] for i, n in enumerate(self.param_names)
-            }
-            band = percentile_interval(self._evaluate(schedule, steps, values), level)
+            band = percentile_interval(self.draw_predictions(schedule, steps), level)
         return CurvePrediction(
             schedule.name, steps, loss, band, self._notes(schedule, steps)
         )
+
+    def draw_predictions(self, schedule: Schedule, steps: np.ndarray) -> np.ndarray:
+        """Loss under ``schedule`` at ``steps`` for every bootstrap draw, (replicates, steps)."""
+        if self.draws is None:
+            raise ScalinglabError(
+                "this curve fit has no bootstrap draws; refit with bootstrap > 0."
+            )
+        values = {n: self.draws[:, i : i + 1] for i, n in enumerate(self.param_names)}
+        return self._evaluate(schedule, np.asarray(steps, dtype=np.int64), values)
 
     def final_loss(
         self, schedule: Schedule
@@ -971,7 +977,4 @@ def optimize_schedule(
 
 
 def _final_draws(fit_result: CurveFit, schedule: Schedule) -> np.ndarray:
-    values = {
-        n: fit_result.draws[:, i : i + 1] for i, n in enumerate(fit_result.param_names)
-    }
-    return fit_result._evaluate(schedule, np.array([schedule.steps - 1]), values)[:, 0]
+    return fit_result.draw_predictions(schedule, np.array([schedule.steps - 1]))[:, 0]
