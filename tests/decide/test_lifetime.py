@@ -131,7 +131,8 @@ def test_fitted_law_gives_intervals_that_hold_the_answer(fitted):
     ):
         low, high = best.ci95[name]
         assert low < getattr(best, name) < high, name
-    assert "loss" not in best.ci95  # the target is given
+    # The draws predict the chosen model's loss around the target the point fit meets.
+    assert best.ci95["loss"][0] < 2.3 < best.ci95["loss"][1]
     assert get_preset("besiroglu2024").draws is None
     preset = lifetime_optimum(get_preset("besiroglu2024"), target_loss=2.1)
     assert preset.ci95 is None and any("no bootstrap draws" in n for n in preset.notes)

@@ -329,6 +329,7 @@ class LifetimeOptimum:
         its N, D, tokens_per_param, train_flops, inference_flops, total_flops.
     saving_flops, saving_fraction : lifetime FLOPs saved against ``chinchilla``.
     ci95 : ``(low, high)`` per quantity from the fit's bootstrap draws, or None (a preset).
+        In the target form ``loss``'s interval is what the draws predict at the chosen (N, D).
     demand : the inference demand and limits the answer was computed for.
     notes : how repetition was priced, missing intervals, draws without a solution.
     """
@@ -524,13 +525,14 @@ def _intervals(result, surf, form, budget, target, demand, one, level):
         name: result.draws[:, i : i + 1] for i, name in enumerate(law.param_names)
     }
     draws = _derived(_solve(surf, values, form, budget, target, demand))
-    if form == "budget" and hasattr(result, "noise"):
-        N, D = np.array([one["N"]]), np.array([one["D"]])
+    N, D = np.array([one["N"]]), np.array([one["D"]])
+    if form == "target":
+        # The target is met under the point fit; the draws say what the chosen model would reach.
+        draws["loss"] = surf.loss(N[None, :], D[None, :], values)[:, 0]
+    if hasattr(result, "noise"):
         draws["loss"] = _with_extrapolation_error(result, draws["loss"][:, None], N, D)[
             :, 0
         ]
-    if form == "target":
-        del draws["loss"]  # the target is given, not estimated
     finite = {name: samples[np.isfinite(samples)] for name, samples in draws.items()}
     alpha = 1.0 - level
     ci = {
