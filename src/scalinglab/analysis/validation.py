@@ -17,9 +17,13 @@ is far from the data, so its intervals tend to be too narrow when extrapolating.
 ``widen="rolling"`` (the default) adds that missing part, as every fit does
 (:mod:`scalinglab.fit.extrapolation`): inside the training set it runs
 rolling-origin fits, measures the log error of each prediction against its
-extrapolation distance ``d`` (decades beyond the fitted range), fits
-``sd(log error) = tau * d`` and widens each held-out interval by a log-normal
-term of sd ``tau * d``. The estimate uses the training rows only.
+extrapolation distance ``d`` (decades beyond the fitted range), takes each
+fold's root-mean-square error per decade and their median weighted by each
+fold's share of the rows as ``tau``, and widens each held-out interval by a
+log-normal term of sd ``tau * d``. The estimate uses the training rows only, so
+it covers the error the law made extrapolating inside them, not a change (of
+shape, or of the runs themselves) beyond them; the notes say when intervals
+came out too narrow or more than 3x wider than the errors.
 """
 
 from __future__ import annotations
@@ -93,10 +97,17 @@ class HeldOutPoint:
 
     def to_dict(self) -> dict:
         return {
-            "row": self.row, "run": self.run, "fold": self.fold, **self.inputs,
-            "actual": self.actual, "predicted": self.predicted, "ci95": list(self.ci95),
-            "rel_error": self.rel_error, "in_ci95": self.in_ci95,
-            "extrapolation": self.extrapolation, "decades": self.decades,
+            "row": self.row,
+            "run": self.run,
+            "fold": self.fold,
+            **self.inputs,
+            "actual": self.actual,
+            "predicted": self.predicted,
+            "ci95": list(self.ci95),
+            "rel_error": self.rel_error,
+            "in_ci95": self.in_ci95,
+            "extrapolation": self.extrapolation,
+            "decades": self.decades,
         }
 
 
@@ -162,9 +173,13 @@ class Validation(Display):
 
 def _fold_dict(result, split: Split) -> dict:
     return {
-        "fold": split.fold, "description": split.description, "n_train": int(split.train.sum()),
-        "n_heldout": int(split.heldout.sum()), "params": result.params,
-        "objective": result.objective, "converged": result.converged,
+        "fold": split.fold,
+        "description": split.description,
+        "n_train": int(split.train.sum()),
+        "n_heldout": int(split.heldout.sum()),
+        "params": result.params,
+        "objective": result.objective,
+        "converged": result.converged,
         "diagnostics": [d.to_dict() for d in result.diagnostics],
     }
 
@@ -191,7 +206,9 @@ def split_expression(runs, expression: str) -> Split:
 def split_top(runs, fraction: float, by: str = "N") -> Split:
     """Hold out the largest values of ``by``, whole levels at a time, until >= ``fraction`` of rows."""
     if not 0.0 < fraction < 1.0:
-        raise ScalinglabError(f"the holdout fraction must lie in (0, 1); got {fraction}.")
+        raise ScalinglabError(
+            f"the holdout fraction must lie in (0, 1); got {fraction}."
+        )
     values = _scale(runs, by)
     heldout = np.zeros(values.size, dtype=bool)
     for level in np.unique(values)[::-1]:
@@ -199,10 +216,19 @@ def split_top(runs, fraction: float, by: str = "N") -> Split:
         if heldout.mean() >= fraction:
             break
     threshold = values[heldout].min()
-    return _checked(runs, Split(~heldout, heldout, f"top {fraction:g} of rows by {by} ({by} >= {threshold:.4g})"))
+    return _checked(
+        runs,
+        Split(
+            ~heldout,
+            heldout,
+            f"top {fraction:g} of rows by {by} ({by} >= {threshold:.4g})",
+        ),
+    )
 
 
-def split_rolling(runs, by: str = "N", *, min_levels: int = 2, max_levels: int = MAX_LEVELS) -> list[Split]:
+def split_rolling(
+    runs, by: str = "N", *, min_levels: int = 2, max_levels: int = MAX_LEVELS
+) -> list[Split]:
     """Rolling-origin folds: fold k fits on the k smallest levels of ``by`` and predicts the next one."""
     levels = scale_levels(_scale(runs, by), max_levels)
     present = np.unique(levels)
@@ -212,7 +238,9 @@ def split_rolling(runs, by: str = "N", *, min_levels: int = 2, max_levels: int =
             f"{present.size}. Use --holdout or --holdout-top instead."
         )
     splits = []
-    for fold, (k, nxt) in enumerate(zip(present[min_levels - 1 : -1], present[min_levels:])):
+    for fold, (k, nxt) in enumerate(
+        zip(present[min_levels - 1 : -1], present[min_levels:])
+    ):
         train, heldout = levels <= k, levels == nxt
         desc = f"rolling by {by}: fit on {int(np.sum(present <= k))} smallest levels, predict the next"
         splits.append(Split(train, heldout, desc, fold))
@@ -228,10 +256,14 @@ def make_splits(
     rolling: bool = False,
 ) -> list[Split]:
     """The split(s) for exactly one of ``holdout``, ``top`` or ``rolling``."""
-    chosen = [name for name, on in (("holdout", holdout), ("top", top), ("rolling", rolling)) if on]
+    chosen = [
+        name
+        for name, on in (("holdout", holdout), ("top", top), ("rolling", rolling))
+        if on
+    ]
     if len(chosen) != 1:
         raise ScalinglabError(
-            "choose exactly one way to hold out data: an expression (--holdout \"N>=1e9\"), "
+            'choose exactly one way to hold out data: an expression (--holdout "N>=1e9"), '
             f"the top fraction (--holdout-top 0.2 --by N) or --rolling; got {chosen or 'none'}."
         )
     if holdout:
@@ -243,15 +275,23 @@ def make_splits(
 
 def _scale(runs, by: str) -> np.ndarray:
     if by not in SCALE_COLUMNS:
-        raise ScalinglabError(f"--by must be one of {', '.join(SCALE_COLUMNS)}; got {by!r}.")
+        raise ScalinglabError(
+            f"--by must be one of {', '.join(SCALE_COLUMNS)}; got {by!r}."
+        )
     return runs.array(by)
 
 
 def _checked(runs, split: Split) -> Split:
     if not split.heldout.any():
-        raise InputError(f"{split.description} holds out no rows; nothing to validate.", source=runs.source)
+        raise InputError(
+            f"{split.description} holds out no rows; nothing to validate.",
+            source=runs.source,
+        )
     if not split.train.any():
-        raise InputError(f"{split.description} holds out every row; nothing is left to fit.", source=runs.source)
+        raise InputError(
+            f"{split.description} holds out every row; nothing is left to fit.",
+            source=runs.source,
+        )
     return split
 
 
@@ -294,12 +334,19 @@ def validate(
     """
     law = get_law(law)
     if bootstrap < 1:
-        raise ScalinglabError("validation needs bootstrap draws for its intervals; use bootstrap >= 1.")
+        raise ScalinglabError(
+            "validation needs bootstrap draws for its intervals; use bootstrap >= 1."
+        )
     if widen not in (None, "rolling"):
         raise ScalinglabError(f"widen must be None or 'rolling'; got {widen!r}.")
     splits = [splits] if isinstance(splits, Split) else list(splits)
-    options = {"objective": objective, "bootstrap": bootstrap, "seed": seed, **(fit_options or {}),
-               "extrapolation": widen}
+    options = {
+        "objective": objective,
+        "bootstrap": bootstrap,
+        "seed": seed,
+        **(fit_options or {}),
+        "extrapolation": widen,
+    }
     fits, points = [], []
     for split in splits:
         result = fit(law, runs.subset(split.train), **options)
@@ -309,7 +356,9 @@ def validate(
     widening = fits[-1].extrapolation_error
     return Validation(
         law=law.name,
-        description=splits[0].description if len(splits) == 1 else f"{len(splits)} folds, {splits[0].description}",
+        description=splits[0].description
+        if len(splits) == 1
+        else f"{len(splits)} folds, {splits[0].description}",
         points=tuple(points),
         summary=summary,
         fits=tuple(fits),
@@ -338,12 +387,17 @@ def _score(result, runs, split: Split) -> list[HeldOutPoint]:
     runs_named = held.frame["run"].astype(str).to_numpy()
     return [
         HeldOutPoint(
-            row=int(held.row_numbers[i]), run=runs_named[i], fold=split.fold,
+            row=int(held.row_numbers[i]),
+            run=runs_named[i],
+            fold=split.fold,
             inputs={k: float(v[i]) for k, v in inputs.items()},
-            actual=float(actual[i]), predicted=float(predicted[i]),
-            ci95=(float(low[i]), float(high[i])), rel_error=float(rel[i]),
+            actual=float(actual[i]),
+            predicted=float(predicted[i]),
+            ci95=(float(low[i]), float(high[i])),
+            rel_error=float(rel[i]),
             in_ci95=bool(low[i] <= actual[i] <= high[i]),
-            extrapolation={k: float(v[i]) for k, v in distance.items()}, decades=float(decades[i]),
+            extrapolation={k: float(v[i]) for k, v in distance.items()},
+            decades=float(decades[i]),
         )
         for i in range(actual.size)
     ]
@@ -356,7 +410,9 @@ def _extrapolation(train, held) -> dict[str, np.ndarray]:
         if not (train.has(name) and held.has(name)):
             continue
         fitted, x = train.array(name), held.array(name)
-        out[name] = np.maximum.reduce([x / fitted.max(), fitted.min() / x, np.ones_like(x)])
+        out[name] = np.maximum.reduce(
+            [x / fitted.max(), fitted.min() / x, np.ones_like(x)]
+        )
     return out
 
 
@@ -381,10 +437,16 @@ def summarize(points: Sequence[HeldOutPoint], *, n_train: int) -> ValidationSumm
     )
 
 
-def _notes(summary: ValidationSummary, widening: ExtrapolationError | None) -> list[str]:
+def _notes(
+    summary: ValidationSummary, widening: ExtrapolationError | None
+) -> list[str]:
     notes = []
     if summary.coverage_p < 0.05:
-        hint = "" if widening else " Try widen='rolling' (--widen rolling) to add extrapolation error."
+        hint = (
+            ""
+            if widening
+            else " Try widen='rolling' (--widen rolling) to add extrapolation error."
+        )
         notes.append(
             f"the 95% intervals cover only {summary.coverage:.0%} of {summary.n_heldout} held-out points "
             f"(p = {summary.coverage_p:.2g} if they were calibrated): they are too narrow.{hint}"
@@ -400,7 +462,9 @@ def _notes(summary: ValidationSummary, widening: ExtrapolationError | None) -> l
         notes.append(f"the intervals cover bootstrap spread, run scatter and {COVERS}.")
     if abs(summary.bias) > 0.5 * error and error > 0:
         side = "over" if summary.bias > 0 else "under"
-        notes.append(f"the law {side}-predicts the held-out losses (median signed error {summary.bias:+.2%}).")
+        notes.append(
+            f"the law {side}-predicts the held-out losses (median signed error {summary.bias:+.2%})."
+        )
     return notes
 
 
@@ -455,17 +519,39 @@ def compare_laws(
     for spec in laws:
         law = get_law(spec)
         try:
-            v = validate(law, runs, splits, objective=objective, bootstrap=bootstrap, seed=seed, widen=widen)
+            v = validate(
+                law,
+                runs,
+                splits,
+                objective=objective,
+                bootstrap=bootstrap,
+                seed=seed,
+                widen=widen,
+            )
         except ScalinglabError as err:
             failed.append((law, str(err)))
             continue
         validations[law.name] = v
         scored.append((law, v))
     scored.sort(key=lambda item: item[1].summary.median_abs_rel_error)
-    scores = [_law_score(law, v, runs, rank + 1) for rank, (law, v) in enumerate(scored)]
+    scores = [
+        _law_score(law, v, runs, rank + 1) for rank, (law, v) in enumerate(scored)
+    ]
     nan = float("nan")
     scores += [
-        LawScore(law.name, 0, len(law.free_params), nan, nan, nan, nan, nan, nan, False, message)
+        LawScore(
+            law.name,
+            0,
+            len(law.free_params),
+            nan,
+            nan,
+            nan,
+            nan,
+            nan,
+            nan,
+            False,
+            message,
+        )
         for law, message in failed
     ]
     return scores, validations
