@@ -306,7 +306,7 @@ def test_testtime_bad_samples_exit_1_naming_rows(invoke, tmp_path):
     assert code == 1 and "no column 'problm'" in err
 
 
-def test_testtime_optimal_json_and_bad_task(invoke):
+def test_testtime_optimal_json_and_bad_task(invoke, tmp_path):
     from scalinglab.decide.t2 import TaskModel, t2_optimum
 
     args = [
@@ -323,7 +323,16 @@ def test_testtime_optimal_json_and_bad_task(invoke):
         "--k-max",
         "100",
     ]
-    out = _json(invoke, *args, "--task", "L50=2.05,scale=0.08,concentration=0.5")
+    out = _json(
+        invoke,
+        *args,
+        "--task",
+        "L50=2.05,scale=0.08,concentration=0.5",
+        "--plot",
+        str(tmp_path / "t2.png"),
+    )
+    assert (tmp_path / "t2.png").stat().st_size > 0
+    assert max(out["scanned"], key=lambda row: row["pass_at_k"])["k"] == out["k"]
     direct = t2_optimum(
         get_preset("besiroglu2024"),
         TaskModel(L50=2.05, scale=0.08, concentration=0.5),

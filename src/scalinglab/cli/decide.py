@@ -416,6 +416,7 @@ def testtime_optimal(
     ),
     level: float = typer.Option(0.95, help="Interval level."),
     as_json: bool = JsonOpt,
+    plot: Path | None = PlotOpt,
 ) -> None:
     """N, D and samples per query k together for training plus Q queries (T^2).
 
@@ -436,6 +437,10 @@ def testtime_optimal(
         k_max=k_max,
         level=level,
     )
+    if plot is not None:
+        from ..plot.decide import t2_figure
+
+        save_plot(t2_figure(best), plot)
     print_json(best.to_dict()) if as_json else _print_t2(best.to_dict())
 
 

@@ -82,7 +82,8 @@ class T2Optimum:
     one_sample : the lifetime optimum with k = 1, and its pass@1.
     chinchilla : the compute-optimal model spending the whole budget on training (no test time).
     overtraining : tokens per parameter at the optimum / the compute-optimal tokens per parameter.
-    scanned : (k, pass@k) for every k searched.
+    scanned : for every k searched: ``k``, ``pass_at_k``, and that k's best ``N``, ``D``,
+        ``tokens_per_param``.
     """
 
     k: int
@@ -188,22 +189,30 @@ class _PointOnly:
 
 
 def _scorer(point, task, budget, tokens_per_k, demand):
-    cache: dict[int, float] = {}
+    """pass@k of the best (N, D) at each k, memoised; ``score.rows`` keeps N and D too."""
+    rows: dict[int, dict] = {}
 
     def score(k: int) -> float:
-        if k not in cache:
+        if k not in rows:
             try:
                 best = lifetime_optimum(
                     point,
                     budget=budget,
                     demand=replace(demand, inference_tokens=k * tokens_per_k),
                 )
-                cache[k] = float(task.pass_at_k(best.loss, k))
             except ScalinglabError:  # this k's sampling alone exceeds the budget
-                cache[k] = -np.inf
-        return cache[k]
+                rows[k] = {"k": k, "pass_at_k": -np.inf}
+            else:
+                rows[k] = {
+                    "k": k,
+                    "pass_at_k": float(task.pass_at_k(best.loss, k)),
+                    "N": best.N,
+                    "D": best.D,
+                    "tokens_per_param": best.tokens_per_param,
+                }
+        return rows[k]["pass_at_k"]
 
-    score.cache = cache
+    score.rows = rows
     return score
 
 
@@ -244,9 +253,7 @@ def _assemble(point, task, budget, tokens_per_k, demand, k, model, score) -> T2O
         "pass_at_1": float(task.pass_at_k(one.loss, 1)),
     }
     scanned = [
-        {"k": kk, "pass_at_k": v}
-        for kk, v in sorted(score.cache.items())
-        if np.isfinite(v)
+        row for _, row in sorted(score.rows.items()) if np.isfinite(row["pass_at_k"])
     ]
     return T2Optimum(
         k=k,

@@ -161,3 +161,38 @@ def _iso_panel(ax, frontier, result, rows, iso_loss_tokens) -> None:
         "iso-loss curves, log10 lifetime FLOPs (last row's demand)", fontsize=9
     )
     ax.legend(fontsize=6)
+
+
+def t2_figure(best):
+    """The k scan of a train-to-test optimum: pass@k of each k's best model (left) and that
+    model's N and tokens per parameter (right), the chosen k marked.
+
+    Parameters
+    ----------
+    best : :class:`~scalinglab.decide.t2.T2Optimum`.
+    """
+    plt = _pyplot()
+    rows = best.scanned
+    k = np.array([r["k"] for r in rows])
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
+    left.plot(k, [r["pass_at_k"] for r in rows], "o-", ms=3)
+    left.plot(best.k, best.pass_at_k, "r*", ms=14, label=f"optimum k = {best.k}")
+    left.set_xscale("log")
+    left.set_xlabel("samples per query k")
+    left.set_ylabel("pass@k of the best (N, D) for that k")
+    left.legend(fontsize=8)
+    right.plot(k, [r["N"] for r in rows], "o-", ms=3, label="N*")
+    right.set_xscale("log")
+    right.set_yscale("log")
+    right.set_xlabel("samples per query k")
+    right.set_ylabel("parameters N*")
+    twin = right.twinx()
+    twin.plot(
+        k, [r["tokens_per_param"] for r in rows], "k:", label="tokens per parameter"
+    )
+    twin.axhline(best.chinchilla["tokens_per_param"], color="grey", lw=0.8, ls="--")
+    twin.set_yscale("log")
+    twin.set_ylabel("tokens per parameter (dotted; dashed: compute-optimal)")
+    right.axvline(best.k, color="r", lw=0.8)
+    fig.tight_layout()
+    return fig
