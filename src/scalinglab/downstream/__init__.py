@@ -1,0 +1,13 @@
+"""Downstream prediction: task accuracy through task loss, and loss-to-loss.
+
+``fit_task`` chains (N, D) -> task loss -> metric (Bhagia et al. 2024) with one joint
+run bootstrap; ``fit_loss2loss`` fits Brandfonbrener et al.'s shifted power law
+between two losses.
+"""
+
+from __future__ import annotations
+
+from .chain import TaskFit, fit_task, load_task_fit
+from .links import LINKS, make_link
+
+__all__ = ["LINKS", "TaskFit", "fit_task", "load_task_fit", "make_link"]
