@@ -67,6 +67,32 @@ PlotOpt = typer.Option(None, "--plot", help="Save a figure here (.png or .svg)."
 SeedOpt = typer.Option(0, help="Seed of the bootstrap draws.")
 
 
+InputOpt = typer.Option(
+    None,
+    "--input",
+    help="A law input read from any column: NAME=COLUMN, e.g. P=streams (repeatable). "
+    "A formula takes NAME as an input; a registered law must name it among its inputs.",
+)
+
+
+def parse_inputs(items: list[str] | None) -> dict[str, str]:
+    """``["P=streams"]`` -> ``{"P": "streams"}`` (law input name -> run-table column)."""
+    inputs: dict[str, str] = {}
+    for item in items or []:
+        name, sep, column = (part.strip() for part in item.partition("="))
+        if not sep or not name.isidentifier() or not column:
+            raise ScalinglabError(
+                f"--input expects NAME=COLUMN with NAME a name the law uses "
+                f"(e.g. --input P=streams); got {item!r}."
+            )
+        if inputs.get(name, column) != column:
+            raise ScalinglabError(
+                f"--input {name} is given twice ({inputs[name]!r} and {column!r}); keep one."
+            )
+        inputs[name] = column
+    return inputs
+
+
 def parse_assignments(items: list[str] | None, option: str) -> dict[str, float]:
     """``["E=1.7", "alpha=0.3"]`` -> ``{"E": 1.7, "alpha": 0.3}``."""
     values = {}

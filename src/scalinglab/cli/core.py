@@ -12,7 +12,7 @@ from ..data import read_runs
 from ..errors import ScalinglabError
 from ..fit import fit as fit_law
 from ..fit import load_fit
-from ..laws import all_laws
+from ..laws import all_laws, get_law
 from . import decide
 from ._app import app
 from ._common import console, new_table, print_json, save_plot
@@ -20,6 +20,7 @@ from ._options import (
     COpt,
     DataArg,
     DOpt,
+    InputOpt,
     JsonOpt,
     LevelOpt,
     LossOpt,
@@ -34,6 +35,7 @@ from ._options import (
     one_of,
     parse_assignments,
     parse_bounds,
+    parse_inputs,
     parse_quantities,
 )
 
@@ -60,6 +62,7 @@ def fit(
         None, "--U", help="Column with unique tokens (data_constrained law)."
     ),
     N_kind: str = NKindOpt,
+    input: Optional[list[str]] = InputOpt,
     dropna: bool = flag(
         "--dropna", "Drop rows with a missing value (and say how many)."
     ),
@@ -91,10 +94,11 @@ def fit(
     Example: scalinglab fit runs.csv --law chinchilla --N params --D tokens --loss loss -o runs.chinchilla.json
     """
     extrapolation = one_of(extrapolation, "--extrapolation", ("rolling", "none"))
-    runs = read_columns(data, N, D, C, loss, run, U, N_kind, dropna)
+    inputs = parse_inputs(input)
+    runs = read_columns(data, N, D, C, loss, run, U, N_kind, dropna).with_inputs(inputs)
     with bootstrap_progress(not as_json and bootstrap > 0) as progress:
         result = fit_law(
-            law,
+            get_law(law, inputs=inputs),
             runs,
             objective=objective,
             delta=delta,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Optional
 
@@ -13,6 +14,7 @@ from ._options import (
     COpt,
     DataArg,
     DOpt,
+    InputOpt,
     JsonOpt,
     LossOpt,
     NKindOpt,
@@ -24,6 +26,7 @@ from ._options import (
     bootstrap_option,
     flag,
     one_of,
+    parse_inputs,
     parse_quantities,
 )
 from .approaches import load_runs
@@ -54,12 +57,24 @@ UOpt = typer.Option(
 
 
 def _runs_and_splits(
-    data, N, D, C, loss, run, N_kind, where, holdout, top, by, rolling
+    data, N, D, C, loss, run, N_kind, where, holdout, top, by, rolling, inputs=None
 ):
     from ..analysis.validation import make_splits
 
     runs = load_runs(data, N, D, C, loss, run, N_kind, where)
+    runs = runs.with_inputs(inputs or {})
     return runs, make_splits(runs, holdout=holdout, top=top, by=by, rolling=rolling)
+
+
+def _law_taking(spec: str, inputs: dict[str, str]):
+    """The law ``spec`` with those ``--input`` names it uses as inputs (a formula names them)."""
+    from ..laws import LAWS, get_law
+
+    if spec in LAWS or spec.startswith("power("):
+        law = get_law(spec)
+        return get_law(law, inputs=[n for n in inputs if n in law.inputs])
+    used = [n for n in inputs if re.search(rf"\b{re.escape(n)}\b", spec)]
+    return get_law(spec, inputs=used)
 
 
 @app.command()
@@ -72,6 +87,7 @@ def validate(
     loss: Optional[str] = LossOpt,
     run: Optional[str] = RunOpt,
     N_kind: str = NKindOpt,
+    input: Optional[list[str]] = InputOpt,
     holdout: Optional[str] = HoldoutOpt,
     holdout_top: Optional[float] = TopOpt,
     by: str = ByOpt,
@@ -89,11 +105,29 @@ def validate(
     """
     from ..analysis.validation import validate as run_validate
 
+    inputs = parse_inputs(input)
     runs, splits = _runs_and_splits(
-        data, N, D, C, loss, run, N_kind, where, holdout, holdout_top, by, rolling
+        data,
+        N,
+        D,
+        C,
+        loss,
+        run,
+        N_kind,
+        where,
+        holdout,
+        holdout_top,
+        by,
+        rolling,
+        inputs,
     )
     result = run_validate(
-        law, runs, splits, bootstrap=bootstrap, seed=seed, widen=_widen(widen)
+        _law_taking(law, inputs),
+        runs,
+        splits,
+        bootstrap=bootstrap,
+        seed=seed,
+        widen=_widen(widen),
     )
     if plot is not None:
         from ..plot.validation import validation_figure
@@ -143,6 +177,7 @@ def compare_laws(
     loss: Optional[str] = LossOpt,
     run: Optional[str] = RunOpt,
     N_kind: str = NKindOpt,
+    input: Optional[list[str]] = InputOpt,
     holdout: Optional[str] = HoldoutOpt,
     holdout_top: Optional[float] = TopOpt,
     by: str = ByOpt,
@@ -160,12 +195,30 @@ def compare_laws(
     """
     from ..analysis.validation import compare_laws as run_compare_laws
 
+    inputs = parse_inputs(input)
     runs, splits = _runs_and_splits(
-        data, N, D, C, loss, run, N_kind, where, holdout, holdout_top, by, rolling
+        data,
+        N,
+        D,
+        C,
+        loss,
+        run,
+        N_kind,
+        where,
+        holdout,
+        holdout_top,
+        by,
+        rolling,
+        inputs,
     )
     names = [name.strip() for name in laws.split(",") if name.strip()]
     scores, validations = run_compare_laws(
-        names, runs, splits, bootstrap=bootstrap, seed=seed, widen=_widen(widen)
+        [_law_taking(name, inputs) for name in names],
+        runs,
+        splits,
+        bootstrap=bootstrap,
+        seed=seed,
+        widen=_widen(widen),
     )
     if plot is not None:
         from ..plot.validation import compare_laws_figure

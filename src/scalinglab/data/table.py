@@ -177,6 +177,48 @@ class RunTable:
             f"runs kept: {int(keep.sum())} of {len(self)} rows",
         )
 
+    def with_inputs(self, inputs: Mapping[str, str]) -> RunTable:
+        """The table with law input ``NAME`` read from column ``COLUMN`` for each pair.
+
+        This is how a law takes any column (the CLI's ``--input NAME=COLUMN``):
+        ``with_inputs({"P": "streams"})`` adds a float column ``P`` holding
+        ``streams``. The values must be finite numbers; the mapping is recorded
+        (and enters :meth:`data_hash`).
+
+        Raises
+        ------
+        InputError
+            A missing column, text or missing or infinite values (naming the rows),
+            or a NAME that is a canonical column (map those with ``--N`` etc.).
+        """
+        frame, mapping, notes = self.frame.copy(), dict(self.mapping), list(self.notes)
+        where = check.Where(self.source, self.row_numbers, self.row_convention)
+        for name, column in inputs.items():
+            frame[name] = self._input_column(name, column, where)
+            mapping[name] = column
+            if name != column:
+                notes.append(f"law input {name} read from column {column!r}")
+        return replace(self, frame=frame, mapping=mapping, notes=tuple(notes))
+
+    def _input_column(self, name: str, column: str, where: check.Where) -> np.ndarray:
+        if name in CANONICAL:
+            raise InputError(
+                f"{name} is a run-table column; map it with --{name} {column} "
+                "instead of --input.",
+                source=self.source,
+            )
+        values = self.array(column)
+        bad = ~np.isfinite(values)
+        if bad.any():
+            raise where.error(
+                f"law input {name} must be a finite number; got "
+                f"{', '.join(f'{v:g}' for v in values[bad][:3])}. "
+                "Fix or remove these rows (--where can select the others).",
+                column=column,
+                mask=bad,
+            )
+        return values
+
     def describe(self) -> dict:
         """JSON-safe overview: rows, runs, distinct N; ranges of N, D, C, loss, D/N."""
         ranges = {name: self.array(name) for name in ("N", "D", "C", "loss")}

@@ -265,7 +265,7 @@ def _rebuild_law(described: Mapping) -> Law:
 
     source = described.get("source")
     if source:
-        law = get_law(source)
+        law = get_law(source, inputs=described.get("inputs", ()))
     elif described["name"] in LAWS:
         law = get_law(described["name"])
     else:

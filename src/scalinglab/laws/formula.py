@@ -57,7 +57,16 @@ GREEK = frozenset(
 MAX_STARTS = 20_000
 
 _OPERATORS = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow, ast.USub, ast.UAdd)
-_ALLOWED = (ast.Expression, ast.BinOp, ast.UnaryOp, ast.Name, ast.Load, ast.Constant, ast.Call, *_OPERATORS)
+_ALLOWED = (
+    ast.Expression,
+    ast.BinOp,
+    ast.UnaryOp,
+    ast.Name,
+    ast.Load,
+    ast.Constant,
+    ast.Call,
+    *_OPERATORS,
+)
 _LHS = re.compile(r"^\s*(?:L|loss)\s*=(?!=)")
 
 
@@ -69,6 +78,7 @@ def formula_law(
     fixed: Mapping[str, float] | None = None,
     grid: Mapping[str, Sequence[float]] | None = None,
     inputs: Iterable[str] | None = None,
+    extra_inputs: Iterable[str] = (),
     name: str | None = None,
 ) -> Law:
     """Build a :class:`~scalinglab.laws.Law` from a formula string.
@@ -81,6 +91,9 @@ def formula_law(
         a start value, a value to hold, or start-grid values (natural units).
     inputs : names that are run-table columns; default: those of the formula found in
         ``N, D, C, U, M, x, step`` (``M`` is computed as ``D/N``).
+    extra_inputs : further names of the formula that are inputs besides the default
+        ones, e.g. ``("P",)`` for a column of parallel streams (the CLI's
+        ``--input P=streams``); ignored when ``inputs`` is given.
     name : the law's name; defaults to the formula text.
 
     Returns
@@ -106,12 +119,16 @@ def formula_law(
     expression = _strip_lhs(text)
     tree = _parse(expression)
     names = _names_in_order(tree)
-    input_names = _input_names(names, inputs, expression)
+    input_names = _input_names(names, inputs, expression, tuple(extra_inputs))
     param_names = [n for n in names if n not in input_names]
     if not param_names:
-        raise ScalinglabError(f"formula {expression!r} has no parameters to fit; every name in it is an input.")
+        raise ScalinglabError(
+            f"formula {expression!r} has no parameters to fit; every name in it is an input."
+        )
     settings = {p: _default_settings(p) for p in param_names}
-    _apply_overrides(settings, param_names, bounds=bounds, init=init, fixed=fixed, grid=grid)
+    _apply_overrides(
+        settings, param_names, bounds=bounds, init=init, fixed=fixed, grid=grid
+    )
     _thin_grids(settings, MAX_STARTS)
     law_inputs = _law_inputs(input_names)
     function = _compile(tree, law_inputs, param_names, derive_M="M" in input_names)
@@ -131,7 +148,9 @@ def formula_law(
 
 def _strip_lhs(text: str) -> str:
     if not isinstance(text, str) or not text.strip():
-        raise ScalinglabError(f"a formula must be a non-empty string such as \"E + A*N**-alpha\"; got {text!r}.")
+        raise ScalinglabError(
+            f'a formula must be a non-empty string such as "E + A*N**-alpha"; got {text!r}.'
+        )
     return _LHS.sub("", text, count=1).strip()
 
 
@@ -141,7 +160,7 @@ def _parse(expression: str) -> ast.Expression:
     except SyntaxError as err:
         raise ScalinglabError(
             f"cannot parse formula {expression!r}: {err.msg} at column {err.offset}. "
-            "Write it in Python syntax, e.g. \"E + A*N**-alpha + B*D**-beta\"."
+            'Write it in Python syntax, e.g. "E + A*N**-alpha + B*D**-beta".'
         ) from None
     for node in ast.walk(tree):
         _check_node(node, expression)
@@ -150,7 +169,9 @@ def _parse(expression: str) -> ast.Expression:
 
 def _check_node(node: ast.AST, expression: str) -> None:
     if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitXor):
-        raise ScalinglabError(f"formula {expression!r} uses '^'; write powers as '**' (N**-alpha).")
+        raise ScalinglabError(
+            f"formula {expression!r} uses '^'; write powers as '**' (N**-alpha)."
+        )
     if isinstance(node, ast.Attribute):
         raise ScalinglabError(
             f"formula {expression!r} uses {ast.unparse(node)!r}; call functions by their bare names "
@@ -162,8 +183,12 @@ def _check_node(node: ast.AST, expression: str) -> None:
             "formulas do not allow; use numbers, names, + - * / **, and "
             f"{', '.join(FUNCTIONS)}."
         )
-    if isinstance(node, ast.Constant) and (isinstance(node.value, bool) or not isinstance(node.value, (int, float))):
-        raise ScalinglabError(f"formula {expression!r} contains the constant {node.value!r}; only numbers are allowed.")
+    if isinstance(node, ast.Constant) and (
+        isinstance(node.value, bool) or not isinstance(node.value, (int, float))
+    ):
+        raise ScalinglabError(
+            f"formula {expression!r} contains the constant {node.value!r}; only numbers are allowed."
+        )
     if isinstance(node, ast.Call):
         _check_call(node, expression)
 
@@ -185,16 +210,32 @@ def _check_call(node: ast.Call, expression: str) -> None:
 def _names_in_order(tree: ast.Expression) -> list[str]:
     """Names in order of first appearance (left to right), function names excluded."""
     called = {id(n.func) for n in ast.walk(tree) if isinstance(n, ast.Call)}
-    found = [n for n in ast.walk(tree) if isinstance(n, ast.Name) and id(n) not in called]
+    found = [
+        n for n in ast.walk(tree) if isinstance(n, ast.Name) and id(n) not in called
+    ]
     found.sort(key=lambda n: (n.lineno, n.col_offset))
     names = list(dict.fromkeys(n.id for n in found))
     clash = [n for n in names if n in FUNCTIONS]
     if clash:
-        raise ScalinglabError(f"{clash[0]!r} is a function; call it as {clash[0]}(...), not as a name.")
+        raise ScalinglabError(
+            f"{clash[0]!r} is a function; call it as {clash[0]}(...), not as a name."
+        )
     return names
 
 
-def _input_names(names: list[str], inputs: Iterable[str] | None, expression: str) -> list[str]:
+def _input_names(
+    names: list[str],
+    inputs: Iterable[str] | None,
+    expression: str,
+    extra: tuple[str, ...] = (),
+) -> list[str]:
+    absent = [n for n in extra if n not in names]
+    if absent:
+        raise ScalinglabError(
+            f"inputs {absent} do not appear in formula {expression!r}; its names are "
+            f"{', '.join(names)}. Use the input's name in the formula (e.g. --input P=streams "
+            "for a formula in P)."
+        )
     if inputs is not None:
         chosen = [str(n) for n in inputs]
         missing = [n for n in chosen if n not in names]
@@ -203,7 +244,7 @@ def _input_names(names: list[str], inputs: Iterable[str] | None, expression: str
                 f"inputs {missing} do not appear in formula {expression!r}; its names are {', '.join(names)}."
             )
         return [n for n in names if n in chosen]
-    found = [n for n in names if n in INPUT_NAMES]
+    found = [n for n in names if n in INPUT_NAMES or n in extra]
     if not found:
         raise ScalinglabError(
             f"formula {expression!r} uses no input column; inputs are the names {', '.join(INPUT_NAMES)} "
@@ -238,7 +279,9 @@ def _default_settings(name: str) -> dict:
     return dict(init=100.0, lower=0.0, log=True, grid=LOG_SCALE_GRID)
 
 
-def _apply_overrides(settings: dict, names: list[str], **overrides: Mapping | None) -> None:
+def _apply_overrides(
+    settings: dict, names: list[str], **overrides: Mapping | None
+) -> None:
     for kind, given in overrides.items():
         unknown = sorted(set(given or {}) - set(names))
         if unknown:
@@ -255,20 +298,29 @@ def _apply_overrides(settings: dict, names: list[str], **overrides: Mapping | No
     for name, value in (overrides["fixed"] or {}).items():
         s = settings[name]
         s.update(init=float(value), fixed=True, grid=None)
-        s["lower"], s["upper"] = min(s.get("lower", -math.inf), value), max(s.get("upper", math.inf), value)
+        s["lower"], s["upper"] = (
+            min(s.get("lower", -math.inf), value),
+            max(s.get("upper", math.inf), value),
+        )
         if s.get("log") and value <= 0:
             s["log"] = False
 
 
 def _set_bounds(s: dict, name: str, low: float, high: float) -> None:
     if not low < high:
-        raise ScalinglabError(f"bounds for {name!r} must be (lower, upper) with lower < upper; got ({low}, {high}).")
+        raise ScalinglabError(
+            f"bounds for {name!r} must be (lower, upper) with lower < upper; got ({low}, {high})."
+        )
     if s.get("log") and low < 0:
         s["log"] = False
     s.update(lower=low, upper=high, init=float(np.clip(s["init"], low, high)))
     inside = tuple(g for g in s.get("grid") or () if low <= g <= high)
     if len(inside) < 2 and math.isfinite(low) and math.isfinite(high):
-        inside = tuple(np.geomspace(low, high, 5)) if s.get("log") and low > 0 else tuple(np.linspace(low, high, 5))
+        inside = (
+            tuple(np.geomspace(low, high, 5))
+            if s.get("log") and low > 0
+            else tuple(np.linspace(low, high, 5))
+        )
     s["grid"] = inside or None
 
 
@@ -282,7 +334,9 @@ def _thin_grids(settings: dict, limit: int) -> None:
 # -- evaluation -------------------------------------------------------------
 
 
-def _compile(tree: ast.Expression, law_inputs: list[str], params: list[str], derive_M: bool) -> Callable:
+def _compile(
+    tree: ast.Expression, law_inputs: list[str], params: list[str], derive_M: bool
+) -> Callable:
     code = compile(tree, "<formula>", "eval")
     namespace = {"__builtins__": {}, **FUNCTIONS}
 
@@ -293,7 +347,10 @@ def _compile(tree: ast.Expression, law_inputs: list[str], params: list[str], der
         local.update(values)
         return eval(code, namespace, local)  # the tree passed the whitelist in _parse
 
-    positional = [inspect.Parameter(n, inspect.Parameter.POSITIONAL_OR_KEYWORD) for n in law_inputs]
+    positional = [
+        inspect.Parameter(n, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+        for n in law_inputs
+    ]
     keyword = [inspect.Parameter(p, inspect.Parameter.KEYWORD_ONLY) for p in params]
     formula.__signature__ = inspect.Signature(positional + keyword)
     return formula

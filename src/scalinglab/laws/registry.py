@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Callable
+from typing import Callable, Iterable
 
 from ..errors import ScalinglabError
 from .base import Law
@@ -29,12 +29,40 @@ def all_laws() -> list[Law]:
     return [factory() for factory in LAWS.values()]
 
 
-def get_law(spec: str | Law) -> Law:
-    """A registered law by name, ``power(X)`` for a power law in column X, or a law from a formula string."""
+def get_law(spec: str | Law, *, inputs: Iterable[str] = ()) -> Law:
+    """A registered law by name, ``power(X)`` for a power law in column X, or a law from a formula string.
+
+    Parameters
+    ----------
+    spec : a registry name, ``power(X)``, a formula string or a :class:`Law`.
+    inputs : names that must be inputs of the law (the CLI's ``--input NAME=COLUMN``).
+        In a formula they become inputs besides ``N, D, C, U, M, x, step``; a
+        registered law must already take them.
+
+    Raises
+    ------
+    ScalinglabError
+        An unknown name, or an input the law does not take.
+    """
+    inputs = tuple(inputs)
+    law = _lookup(spec, inputs)
+    foreign = [name for name in inputs if name not in law.inputs]
+    if foreign:
+        raise ScalinglabError(
+            f"law {law.name!r} takes the inputs {', '.join(law.inputs)}; "
+            f"{', '.join(foreign)} is not one of them. Name one of its inputs in "
+            "--input NAME=COLUMN, or write a formula that uses it."
+        )
+    return law
+
+
+def _lookup(spec: str | Law, inputs: tuple[str, ...]) -> Law:
     if isinstance(spec, Law):
         return spec
     if not isinstance(spec, str):
-        raise ScalinglabError(f"a law is a name or a formula string; got {type(spec).__name__} {spec!r}.")
+        raise ScalinglabError(
+            f"a law is a name or a formula string; got {type(spec).__name__} {spec!r}."
+        )
     spec = spec.strip()
     if spec in LAWS:
         return LAWS[spec]()
@@ -42,10 +70,11 @@ def get_law(spec: str | Law) -> Law:
     if power_of:
         return power_law(x=power_of.group(1))
     if any(ch in spec for ch in "+-*/()"):
-        from .formula import formula_law
+        from .formula import INPUT_NAMES, formula_law
 
-        return formula_law(spec)
+        extra = [name for name in inputs if name not in INPUT_NAMES]
+        return formula_law(spec, extra_inputs=extra)
     raise ScalinglabError(
         f"unknown law {spec!r}; choose one of {', '.join(LAWS)} "
-        "or give a formula such as \"E + A*N**-alpha + B*D**-beta\"."
+        'or give a formula such as "E + A*N**-alpha + B*D**-beta".'
     )

@@ -1,0 +1,37 @@
+"""The CLI's --input NAME=COLUMN: a formula in any column, fitted, saved and predicted."""
+
+from __future__ import annotations
+
+import pytest
+
+from scalinglab.laws import get_law
+from tests.laws.test_inputs import PARSCALE, TRUTH, _streams_table
+
+
+def test_cli_fit_with_input_then_predict_at(tmp_path, invoke_json):
+    _streams_table(tmp_path / "runs.csv")
+    saved = tmp_path / "fit.json"
+    fitted = invoke_json(
+        "fit",
+        str(tmp_path / "runs.csv"),
+        "--law",
+        PARSCALE,
+        "--input",
+        "P=streams",
+        "--bootstrap",
+        "0",
+        "-o",
+        str(saved),
+    )
+    assert fitted["law"]["inputs"] == ["N", "P"]
+    predicted = invoke_json("predict", "--fit", str(saved), "--N", "2e9", "--at", "P=4")
+    expected = get_law(PARSCALE, inputs=["P"]).predict(TRUTH, N=2e9, P=4.0)
+    assert predicted["loss"] == pytest.approx(float(expected), rel=1e-5)
+
+
+def test_cli_input_errors_exit_1(tmp_path, invoke):
+    _streams_table(tmp_path / "runs.csv")
+    code, _, err = invoke("fit", str(tmp_path / "runs.csv"), "--input", "P=nope")
+    assert code == 1 and "nope" in err
+    code, _, err = invoke("fit", str(tmp_path / "runs.csv"), "--input", "P")
+    assert code == 1 and "NAME=COLUMN" in err
