@@ -35,6 +35,23 @@ def ladder_runs(ladder_csv):
 
 
 @pytest.fixture(scope="session")
+def ladder_study(tmp_path_factory):
+    """The ladder as a finished study folder (plan + runs), as `scalinglab run` leaves it."""
+    from scalinglab.run.store import Study
+
+    frame = ladder_frame()
+    specs = [
+        {"run_id": r.name, "N": r.params, "D": r.tokens, "C": 6 * r.params * r.tokens}
+        for r in frame.itertuples()
+    ]
+    path = tmp_path_factory.mktemp("study") / "study"
+    with Study.create(path, {"kind": "ladder"}, specs) as study:
+        for spec, loss in zip(specs, frame.loss):
+            study.mark_finished(spec["run_id"], {}, [{"step": 1, "eval_loss": loss}])
+    return path
+
+
+@pytest.fixture(scope="session")
 def ladder_fit(ladder_runs):
     from scalinglab import fit
 

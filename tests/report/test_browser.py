@@ -3,6 +3,8 @@ is drawn with a non-zero size, and a screenshot is kept in build/test-artifacts/
 
 from __future__ import annotations
 
+import pytest
+
 from scalinglab.report._blocks import Figure, Section
 from scalinglab.report.build import render
 
@@ -33,3 +35,24 @@ def test_a_page_error_is_caught(tmp_path):
     check = open_page(page, tmp_path / "profile", "broken")
     assert any("boom" in e for e in check.errors)
     assert check.figure_sizes == [(10, 10)]
+
+
+@pytest.mark.slow
+def test_study_folder_report_in_the_browser(ladder_study, invoke, tmp_path):
+    out = tmp_path / "study.html"
+    code, _, err = invoke(
+        "report",
+        str(ladder_study),
+        "--bootstrap",
+        "20",
+        "--validation-bootstrap",
+        "20",
+        "-o",
+        str(out),
+    )
+    assert code == 0, err
+    html = out.read_text(encoding="utf-8")
+    assert f"read from study {ladder_study} (ladder)" in html
+    check = open_page(out, tmp_path / "profile", "study")
+    assert check.errors == [] and len(check.figure_sizes) == count_svg(html)
+    assert all(w > 100 and h > 100 for w, h in check.figure_sizes)

@@ -11,7 +11,6 @@ import pytest
 from scalinglab.analysis.validation import split_top, validate
 from scalinglab.report import load_runs
 from scalinglab.report._blocks import fmt, percent
-from scalinglab.run.store import Study
 
 from ._html import cells, count_svg, remote_resources, section
 from .conftest import BOOTSTRAP, ladder_frame
@@ -121,18 +120,11 @@ def test_provenance_has_hash_seed_and_commands(ladder_report, ladder_runs):
     )
 
 
-def test_reading_a_study_folder(tmp_path):
+def test_reading_a_study_folder(ladder_study):
     frame = ladder_frame()
-    specs = [
-        {"run_id": r.name, "N": r.params, "D": r.tokens, "C": 6 * r.params * r.tokens}
-        for r in frame.itertuples()
-    ]
-    with Study.create(tmp_path / "study", {"kind": "ladder"}, specs) as study:
-        for spec, loss in zip(specs, frame.loss):
-            study.mark_finished(spec["run_id"], {}, [{"step": 1, "eval_loss": loss}])
-    runs, _, info = load_runs(tmp_path / "study")
-    assert info == {"path": str(tmp_path / "study"), "plan": "ladder"}
-    assert runs.source == str(tmp_path / "study")
+    runs, _, info = load_runs(ladder_study)
+    assert info == {"path": str(ladder_study), "plan": "ladder"}
+    assert runs.source == str(ladder_study)
     np.testing.assert_array_equal(runs.array("loss"), frame.loss.to_numpy())
     np.testing.assert_array_equal(runs.array("N"), frame.params.to_numpy())
 

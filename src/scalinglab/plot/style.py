@@ -62,7 +62,7 @@ LABELS = {
     "D": "training tokens D",
     "C": "training compute C (FLOPs)",
     "U": "unique tokens U",
-    "loss": "loss (nats per token)",
+    "loss": "loss (nats)",
     "tokens_per_param": "tokens per parameter D/N",
     "step": "step",
 }

@@ -69,6 +69,7 @@ class DemoResult:
     train_seconds: float
     wall_seconds: float
     warnings: list[str] = field(default_factory=list)
+    report: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe dict of every field."""
@@ -100,6 +101,8 @@ class DemoResult:
         )
         if self.plot:
             lines.append(f"figure: {self.plot}")
+        if self.report:
+            lines.append(f"report: {self.report}")
         lines += [f"warning: {w}" for w in self.warnings]
         return "\n".join(lines)
 
@@ -167,6 +170,7 @@ def run_demo(
     result = fit("chinchilla", _arrays(train_rows), bootstrap=bootstrap, seed=seed)
     predictions = _predictions(result, table[largest])
     figure_path = _save_figure(result, table, largest, plot, study)
+    report_path = _write_report(study, seed, bootstrap)
     errors = [abs(p.error) for p in predictions]
     return DemoResult(
         study=str(study),
@@ -181,7 +185,29 @@ def run_demo(
         train_seconds=trained,
         wall_seconds=time.perf_counter() - start,
         warnings=list(plan.warnings) + [d.message for d in result.diagnostics],
+        report=report_path,
     )
+
+
+def _write_report(study: Path, seed: int, bootstrap: int) -> str:
+    """The study's HTML report, as ``scalinglab report STUDY -o STUDY/report.html`` writes it."""
+    from ..report import load_runs, write_report
+
+    runs, warned, info = load_runs(study)
+    path = study / "report.html"
+    command = (
+        f"scalinglab report {study} -o {path} --bootstrap {bootstrap} --seed {seed}"
+    )
+    write_report(
+        path,
+        runs,
+        bootstrap=bootstrap,
+        seed=seed,
+        read_warnings=warned,
+        study=info,
+        command=command,
+    )
+    return str(path)
 
 
 def _arrays(frame: Any) -> dict[str, np.ndarray]:
