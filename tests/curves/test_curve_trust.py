@@ -336,3 +336,38 @@ def test_prediction_figure_skips_the_first_steps():
     fig = schedules_figure([CurvePrediction("s", steps, loss)])
     low, high = fig.axes[0].get_ylim()
     assert 2.49 < low < 2.51 and 2.5 < high < 2.6  # was 0..25
+
+
+def test_fit_takes_the_fix_and_bound_its_advice_names(fitted, tmp_path):
+    import json
+
+    from scalinglab.schedules import constant, cosine
+
+    files = [
+        _write_curve(
+            tmp_path / "c.csv", cosine(4000, 3e-4, final=3e-5, warmup=200), 200
+        ),
+        _write_curve(tmp_path / "k.csv", constant(4000, 3e-4, warmup=200), 200),
+    ]
+    out = _cli(
+        "curve",
+        "fit",
+        *map(str, files),
+        "--law",
+        "tissue",
+        "--bootstrap",
+        "0",
+        "--fix",
+        "alpha=0.55",
+        "--bound",
+        "C=0.1,0.2",
+        "--json",
+    )
+    assert out.exit_code == 0, out.output
+    payload = json.loads(out.output)
+    assert payload["params"]["alpha"] == 0.55
+    assert payload["params"]["C"] == pytest.approx(
+        0.2
+    )  # the truth 0.35 lies above the bound
+    advice = [d["message"] for d in payload["diagnostics"] if d["code"] == "at_bound"]
+    assert advice and "--bound C=LOW,HIGH" in advice[0]
