@@ -443,7 +443,8 @@ def _notes(
     notes = []
     if summary.coverage_p < 0.05:
         hint = (
-            ""
+            " The law erred more at these scales than in its rolling-origin refits "
+            "inside the training rows."
             if widening
             else " Try widen='rolling' (--widen rolling) to add extrapolation error."
         )
