@@ -110,6 +110,14 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "decide",
         "Lifetime optima as inference demand or budget varies: table and figure.",
     ),
+    "task": (
+        "task",
+        "Task accuracy through task loss: (N, D) -> task loss -> accuracy, joint intervals.",
+    ),
+    "loss2loss": (
+        "task",
+        "Loss-to-loss laws: L_y = K (L_x - E_x)^kappa + E_y (Brandfonbrener et al. 2024).",
+    ),
     "testtime": (
         "decide",
         "Test-time scaling: pass@k laws from repeated samples; N, D and k together (T^2).",

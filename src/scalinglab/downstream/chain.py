@@ -24,17 +24,17 @@ import numpy as np
 
 from .._json import jsonable
 from ..errors import ScalinglabError
-from ..fit.bootstrap import run_weights
 from ..fit.diagnostics import Diagnostic
-from ..fit.engine import Problem, refine
+from ..fit.engine import Problem
 from ..fit.intervals import percentile_interval
 from ..fit.objectives import get_objective
 from ..fit.result import FitResult
 from ..fit.result import from_dict as fit_from_dict
 from ._data import TaskRows, check_chance, load_frame, task_rows
+from ._joint import joint_draws
 from .links import higher_is_better, make_link
 
-__all__ = ["TaskFit", "fit_task", "load_task_fit"]
+__all__ = ["TaskFit", "fit_task", "load_task_fit", "load_task_fit_dict"]
 
 FORMAT = "scalinglab-task/1"
 NEAR_CHANCE = 0.05  # best fitted metric within this of chance: no signal to extrapolate
@@ -225,9 +225,15 @@ def load_task_fit(path: str | Path) -> TaskFit:
         data = json.loads(path.read_text())
     except (OSError, ValueError) as why:
         raise ScalinglabError(f"cannot read task fit {path}: {why}") from None
+    return load_task_fit_dict(data, path)
+
+
+def load_task_fit_dict(data: Any, path: str | Path = "<dict>") -> TaskFit:
+    """A :class:`TaskFit` from :meth:`TaskFit.to_dict`'s output (``path`` for messages)."""
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise ScalinglabError(
-            f"{path} is not a task fit (format {FORMAT!r}); make one with `scalinglab task fit`."
+            f"{path} is not a task fit (format {FORMAT!r}); make one with "
+            "`scalinglab task fit`."
         )
     return TaskFit(
         task=data["task"],
@@ -358,50 +364,32 @@ def fit_task(
 
 
 def _joint_draws(step1, step2, rows: TaskRows, final, on_link, replicates, seed):
-    """Refit both steps on the same run resamples; replicates where both converged."""
-    counts = run_weights(
-        np.arange(len(rows.run_names)), replicates, np.random.default_rng(seed)
-    )
-    problems = (
-        Problem(
-            step1.law,
-            {"N": rows.N[final], "D": rows.D[final]},
-            rows.task_loss[final],
-            step1.objective_spec,
-            np.ones(final.sum()),
+    """Both steps refitted on the same run resamples (:func:`._joint.joint_draws`)."""
+    steps = [
+        (
+            Problem(
+                step1.law,
+                {"N": rows.N[final], "D": rows.D[final]},
+                rows.task_loss[final],
+                step1.objective_spec,
+                np.ones(final.sum()),
+            ),
+            step1.params,
+            rows.run[final],
         ),
-        Problem(
-            step2.law,
-            {"x": rows.task_loss[on_link]},
-            rows.metric[on_link],
-            get_objective("mse"),
-            np.ones(on_link.sum()),
+        (
+            Problem(
+                step2.law,
+                {"x": rows.task_loss[on_link]},
+                rows.metric[on_link],
+                get_objective("mse"),
+                np.ones(on_link.sum()),
+            ),
+            step2.params,
+            rows.run[on_link],
         ),
-    )
-    refits = []
-    for problem, result, mask in zip(problems, (step1, step2), (final, on_link)):
-        theta = problem.law.pack(result.params)
-        refits.append(
-            refine(
-                problem,
-                np.repeat(theta[None], replicates, axis=0),
-                weights=counts[:, rows.run[mask]],
-            )
-        )
-    ok = refits[0].converged & refits[1].converged
-    if ok.sum() < max(20, replicates // 2):
-        raise ScalinglabError(
-            f"only {int(ok.sum())} of {replicates} joint bootstrap replicates converged; "
-            "the steps are too weakly identified for intervals (more runs, or fewer free "
-            "parameters: --chance fixes the sigmoid's floor)."
-        )
-    draws = []
-    for problem, refit in zip(problems, refits):
-        values = problem.law.unpack(refit.theta[ok])
-        draws.append(
-            np.column_stack([values[n][:, 0] for n in problem.law.param_names])
-        )
-    return draws[0], draws[1]
+    ]
+    return joint_draws(steps, len(rows.run_names), replicates, seed)
 
 
 def _rows_used(rows: TaskRows, final, on_link) -> dict[str, Any]:
