@@ -74,7 +74,8 @@ def report(
         "--holdout-top",
         min=0.01,
         max=0.9,
-        help="Share of rows, largest N first, held out to validate extrapolation.",
+        help="Share of rows held out to validate extrapolation: the largest N first "
+        "(the largest C on an IsoFLOP grid).",
     ),
 ) -> None:
     """Fit, validate and compare laws, then write one offline HTML report with every figure.

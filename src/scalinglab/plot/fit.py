@@ -165,7 +165,8 @@ def _isoflop_lines(ax, n_lo, n_hi, d_lo, d_hi) -> None:
     )
     decades = np.arange(first, last + 1)
     step = max(1, int(np.ceil(decades.size / 6)))
-    for k, e in enumerate(decades[::step]):
+    labelled = False
+    for e in decades[::step]:
         grid = np.geomspace(n_lo, n_hi, 50)
         D = 10.0**e / (6 * grid)
         inside = (D >= d_lo) & (D <= d_hi)
@@ -177,8 +178,9 @@ def _isoflop_lines(ax, n_lo, n_hi, d_lo, d_hi) -> None:
             ":",
             color="0.6",
             lw=1.0,
-            label="iso-FLOP lines (C = 6ND)" if k == 0 else None,
+            label=None if labelled else "iso-FLOP lines (C = 6ND)",
         )
+        labelled = True
         middle = np.flatnonzero(inside)[inside.sum() // 2]
         note = ax.annotate(
             f"1e{int(e)}", (grid[middle], D[middle]), fontsize=7, color="white"
@@ -310,7 +312,7 @@ def residuals_figure(
     with np.errstate(all="ignore"):
         rel = 100 * (runs.array("loss") / result.predict(**inputs) - 1)
     scatter = _scatter_band(result, runs.array("loss"))
-    limit = max(3 * scatter, 1.15 * float(np.percentile(np.abs(rel), 97)))
+    limit = _residual_limit(rel, scatter)
     held = np.zeros(len(rel), bool) if heldout is None else np.asarray(heldout, bool)
     fig, axes = plt.subplots(
         1,
@@ -357,6 +359,14 @@ def residuals_figure(
     ordered_legend(axes[0, -1])
     fig.suptitle(f"{result.law.name}: residuals against each input", fontsize=10)
     return fig
+
+
+def _residual_limit(rel: np.ndarray, scatter: float) -> float:
+    """The y limit: the bulk of the residuals (or 3x the scatter band), unless the largest
+    one is within 2x of that, in which case everything is shown."""
+    largest = float(np.nanmax(np.abs(rel)))
+    bulk = max(3 * scatter, 1.5 * float(np.nanpercentile(np.abs(rel), 90)))
+    return bulk if largest > 2 * bulk else 1.1 * largest
 
 
 def _clipped(ax, x, rel, limit) -> None:

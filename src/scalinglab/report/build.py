@@ -99,7 +99,8 @@ def build_report(
     bootstrap, seed : bootstrap replicates and seed of every fit.
     validation_bootstrap : replicates of the refits without the largest runs (validation
         and comparison; ``compare-laws`` uses the same default).
-    holdout : share of rows (the largest N, whole sizes at a time) held out in validation.
+    holdout : share of rows held out in validation, the largest first, whole levels at a time
+        (by C on an IsoFLOP grid, by N otherwise).
     read_warnings : warnings raised while reading the table (shown in the data section).
     study : ``{"path", "plan"}`` when the runs come from a study folder.
     command : the command line that made the report (for provenance).
@@ -220,7 +221,8 @@ def _provenance(
         "seed": str(seed),
         "bootstrap replicates": f"{bootstrap} per fit, {validation_bootstrap} per "
         f"validation refit, {APPROACH_REPLICATES} for IsoFLOP and envelope exponents",
-        "held out in validation": f"top {holdout:.0%} of rows by N (whole sizes)",
+        "held out in validation": f"top {holdout:.0%} of rows by "
+        f"{'C (an IsoFLOP grid)' if s.is_isoflop_grid(runs) else 'N'}, whole levels",
         "compute budgets": ", ".join(fmt(c) for c in compute) or "default",
         "targets": "; ".join(
             ", ".join(f"{k}={fmt(v)}" for k, v in t.items()) for t in targets

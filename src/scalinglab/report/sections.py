@@ -181,10 +181,21 @@ def fit_facts(result: Any) -> list[str]:
 
 
 def holdout_split(runs: Any, top: float):
-    """The largest scales (by N, whole levels) held out."""
+    """The largest scales held out, whole levels at a time: by compute C on an IsoFLOP
+    grid (its largest N sit at small budgets, so N is not its scale), else by N."""
     from ..analysis.validation import split_top
 
-    return split_top(runs, top, "N")
+    return split_top(runs, top, "C" if is_isoflop_grid(runs) else "N")
+
+
+def is_isoflop_grid(runs: Any) -> bool:
+    """Whether at least three compute budgets have three or more model sizes each."""
+    from ..analysis.isoflop import group_budgets
+
+    final = runs.final()
+    N, C = final.array("N"), final.array("C")
+    labels = group_budgets(C)
+    return sum(np.unique(N[labels == b]).size >= 3 for b in np.unique(labels)) >= 3
 
 
 def validation_section(validations: dict, runs: Any, split: Any) -> Section:
@@ -192,12 +203,13 @@ def validation_section(validations: dict, runs: Any, split: Any) -> Section:
     from ..plot.validation import validation_figure
 
     section = Section("validation", "Validation: largest scales held out")
-    N = runs.array("N")
+    by = "C" if is_isoflop_grid(runs) else "N"
+    x = runs.array(by)
     section.blocks.append(
         Paragraph(
-            f"Each law is refitted on the {int(split.train.sum())} rows with N up to "
-            f"{fmt(N[split.train].max())} and predicts the {int(split.heldout.sum())} held-out rows "
-            f"with N from {fmt(N[split.heldout].min())}, as if they had not been trained yet "
+            f"Each law is refitted on the {int(split.train.sum())} rows with {by} up to "
+            f"{fmt(x[split.train].max())} and predicts the {int(split.heldout.sum())} held-out rows "
+            f"with {by} from {fmt(x[split.heldout].min())}, as if they had not been trained yet "
             f"(95% prediction intervals from {_replicates(validations)} bootstrap resamples)."
         )
     )
@@ -441,15 +453,13 @@ def targets_section(results: dict, targets: Sequence[dict]) -> Section:
 
 def isoflop_section(runs: Any, draws: int, seed: int) -> Section:
     """IsoFLOP profiles when at least three budgets each have three model sizes or more."""
-    from ..analysis.isoflop import group_budgets, isoflop
+    from ..analysis.isoflop import isoflop
     from ..plot.approaches import isoflop_figure
 
     section = Section("isoflop", "IsoFLOP profiles (Chinchilla approach 2)")
     final = runs.final()
     N, D, C, loss = (final.array(k) for k in ("N", "D", "C", "loss"))
-    labels = group_budgets(C)
-    sizes = [np.unique(N[labels == b]).size for b in np.unique(labels)]
-    if sum(s >= 3 for s in sizes) < 3:
+    if not is_isoflop_grid(runs):
         section.why = (
             "the design is not an IsoFLOP grid: fewer than three compute budgets have "
             "three or more model sizes each."
