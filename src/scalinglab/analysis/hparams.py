@@ -113,7 +113,9 @@ class PowerLawFit:
             raise ScalinglabError(
                 f"the {self.target} law needs inputs {list(self.inputs)}; missing {missing}."
             )
-        arrays = np.broadcast_arrays(*(np.asarray(inputs[k], float) for k in self.inputs))
+        arrays = np.broadcast_arrays(
+            *(np.asarray(inputs[k], float) for k in self.inputs)
+        )
         shape = arrays[0].shape
         logs = [np.log(a).ravel() for a in arrays]
         return np.column_stack([np.ones(logs[0].size), *logs]), shape
@@ -121,17 +123,23 @@ class PowerLawFit:
     def predict(self, **inputs: float | np.ndarray) -> np.ndarray:
         """Point prediction at the given inputs (broadcast together)."""
         design, shape = self._log_design(inputs)
-        beta = np.array([np.log(self.params["coef"])] + [self.params[k] for k in self.inputs])
+        beta = np.array(
+            [np.log(self.params["coef"])] + [self.params[k] for k in self.inputs]
+        )
         return np.exp(design @ beta).reshape(shape)
 
     def predict_draws(self, **inputs: float | np.ndarray) -> np.ndarray:
         """(B, ...) predictions, one per bootstrap draw."""
         if self.draws is None:
-            raise ScalinglabError(f"the {self.target} law has no bootstrap draws; refit with bootstrap > 0.")
+            raise ScalinglabError(
+                f"the {self.target} law has no bootstrap draws; refit with bootstrap > 0."
+            )
         design, shape = self._log_design(inputs)
         return np.exp(self.draws @ design.T).reshape((len(self.draws), *shape))
 
-    def predict_interval(self, level: float = 0.95, **inputs: float | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def predict_interval(
+        self, level: float = 0.95, **inputs: float | np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Percentile interval of the bootstrap predictions (the law's uncertainty, not run noise)."""
         return percentile_interval(self.predict_draws(**inputs), level, axis=0)
 
@@ -157,12 +165,17 @@ class PowerLawFit:
             target=data["target"],
             inputs=tuple(data["inputs"]),
             params={k: float(v) for k, v in data["params"].items()},
-            ci95={k: (float(lo), float(hi)) for k, (lo, hi) in data.get("ci95", {}).items()},
+            ci95={
+                k: (float(lo), float(hi))
+                for k, (lo, hi) in data.get("ci95", {}).items()
+            },
             draws=None if draws is None else np.asarray(draws, float),
         )
 
 
-def _batched_ols(design: np.ndarray, target: np.ndarray, weights: np.ndarray) -> np.ndarray:
+def _batched_ols(
+    design: np.ndarray, target: np.ndarray, weights: np.ndarray
+) -> np.ndarray:
     """OLS per replicate: ``weights`` (B, n) are resampling counts; returns (B, P)."""
     gram = np.einsum("bn,np,nq->bpq", weights, design, design)
     moment = np.einsum("bn,np,n->bp", weights, design, target)
@@ -198,9 +211,18 @@ def fit_power_law(
     PowerLawFit
     """
     names = tuple(inputs)
-    design = np.column_stack([np.ones(len(target))] + [np.log(inputs[k]) for k in names])
-    beta = np.linalg.lstsq(design, np.log(target), rcond=None)[0] if point is None else point
-    params = {"coef": float(np.exp(beta[0])), **{k: float(b) for k, b in zip(names, beta[1:])}}
+    design = np.column_stack(
+        [np.ones(len(target))] + [np.log(inputs[k]) for k in names]
+    )
+    beta = (
+        np.linalg.lstsq(design, np.log(target), rcond=None)[0]
+        if point is None
+        else point
+    )
+    params = {
+        "coef": float(np.exp(beta[0])),
+        **{k: float(b) for k, b in zip(names, beta[1:])},
+    }
     ci95 = {}
     if draws is not None and len(draws):
         lo, hi = percentile_interval(draws, 0.95, axis=0)
@@ -251,11 +273,16 @@ class CellOptimum:
     best_batch: float
 
     def to_dict(self) -> dict:
-        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.__dict__.items()}
+        return {
+            k: (list(v) if isinstance(v, tuple) else v)
+            for k, v in self.__dict__.items()
+        }
 
     @classmethod
     def from_dict(cls, data: dict) -> CellOptimum:
-        return cls(**{k: (tuple(v) if isinstance(v, list) else v) for k, v in data.items()})
+        return cls(
+            **{k: (tuple(v) if isinstance(v, list) else v) for k, v in data.items()}
+        )
 
 
 @dataclass(frozen=True)
@@ -280,21 +307,30 @@ class _Sweep:
 def _check_column(name: str, values: np.ndarray, n: int) -> np.ndarray:
     values = np.asarray(values, float).ravel()
     if values.size != n:
-        raise InputError(f"expected {n} values like the other columns; got {values.size}.", column=name)
+        raise InputError(
+            f"expected {n} values like the other columns; got {values.size}.",
+            column=name,
+        )
     bad = np.flatnonzero(~(np.isfinite(values) & (values > 0)))
     if bad.size:
         raise InputError(
             f"must be finite and > 0; got {bad.size} bad values. Drop failed runs (NaN loss) "
             "before fitting; diverged runs with a finite loss may stay.",
-            column=name, rows=(bad + 1).tolist(),
+            column=name,
+            rows=(bad + 1).tolist(),
         )
     return values
 
 
 def _sweep(N, D, lr, bs, loss) -> _Sweep:
     n = np.asarray(N).size
-    cols = {k: _check_column(k, v, n) for k, v in dict(N=N, D=D, lr=lr, bs=bs, loss=loss).items()}
-    keys, cell = np.unique(np.column_stack([cols["N"], cols["D"]]), axis=0, return_inverse=True)
+    cols = {
+        k: _check_column(k, v, n)
+        for k, v in dict(N=N, D=D, lr=lr, bs=bs, loss=loss).items()
+    }
+    keys, cell = np.unique(
+        np.column_stack([cols["N"], cols["D"]]), axis=0, return_inverse=True
+    )
     return _Sweep(**cols, cell=cell.ravel(), cell_keys=keys)
 
 
@@ -310,8 +346,13 @@ def _stationary_points(coef: np.ndarray, two_d: bool) -> tuple[np.ndarray, np.nd
         curvature = 2.0 * coef[:, 2]
         with np.errstate(divide="ignore", invalid="ignore"):
             return (-coef[:, 1] / curvature)[:, None], curvature > 0
-    hess = np.stack([np.stack([2 * coef[:, 3], coef[:, 4]], -1),
-                     np.stack([coef[:, 4], 2 * coef[:, 5]], -1)], -2)
+    hess = np.stack(
+        [
+            np.stack([2 * coef[:, 3], coef[:, 4]], -1),
+            np.stack([coef[:, 4], 2 * coef[:, 5]], -1),
+        ],
+        -2,
+    )
     det = hess[:, 0, 0] * hess[:, 1, 1] - hess[:, 0, 1] ** 2
     convex = (hess[:, 0, 0] > 0) & (det > 0)
     safe = np.where(convex[:, None, None], hess, np.eye(2))
@@ -337,7 +378,9 @@ def _local_optimum(x, y, excess, weights) -> tuple[np.ndarray, np.ndarray]:
     return np.where(inside[:, None], stationary, edge), inside
 
 
-def _cell_quadratic(sweep: _Sweep, k: int, fit_band: float, draws: int, rng) -> tuple[CellOptimum, np.ndarray]:
+def _cell_quadratic(
+    sweep: _Sweep, k: int, fit_band: float, draws: int, rng
+) -> tuple[CellOptimum, np.ndarray]:
     rows = sweep.rows(k)
     excess = sweep.relative_excess()[rows]
     used = rows[excess <= fit_band]
@@ -356,10 +399,18 @@ def _cell_quadratic(sweep: _Sweep, k: int, fit_band: float, draws: int, rng) -> 
     lo, hi = np.exp(percentile_interval(spread, 0.95, axis=0))
     best = rows[np.argmin(excess)]
     cell = CellOptimum(
-        float(sweep.cell_keys[k][0]), float(sweep.cell_keys[k][1]),
-        float(np.exp(optima[0, 0])), float(np.exp(optima[0, 1])), float(sweep.loss[best]),
-        (float(lo[0]), float(hi[0])), (float(lo[1]), float(hi[1])),
-        rows.size, used.size, bool(inside[0]), float(sweep.lr[best]), float(sweep.bs[best]),
+        float(sweep.cell_keys[k][0]),
+        float(sweep.cell_keys[k][1]),
+        float(np.exp(optima[0, 0])),
+        float(np.exp(optima[0, 1])),
+        float(sweep.loss[best]),
+        (float(lo[0]), float(hi[0])),
+        (float(lo[1]), float(hi[1])),
+        rows.size,
+        used.size,
+        bool(inside[0]),
+        float(sweep.lr[best]),
+        float(sweep.bs[best]),
     )
     return cell, optima[1:]
 
@@ -376,10 +427,18 @@ def _cell_band(sweep: _Sweep, k: int, keep: np.ndarray) -> CellOptimum:
     best = rows[np.argmin(sweep.loss[rows])]
     lr, bs = sweep.lr[band], sweep.bs[band]
     return CellOptimum(
-        float(sweep.cell_keys[k][0]), float(sweep.cell_keys[k][1]),
-        float(np.exp(np.log(lr).mean())), float(np.exp(np.log(bs).mean())), float(sweep.loss[best]),
-        (float(lr.min()), float(lr.max())), (float(bs.min()), float(bs.max())),
-        rows.size, band.size, _interior(sweep, rows, best), float(sweep.lr[best]), float(sweep.bs[best]),
+        float(sweep.cell_keys[k][0]),
+        float(sweep.cell_keys[k][1]),
+        float(np.exp(np.log(lr).mean())),
+        float(np.exp(np.log(bs).mean())),
+        float(sweep.loss[best]),
+        (float(lr.min()), float(lr.max())),
+        (float(bs.min()), float(bs.max())),
+        rows.size,
+        band.size,
+        _interior(sweep, rows, best),
+        float(sweep.lr[best]),
+        float(sweep.bs[best]),
     )
 
 
@@ -433,12 +492,17 @@ def cell_optima(
         keep = np.abs(sweep.relative_excess()) < threshold
         return tuple(_cell_band(sweep, k, keep) for k in range(len(sweep.cell_keys)))
     rng = np.random.default_rng(seed)
-    return tuple(_cell_quadratic(sweep, k, fit_band, bootstrap, rng)[0] for k in range(len(sweep.cell_keys)))
+    return tuple(
+        _cell_quadratic(sweep, k, fit_band, bootstrap, rng)[0]
+        for k in range(len(sweep.cell_keys))
+    )
 
 
 def _check_method(method: str) -> None:
     if method not in METHODS:
-        raise ScalinglabError(f"unknown method {method!r}; choose one of {list(METHODS)}.")
+        raise ScalinglabError(
+            f"unknown method {method!r}; choose one of {list(METHODS)}."
+        )
 
 
 # --------------------------------------------------------------------------- laws
@@ -473,18 +537,83 @@ class HparamFit:
     settings: dict
     input_ranges: dict[str, tuple[float, float]]
     diagnostics: tuple[Diagnostic, ...] = ()
+    wd_law: PowerLawFit | None = None
+    wd_lines: tuple = ()
 
-    def suggest(self, N: float, D: float, *, level: float = 0.95) -> HparamSuggestion:
-        """Learning rate and batch size (tokens) for (N, D), with bootstrap intervals."""
+    def suggest(
+        self,
+        N: float,
+        D: float,
+        *,
+        lr: float | None = None,
+        batch_tokens: float | None = None,
+        level: float = 0.95,
+    ) -> HparamSuggestion:
+        """Learning rate, batch size (tokens) and, with a ``wd_law``, weight decay for (N, D).
+
+        ``lr`` and ``batch_tokens`` fix those values (the weight decay is then the one
+        giving the optimal AdamW timescale at them); by default the fitted laws give them.
+        Intervals are bootstrap percentiles of each law.
+        """
         inputs = _law_inputs(np.asarray(N, float), np.asarray(D, float))
-        lr = float(self.lr_law.predict(**inputs))
-        batch = float(self.bs_law.predict(**inputs))
+        lr = float(self.lr_law.predict(**inputs)) if lr is None else float(lr)
+        batch = (
+            float(self.bs_law.predict(**inputs))
+            if batch_tokens is None
+            else float(batch_tokens)
+        )
         lr_ci = batch_ci = None
         if self.lr_law.draws is not None and self.bs_law.draws is not None:
-            lr_ci = tuple(float(v) for v in self.lr_law.predict_interval(level, **inputs))
-            batch_ci = tuple(float(v) for v in self.bs_law.predict_interval(level, **inputs))
+            lr_ci = tuple(
+                float(v) for v in self.lr_law.predict_interval(level, **inputs)
+            )
+            batch_ci = tuple(
+                float(v) for v in self.bs_law.predict_interval(level, **inputs)
+            )
         source = f"fit ({self.method}, {len(self.cells)} cells)"
-        return HparamSuggestion(lr, batch, source, lr_ci, batch_ci, self._outside(inputs))
+        suggestion = HparamSuggestion(
+            lr, batch, source, lr_ci, batch_ci, self._outside(inputs)
+        )
+        return (
+            suggestion
+            if self.wd_law is None
+            else self._with_weight_decay(suggestion, N, D, level)
+        )
+
+    def _with_weight_decay(
+        self, s: HparamSuggestion, N: float, D: float, level: float
+    ) -> HparamSuggestion:
+        from dataclasses import replace
+
+        from .weight_decay import TPP, weight_decay_for
+
+        tpp = {TPP: np.asarray(D / N, float)}
+        tau = float(self.wd_law.predict(**tpp))
+        tau_ci = wd_ci = None
+        if self.wd_law.draws is not None:
+            tau_ci = tuple(float(v) for v in self.wd_law.predict_interval(level, **tpp))
+            wd_ci = tuple(
+                float(weight_decay_for(t, s.lr, s.batch_tokens, D))
+                for t in tau_ci[::-1]
+            )
+        lo, hi = self.input_ranges.get(TPP, (D / N, D / N))
+        notes = (
+            s.notes
+            if lo <= D / N <= hi
+            else (
+                *s.notes,
+                f"D/N={D / N:.3g} is outside the timescale law's range [{lo:.3g}, {hi:.3g}]; "
+                "this is an extrapolation.",
+            )
+        )
+        return replace(
+            s,
+            weight_decay=float(weight_decay_for(tau, s.lr, s.batch_tokens, D)),
+            tau=tau,
+            weight_decay_ci=wd_ci,
+            tau_ci=tau_ci,
+            notes=notes,
+        )
 
     def _outside(self, inputs: dict) -> tuple[str, ...]:
         notes = []
@@ -493,8 +622,10 @@ class HparamFit:
             value = float(inputs[name])
             if not lo <= value <= hi:
                 factor = value / hi if value > hi else lo / value
-                notes.append(f"{name}={value:.3g} is {factor:.1f}x outside the fitted range "
-                             f"[{lo:.3g}, {hi:.3g}]; this is an extrapolation.")
+                notes.append(
+                    f"{name}={value:.3g} is {factor:.1f}x outside the fitted range "
+                    f"[{lo:.3g}, {hi:.3g}]; this is an extrapolation."
+                )
         return tuple(notes)
 
     def to_dict(self) -> dict:
@@ -507,7 +638,14 @@ class HparamFit:
             "settings": dict(self.settings),
             "input_ranges": {k: list(v) for k, v in self.input_ranges.items()},
             "diagnostics": [d.to_dict() for d in self.diagnostics],
-        }
+        } | (
+            {}
+            if self.wd_law is None
+            else {
+                "wd_law": self.wd_law.to_dict(),
+                "wd_lines": [x.to_dict() for x in self.wd_lines],
+            }
+        )
 
     @classmethod
     def from_dict(cls, data: dict) -> HparamFit:
@@ -518,7 +656,13 @@ class HparamFit:
             method=data["method"],
             settings=dict(data["settings"]),
             input_ranges={k: tuple(v) for k, v in data["input_ranges"].items()},
-            diagnostics=tuple(Diagnostic.from_dict(d) for d in data.get("diagnostics", [])),
+            diagnostics=tuple(
+                Diagnostic.from_dict(d) for d in data.get("diagnostics", [])
+            ),
+            wd_law=PowerLawFit.from_dict(data["wd_law"])
+            if data.get("wd_law")
+            else None,
+            wd_lines=_timescale_lines(data.get("wd_lines", [])),
         )
 
     def save(self, path: str | Path) -> Path:
@@ -526,9 +670,22 @@ class HparamFit:
         return write_json(path, self.to_dict())
 
 
+def _timescale_lines(rows: list[dict]) -> tuple:
+    if not rows:
+        return ()
+    from .weight_decay import TimescaleOptimum
+
+    return tuple(TimescaleOptimum(**row) for row in rows)
+
+
 def load_hparam_fit(path: str | Path) -> HparamFit:
     """Reload a fit written by :meth:`HparamFit.save`."""
-    data = read_saved(path, format=FORMAT, what="hyperparameter fit", make="scalinglab hparams fit ...")
+    data = read_saved(
+        path,
+        format=FORMAT,
+        what="hyperparameter fit",
+        make="scalinglab hparams fit ...",
+    )
     return HparamFit.from_dict(data)
 
 
@@ -536,11 +693,15 @@ def _law_inputs(N: np.ndarray, D: np.ndarray) -> dict[str, np.ndarray]:
     return {"N": N, "D": D, "C": 6.0 * N * D}
 
 
-def _check_inputs(names: Sequence[str], keys: np.ndarray, which: str) -> tuple[str, ...]:
+def _check_inputs(
+    names: Sequence[str], keys: np.ndarray, which: str
+) -> tuple[str, ...]:
     names = tuple(names)
     unknown = [n for n in names if n not in INPUT_NAMES]
     if unknown or not names:
-        raise ScalinglabError(f"{which} inputs must be a non-empty subset of {list(INPUT_NAMES)}; got {list(names)}.")
+        raise ScalinglabError(
+            f"{which} inputs must be a non-empty subset of {list(INPUT_NAMES)}; got {list(names)}."
+        )
     inputs = _law_inputs(keys[:, 0], keys[:, 1])
     flat = [n for n in names if np.ptp(np.log(inputs[n])) == 0]
     if flat:
@@ -571,6 +732,7 @@ def fit_hparams(
     seed: int = 0,
     lr_inputs: Sequence[str] = ("N", "D"),
     bs_inputs: Sequence[str] = ("D",),
+    wd: np.ndarray | None = None,
 ) -> HparamFit:
     """Fit ``lr_opt`` and ``B_opt`` power laws to a learning-rate x batch-size sweep.
 
@@ -598,6 +760,11 @@ def fit_hparams(
     lr_inputs, bs_inputs : sequence of {"N", "D", "C"}
         Inputs of each law (``C = 6 N D``). Step Law: ("N", "D") and ("D",);
         DeepSeek: ("C",) for both.
+    wd : numpy.ndarray, optional
+        Weight decay per run. Adds ``wd_law``, the optimal AdamW timescale as a
+        power law in D/N (:func:`scalinglab.analysis.weight_decay.fit_timescale`,
+        with ``fit_band``, ``bootstrap`` and ``seed``); the lr and batch laws are
+        then fitted to each (N, D, lr, batch)'s best loss over weight decays.
 
     Returns
     -------
@@ -612,20 +779,53 @@ def fit_hparams(
     _check_method(method)
     if resample not in ("cells", "runs"):
         raise ScalinglabError(f"resample must be 'cells' or 'runs'; got {resample!r}.")
+    timescale = None
+    if wd is not None:
+        from .weight_decay import best_over_weight_decay, fit_timescale
+
+        timescale = fit_timescale(
+            N, D, lr, bs, wd, loss, fit_band=fit_band, bootstrap=bootstrap, seed=seed
+        )
+        N, D, lr, bs, loss = best_over_weight_decay(N, D, lr, bs, loss)
     sweep = _sweep(N, D, lr, bs, loss)
     lr_inputs = _check_inputs(lr_inputs, sweep.cell_keys, "lr")
     bs_inputs = _check_inputs(bs_inputs, sweep.cell_keys, "batch-size")
     rng = np.random.default_rng(seed)
     if method == "band":
-        cells, laws = _fit_band(sweep, threshold, bootstrap, rng, lr_inputs, bs_inputs, resample)
+        cells, laws = _fit_band(
+            sweep, threshold, bootstrap, rng, lr_inputs, bs_inputs, resample
+        )
     else:
-        cells, laws = _fit_quadratic(sweep, fit_band, bootstrap, rng, lr_inputs, bs_inputs)
+        cells, laws = _fit_quadratic(
+            sweep, fit_band, bootstrap, rng, lr_inputs, bs_inputs
+        )
     keys = sweep.cell_keys
     inputs = _law_inputs(keys[:, 0], keys[:, 1])
-    settings = dict(threshold=threshold, fit_band=fit_band, resample=resample, bootstrap=bootstrap, seed=seed,
-                    batch_unit="tokens", point="bootstrap mean" if method == "band" and bootstrap else "ols")
+    settings = dict(
+        threshold=threshold,
+        fit_band=fit_band,
+        resample=resample,
+        bootstrap=bootstrap,
+        seed=seed,
+        batch_unit="tokens",
+        point="bootstrap mean" if method == "band" and bootstrap else "ols",
+    )
     ranges = {k: (float(v.min()), float(v.max())) for k, v in inputs.items()}
-    return HparamFit(*laws, cells, method, settings, ranges, _diagnose(cells, method))
+    found = _diagnose(cells, method)
+    if timescale is None:
+        return HparamFit(*laws, cells, method, settings, ranges, found)
+    tpp = [x.D / x.N for x in timescale.lines if x.bracketed]
+    ranges["TPP"] = (float(min(tpp)), float(max(tpp)))
+    return HparamFit(
+        *laws,
+        cells,
+        method,
+        settings,
+        ranges,
+        found + timescale.diagnostics,
+        timescale.law,
+        timescale.lines,
+    )
 
 
 def _design_rows(names: tuple[str, ...], inputs: dict[str, np.ndarray]) -> np.ndarray:
@@ -646,10 +846,18 @@ def _fit_band(sweep, threshold, bootstrap, rng, lr_inputs, bs_inputs, resample="
             draws = _batched_ols(_design_rows(names, inputs), np.log(target), counts)
             point = draws.mean(axis=0)
             if resample == "cells":
-                draws = point + _cluster_factor(len(sweep.cell_keys), len(point)) * (draws - point)
-        laws.append(fit_power_law(name, {k: inputs[k] for k in names}, target, draws=draws, point=point))
-    cells = tuple(_cell_band(sweep, k, np.isin(np.arange(sweep.N.size), keep))
-                  for k in range(len(sweep.cell_keys)))
+                draws = point + _cluster_factor(len(sweep.cell_keys), len(point)) * (
+                    draws - point
+                )
+        laws.append(
+            fit_power_law(
+                name, {k: inputs[k] for k in names}, target, draws=draws, point=point
+            )
+        )
+    cells = tuple(
+        _cell_band(sweep, k, np.isin(np.arange(sweep.N.size), keep))
+        for k in range(len(sweep.cell_keys))
+    )
     return cells, laws
 
 
@@ -671,22 +879,36 @@ def _cluster_factor(cells: int, coefficients: int) -> float:
 
 
 def _fit_quadratic(sweep, fit_band, bootstrap, rng, lr_inputs, bs_inputs):
-    results = [_cell_quadratic(sweep, k, fit_band, bootstrap, rng) for k in range(len(sweep.cell_keys))]
+    results = [
+        _cell_quadratic(sweep, k, fit_band, bootstrap, rng)
+        for k in range(len(sweep.cell_keys))
+    ]
     cells = tuple(cell for cell, _ in results)
     inputs = _law_inputs(sweep.cell_keys[:, 0], sweep.cell_keys[:, 1])
-    optimum = {"lr": np.array([c.lr for c in cells]), "batch_tokens": np.array([c.batch_tokens for c in cells])}
+    optimum = {
+        "lr": np.array([c.lr for c in cells]),
+        "batch_tokens": np.array([c.batch_tokens for c in cells]),
+    }
     laws = []
     if bootstrap:
-        cell_draws = np.stack([d for _, d in results], axis=1)  # (B, cells, 2) log optima
+        cell_draws = np.stack(
+            [d for _, d in results], axis=1
+        )  # (B, cells, 2) log optima
         z = rng.standard_normal((bootstrap, len(cells)))
-    for column, (name, names) in enumerate((("lr", lr_inputs), ("batch_tokens", bs_inputs))):
+    for column, (name, names) in enumerate(
+        (("lr", lr_inputs), ("batch_tokens", bs_inputs))
+    ):
         draws = None
         if bootstrap:
             design = _design_rows(names, inputs)
             targets = cell_draws[:, :, column]
             tau = _excess_scatter(design, np.log(optimum[name]), targets)
             draws = _ols_per_draw(design, targets + tau * z, np.ones_like(targets))
-        laws.append(fit_power_law(name, {k: inputs[k] for k in names}, optimum[name], draws=draws))
+        laws.append(
+            fit_power_law(
+                name, {k: inputs[k] for k in names}, optimum[name], draws=draws
+            )
+        )
     return cells, laws
 
 
@@ -704,7 +926,9 @@ def _excess_scatter(design: np.ndarray, target: np.ndarray, draws: np.ndarray) -
     return float(np.sqrt(max(0.0, s2 - float(np.mean(np.var(draws, axis=0, ddof=1))))))
 
 
-def _ols_per_draw(design: np.ndarray, targets: np.ndarray, counts: np.ndarray) -> np.ndarray:
+def _ols_per_draw(
+    design: np.ndarray, targets: np.ndarray, counts: np.ndarray
+) -> np.ndarray:
     """OLS per replicate with replicate-specific targets (B, n) and weights (B, n)."""
     gram = np.einsum("bn,np,nq->bpq", counts, design, design)
     moment = np.einsum("bn,np,bn->bp", counts, design, targets)
@@ -715,18 +939,23 @@ def _diagnose(cells: tuple[CellOptimum, ...], method: str) -> tuple[Diagnostic, 
     found = []
     for c in cells:
         if not c.bracketed:
-            found.append(Diagnostic(
-                "optimum_not_bracketed",
-                f"cell N={c.N:.3g}, D={c.D:.3g}: the smooth optimum is not inside the sampled "
-                f"(lr, batch) box or the surface is not convex there; the box edge or argmin was "
-                "used. Extend the sweep past the best learning rate and batch size.",
-                details={"N": c.N, "D": c.D},
-            ))
+            found.append(
+                Diagnostic(
+                    "optimum_not_bracketed",
+                    f"cell N={c.N:.3g}, D={c.D:.3g}: the smooth optimum is not inside the sampled "
+                    f"(lr, batch) box or the surface is not convex there; the box edge or argmin was "
+                    "used. Extend the sweep past the best learning rate and batch size.",
+                    details={"N": c.N, "D": c.D},
+                )
+            )
         if method == "band" and c.n_used < 2:
-            found.append(Diagnostic(
-                "thin_band",
-                f"cell N={c.N:.3g}, D={c.D:.3g}: only the best run is within the threshold; "
-                "the band carries no information about the shape of the optimum.",
-                severity="info", details={"N": c.N, "D": c.D},
-            ))
+            found.append(
+                Diagnostic(
+                    "thin_band",
+                    f"cell N={c.N:.3g}, D={c.D:.3g}: only the best run is within the threshold; "
+                    "the band carries no information about the shape of the optimum.",
+                    severity="info",
+                    details={"N": c.N, "D": c.D},
+                )
+            )
     return tuple(found)

@@ -26,6 +26,11 @@ class HparamSuggestion:
         95 % bootstrap intervals (fits with draws only; presets have none).
     notes : tuple of str
         Warnings, e.g. that (N, D) lies outside the fitted range.
+    weight_decay, tau : float or None
+        AdamW weight decay and its timescale ``tau = B / (lr lambda D)`` (fits
+        with a weight-decay law only; Power Lines, Bergsma et al. 2025).
+    weight_decay_ci, tau_ci : tuple of float or None
+        Their 95 % intervals (the timescale law's uncertainty at this lr and batch).
     """
 
     lr: float
@@ -34,12 +39,27 @@ class HparamSuggestion:
     lr_ci: tuple[float, float] | None = None
     batch_tokens_ci: tuple[float, float] | None = None
     notes: tuple[str, ...] = ()
+    weight_decay: float | None = None
+    tau: float | None = None
+    weight_decay_ci: tuple[float, float] | None = None
+    tau_ci: tuple[float, float] | None = None
 
     def to_dict(self) -> dict:
-        """JSON-ready: ``lr``, ``batch_tokens``, ``ci95`` (when known), ``source``, ``notes``."""
+        """JSON-ready: ``lr``, ``batch_tokens``, ``weight_decay`` and ``tau`` (when known),
+        ``ci95`` (when known), ``source``, ``notes``."""
         out = {"lr": self.lr, "batch_tokens": self.batch_tokens, "source": self.source}
+        if self.weight_decay is not None:
+            out |= {"weight_decay": self.weight_decay, "tau": self.tau}
         if self.lr_ci is not None and self.batch_tokens_ci is not None:
-            out["ci95"] = {"lr": list(self.lr_ci), "batch_tokens": list(self.batch_tokens_ci)}
+            out["ci95"] = {
+                "lr": list(self.lr_ci),
+                "batch_tokens": list(self.batch_tokens_ci),
+            }
+            if self.weight_decay_ci is not None:
+                out["ci95"] |= {
+                    "weight_decay": list(self.weight_decay_ci),
+                    "tau": list(self.tau_ci),
+                }
         return out | {"notes": list(self.notes)}
 
 
@@ -59,7 +79,9 @@ def deepseek(N: float, D: float) -> HparamSuggestion:
     C = 6 N D here (the paper uses non-embedding FLOPs per token times D).
     """
     C = 6.0 * N * D
-    return HparamSuggestion(0.3118 * C**-0.1250, 0.2920 * C**0.3271, "Bi et al. 2024 (DeepSeek LLM)")
+    return HparamSuggestion(
+        0.3118 * C**-0.1250, 0.2920 * C**0.3271, "Bi et al. 2024 (DeepSeek LLM)"
+    )
 
 
 HPARAM_PRESETS = {"steplaw": steplaw, "deepseek": deepseek}
