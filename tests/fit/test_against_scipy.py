@@ -99,6 +99,8 @@ def test_objective_matches_scipy_least_squares(law, objective):
 
 
 @pytest.mark.slow
+# scipy's finite differences step into starts where a law overflows (our predictions are inf).
+@pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning:scipy")
 @pytest.mark.parametrize("objective", OBJECTIVES)
 @pytest.mark.parametrize("law", LAWS, ids=str)
 def test_objective_matches_the_best_of_scipy_from_every_refined_start(law, objective):

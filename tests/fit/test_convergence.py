@@ -47,8 +47,9 @@ def test_a_wrong_jacobian_is_reported_as_not_converged(objective):
         fit(wrong, data, objective=objective, bootstrap=0, strict=True)
 
 
-def test_a_stop_before_the_optimum_is_not_converged():
-    """Too few iterations: the members stop where the gradient is still large."""
+def test_stopping_tolerances_cannot_declare_convergence():
+    """Tolerances loose enough to stop after the first accepted step: the members stop, but
+    away from a stationary point, so none is converged; with the defaults all are."""
     data = _noisy("chinchilla")
     law = sl.get_law("chinchilla")
     problem = Problem(
@@ -58,11 +59,14 @@ def test_a_stop_before_the_optimum_is_not_converged():
         get_objective("huber"),
         np.ones(data["loss"].size),
     )
-    theta0 = law.start_grid()[:8]
-    early = refine(problem, theta0, max_iter=3)
+    theta0 = law.start_grid()[::900]
+    early = refine(problem, theta0, xtol=1.0, ftol=1.0)
+    assert np.all(early.iterations < 10)
     assert not early.converged.any()
+    assert np.all(early.gradient > 1e3 * GTOL)
     full = refine(problem, theta0)
-    assert np.all(full.gradient[full.converged] <= GTOL)
+    assert full.converged.all()
+    assert np.all(full.gradient <= GTOL)
 
 
 def test_decrement_is_the_relative_decrease_of_a_gauss_newton_step():
