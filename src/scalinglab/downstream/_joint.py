@@ -14,7 +14,7 @@ def joint_draws(
     n_runs: int,
     replicates: int,
     seed: int,
-) -> list[np.ndarray]:
+) -> tuple[list[np.ndarray], np.ndarray]:
     """Refit every step on the same run resamples, each warm-started at its estimate.
 
     Parameters
@@ -25,10 +25,12 @@ def joint_draws(
 
     Returns
     -------
-    list of arrays
+    draws : list of arrays
         Per step, the parameter draws (kept replicates, params) in ``law.param_names``
         order; a replicate is kept only when every step converged on it, so row ``r``
         of every array comes from the same resample.
+    kept : array of int
+        The index of each kept replicate among the ``replicates`` resamples.
     """
     counts = run_weights(np.arange(n_runs), replicates, np.random.default_rng(seed))
     refits = []
@@ -54,4 +56,4 @@ def joint_draws(
         draws.append(
             np.column_stack([values[n][:, 0] for n in problem.law.param_names])
         )
-    return draws
+    return draws, np.flatnonzero(ok)

@@ -61,6 +61,9 @@ class TaskFit:
     x_range : range of task loss the link was fitted on.
     metric_range : range of the metric the link was fitted on.
     rows : which rows each step used (counts and a sentence).
+    kept : index of each kept joint resample among the ``replicates`` drawn (a
+        resample is dropped when either step's refit did not converge).
+    replicates : joint resamples drawn.
     notes : warnings about the fit (near chance, narrow link range).
     columns : the table's columns used: N, D, task_loss, metric, run.
     seed : seed of the bootstrap and of the interval noise.
@@ -77,6 +80,8 @@ class TaskFit:
     x_range: tuple[float, float]
     metric_range: tuple[float, float]
     rows: dict[str, Any]
+    kept: np.ndarray
+    replicates: int
     notes: tuple[Diagnostic, ...] = ()
     columns: dict[str, str | None] = field(default_factory=dict)
     seed: int = 0
@@ -155,7 +160,10 @@ class TaskFit:
         lines = [
             f"{self.task}: {self.step1.law.name} (N, D) -> task loss -> {self.link} link",
             f"rows: {self.rows['sentence']}",
-            f"bootstrap: {len(self.draws1)} joint run resamples (seed {self.seed})",
+            (
+                f"bootstrap: {len(self.kept)} of {self.replicates} joint run "
+                f"resamples converged in both steps (seed {self.seed})"
+            ),
             "step 1 "
             + _param_line(self.step1.params, self.step1.law.param_names, self.draws1),
             "step 2 "
@@ -183,6 +191,8 @@ class TaskFit:
             "x_range": list(self.x_range),
             "metric_range": list(self.metric_range),
             "rows": self.rows,
+            "kept": self.kept.tolist(),
+            "replicates": self.replicates,
             "notes": [d.to_dict() for d in self.notes],
             "columns": self.columns,
             "seed": self.seed,
@@ -247,6 +257,8 @@ def load_task_fit_dict(data: Any, path: str | Path = "<dict>") -> TaskFit:
         x_range=tuple(data["x_range"]),
         metric_range=tuple(data["metric_range"]),
         rows=data["rows"],
+        kept=np.asarray(data["kept"], int),
+        replicates=int(data["replicates"]),
         notes=tuple(Diagnostic.from_dict(d) for d in data["notes"]),
         columns=data["columns"],
         seed=int(data["seed"]),
@@ -340,7 +352,9 @@ def fit_task(
         bootstrap=0,
         extrapolation=None,
     )
-    draws1, draws2 = _joint_draws(step1, step2, rows, final, on_link, bootstrap, seed)
+    (draws1, draws2), kept = _joint_draws(
+        step1, step2, rows, final, on_link, bootstrap, seed
+    )
     x = rows.task_loss[on_link]
     m = rows.metric[on_link]
     return TaskFit(
@@ -355,6 +369,8 @@ def fit_task(
         x_range=(float(x.min()), float(x.max())),
         metric_range=(float(m.min()), float(m.max())),
         rows=_rows_used(rows, final, on_link),
+        kept=kept,
+        replicates=bootstrap,
         notes=tuple(
             _fit_notes(name or metric, m, x, chance, link) + _step_notes(step1, step2)
         ),

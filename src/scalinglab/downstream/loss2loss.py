@@ -220,7 +220,7 @@ def fit_loss2loss(
         bootstrap=0,
         extrapolation=None,
     )
-    draws_x, draws = joint_draws(
+    (draws_x, draws), _ = joint_draws(
         [
             (
                 Problem(
