@@ -12,8 +12,8 @@ in parameter space and on the *relative* decrease of the objective, so it does
 not stop early when the objective itself is tiny (about 1e-3 for the log-Huber).
 A member that stops is *converged* only at a stationary point: its scaled
 projected gradient (:func:`decrement`, the fraction of the objective one more
-Gauss-Newton step would remove, computed from central differences and not from
-the law's Jacobian) must be at most ``GTOL``. Anything else is reported.
+Gauss-Newton step would remove, with the law's Jacobian used only where it
+matches central differences) must be at most ``GTOL``. Anything else is reported.
 """
 
 from __future__ import annotations
@@ -237,9 +237,10 @@ def refine(
 
     Iterations stop on a small step with a small relative gain, or when the damping
     can grow no further. A member is *converged* only if, in addition, its scaled
-    projected gradient (:func:`decrement`, from central differences) is at most
-    ``gtol``: a stop away from a stationary point (a wrong Jacobian, a stall) is
-    reported as not converged.
+    projected gradient (:func:`decrement`, with a Jacobian checked against central
+    differences) is at most ``gtol``: a stop away from a stationary point (a wrong
+    Jacobian, a stall) is reported as not converged, and so is a member still
+    moving after ``max_iter`` iterations.
     """
     low, high = problem.law.fit_bounds()
     theta = np.clip(np.array(theta0, dtype=float), low, high)
