@@ -32,9 +32,10 @@ body { font: 16px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; 
 h1 { font-size: 1.6rem; margin: 0.5rem 0; }
 h2 { font-size: 1.25rem; border-bottom: 1px solid var(--line); padding-bottom: 0.2rem;
      margin-top: 2rem; }
-nav { font-size: 0.9rem; }
-nav a { color: var(--accent); margin-right: 0.8rem; white-space: nowrap; }
-.glance { background: #f4f7fb; border-left: 4px solid var(--accent); padding: 0.5rem 1rem; }
+nav { font-size: 0.9rem; display: flex; flex-wrap: wrap; gap: 0.2rem 0.8rem; }
+nav a { color: var(--accent); white-space: nowrap; }
+.glance { background: #f4f7fb; border-left: 4px solid var(--accent); padding: 0.5rem 1rem;
+          margin-top: 0.8rem; }
 .why { color: var(--muted); font-style: italic; }
 ul.notes li { color: var(--warn); }
 pre { background: #f6f6f6; padding: 0.6rem; overflow-x: auto; white-space: pre-wrap;
