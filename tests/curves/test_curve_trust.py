@@ -371,3 +371,22 @@ def test_fit_takes_the_fix_and_bound_its_advice_names(fitted, tmp_path):
     )  # the truth 0.35 lies above the bound
     advice = [d["message"] for d in payload["diagnostics"] if d["code"] == "at_bound"]
     assert advice and "--bound C=LOW,HIGH" in advice[0]
+
+
+def test_band_that_leaves_out_the_prediction_is_noted():
+    from scalinglab.analysis.curves import CurveFit
+    from scalinglab.schedules import constant
+
+    params = {"L0": 2.74, "A": 0.45, "alpha": 0.6, "C": 0.35}
+    names = tuple(params)
+    centred = np.tile([params[n] for n in names], (40, 1))
+    centred[:, 0] += np.linspace(-0.01, 0.01, 40)
+    curves = ({"name": "a", "lr_area": 10.0, "warmup": 0},)
+    schedule = constant(2000, 3e-4, warmup=100)
+    fit = CurveFit("tissue", params, 0.0, True, centred, names, curves)
+    assert fit.predict(schedule, points=20).notes == ()
+    shifted = CurveFit(
+        "tissue", params, 0.0, True, centred + [0.05, 0, 0, 0], names, curves
+    )
+    (note,) = shifted.predict(schedule, points=20).notes
+    assert "leaves out the prediction itself at 20 of 20 steps" in note

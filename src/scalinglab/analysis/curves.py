@@ -356,12 +356,11 @@ class CurveFit:
         steps = _prediction_steps(schedule, steps, points)
         point = {k: np.array([[v]]) for k, v in self.params.items()}
         loss = self._evaluate(schedule, steps, point)[0]
-        band = None
+        band, notes = None, self._notes(schedule, steps)
         if self.draws is not None:
             band = percentile_interval(self.draw_predictions(schedule, steps), level)
-        return CurvePrediction(
-            schedule.name, steps, loss, band, self._notes(schedule, steps)
-        )
+            notes += _band_misses(steps, loss, band, level)
+        return CurvePrediction(schedule.name, steps, loss, band, notes)
 
     def draw_predictions(self, schedule: Schedule, steps: np.ndarray) -> np.ndarray:
         """Loss under ``schedule`` at ``steps`` for every bootstrap draw, (replicates, steps)."""
@@ -431,6 +430,18 @@ def load_curve_fit(path: str | Path) -> CurveFit:
         curves=tuple(data["curves"]),
         diagnostics=tuple(Diagnostic.from_dict(d) for d in data.get("diagnostics", [])),
         settings=dict(data.get("settings", {})),
+    )
+
+
+def _band_misses(steps, loss, band, level: float) -> tuple[str, ...]:
+    """A note when the bootstrap band leaves out the predicted curve itself."""
+    outside = (loss < band[0]) | (loss > band[1])
+    if not outside.any():
+        return ()
+    return (
+        f"the {level:.0%} band leaves out the prediction itself at {outside.sum()} of "
+        f"{steps.size} steps (from step {steps[outside][0]}): the bootstrap distribution is "
+        "biased (weakly identified parameters); do not read the band as an interval.",
     )
 
 
