@@ -1,0 +1,179 @@
+"""``task fit|predict|validate`` and ``loss2loss fit``: the contract and exit codes."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from .synthetic import ladder, sigmoid, task_loss
+
+
+@pytest.fixture
+def table(tmp_path):
+    path = tmp_path / "ladder.csv"
+    ladder(loss_noise=0.005, metric_noise=0.005, seed=4).to_csv(path, index=False)
+    return path
+
+
+def test_fit_then_predict_contract(invoke, invoke_json, table, tmp_path):
+    out = tmp_path / "task.json"
+    fitted = invoke_json(
+        "task",
+        "fit",
+        str(table),
+        "--N",
+        "N",
+        "--D",
+        "D",
+        "--run",
+        "run",
+        "--task-loss",
+        "task_loss",
+        "--metric",
+        "metric",
+        "--link",
+        "sigmoid",
+        "--chance",
+        "0.25",
+        "--bootstrap",
+        "100",
+        "-o",
+        str(out),
+    )
+    assert fitted["rows"]["step1"] == 20 and fitted["rows"]["step2"] == 80
+    found = invoke_json(
+        "task", "predict", "--fit", str(out), "--N", "2e9", "--D", "4e10"
+    )
+    truth = sigmoid(task_loss(2e9, 4e10))
+    assert found["metric"] == pytest.approx(truth, abs=0.01)
+    assert found["task_loss"] == pytest.approx(task_loss(2e9, 4e10), rel=0.01)
+    for key in ("metric", "task_loss"):
+        low, high = found["ci95"][key]
+        assert low < found[key] < high
+    code, text, _ = invoke(
+        "task", "predict", "--fit", str(out), "--N", "2B", "--D", "40B"
+    )
+    assert code == 0 and f"{found['metric']:.4f}" in text
+
+
+def test_many_tasks_and_their_average(invoke_json, table, tmp_path):
+    import pandas as pd
+
+    frame = pd.read_csv(table)
+    frame = frame.rename(columns={"task_loss": "bpb/a", "metric": "acc/a"}).assign(
+        **{"bpb/b": frame["task_loss"] * 1.1, "acc/b": frame["metric"] * 0.9}
+    )
+    frame.to_csv(table, index=False)
+    out = tmp_path / "tasks.json"
+    fitted = invoke_json(
+        "task",
+        "fit",
+        str(table),
+        "--run",
+        "run",
+        "--tasks",
+        "acc/*",
+        "--task-loss",
+        "bpb/*",
+        "--average",
+        "--chance",
+        "0.2",
+        "--bootstrap",
+        "50",
+        "-o",
+        str(out),
+    )
+    assert set(fitted["tasks"]) == {"a", "b", "average"}
+    found = invoke_json(
+        "task", "predict", "--fit", str(out), "--N", "1e9", "--D", "2e10"
+    )
+    a, b = (found["tasks"][t]["metric"] for t in ("a", "b"))
+    assert found["tasks"]["average"]["metric"] == pytest.approx((a + b) / 2, abs=0.01)
+
+
+def test_validate_scores_held_out_runs(invoke_json, table):
+    found = invoke_json(
+        "task",
+        "validate",
+        str(table),
+        "--run",
+        "run",
+        "--task-loss",
+        "task_loss",
+        "--metric",
+        "metric",
+        "--chance",
+        "0.25",
+        "--holdout",
+        "N >= 1e9",
+        "--bootstrap",
+        "100",
+    )
+    assert found["scores"]["held_out_runs"] == 5
+    assert found["scores"]["abs_error"] < 0.02
+    errors = [abs(r["predicted"] - r["metric"]) for r in found["rows"]]
+    assert np.mean(errors) == pytest.approx(found["scores"]["abs_error"])
+
+
+@pytest.mark.parametrize(
+    ("change", "needle"),
+    [
+        ({"metric": 50.0}, "'metric'"),
+        ({"task_loss": 1.0}, "'task_loss'"),
+    ],
+)
+def test_bad_columns_exit_1_naming_the_column(invoke, table, tmp_path, change, needle):
+    import pandas as pd
+
+    pd.read_csv(table).assign(**change).to_csv(table, index=False)
+    code, _, err = invoke(
+        "task",
+        "fit",
+        str(table),
+        "--task-loss",
+        "task_loss",
+        "--metric",
+        "metric",
+        "-o",
+        str(tmp_path / "x.json"),
+    )
+    assert code == 1 and needle in err and "Traceback" not in err
+
+
+def test_chance_above_accuracy_and_unknown_link_exit_1(invoke, table, tmp_path):
+    base = (
+        "task",
+        "fit",
+        str(table),
+        "--task-loss",
+        "task_loss",
+        "--metric",
+        "metric",
+        "-o",
+        str(tmp_path / "x.json"),
+    )
+    code, _, err = invoke(*base, "--chance", "0.95")
+    assert code == 1 and "chance level 0.95" in err
+    code, _, err = invoke(*base, "--link", "logit")
+    assert code == 1 and "--link must be" in err
+
+
+def test_loss2loss_fit_json_has_kappa(invoke_json, tmp_path):
+    import pandas as pd
+
+    N = np.repeat(np.geomspace(2e7, 1e9, 6), 4)
+    D = N * np.tile([5.0, 15.0, 40.0, 100.0], 6)
+    lx = 1.8 + 300 * N**-0.32 + 500 * D**-0.3
+    ly = 1.3 * (lx - 1.8) + 2.4
+    path = tmp_path / "pairs.csv"
+    pd.DataFrame({"N": N, "D": D, "lx": lx, "ly": ly}).to_csv(path, index=False)
+    found = invoke_json(
+        "loss2loss", "fit", str(path), "--x", "lx", "--y", "ly", "--bootstrap", "50"
+    )
+    assert found["params"]["kappa"] == pytest.approx(1.0, rel=1e-3)
+    assert found["params"]["E_x"] == pytest.approx(1.8, rel=1e-3)
+    low, high = found["ci95"]["kappa"]
+    assert low <= found["params"]["kappa"] <= high
+    assert json.dumps(found)
