@@ -6,6 +6,10 @@ others (72k-step runs, WSD variants, other two-stage schedules).
 
 from __future__ import annotations
 
+import warnings
+from dataclasses import replace
+
+import numpy as np
 import pytest
 
 from scalinglab.analysis.curves import curve_from_log, evaluate_curve, fit_curves
@@ -13,21 +17,39 @@ from scalinglab.io.logs import read_curves
 from scalinglab.laws.curves import MULTIPOWER_PUBLISHED
 
 TRAIN = ("cosine_24000", "constant_24000", "wsdcon_9")
-pytestmark = [pytest.mark.realdata, pytest.mark.slow]
+SIZES = ("25", "100", "400")
+pytestmark = [pytest.mark.realdata]
 
 
-@pytest.mark.parametrize("size", ["25", "100", "400"])
-def test_fit_short_runs_predict_long_and_held_out(shared_data, size):
+def _curves(shared_data, size):
     root = shared_data / "multipower_lr_curves" / f"csv_{size}"
     if not root.is_dir():
         pytest.skip(f"{root} is missing")
-    curves = {log.name: curve_from_log(log) for log in read_curves(root)}
-    fit = fit_curves([curves[n] for n in TRAIN], law="multipower", bootstrap=0)
+    return {log.name: curve_from_log(log) for log in read_curves(root)}
+
+
+@pytest.fixture(scope="module")
+def fits(shared_data):
+    """Per size: the curves and our fit on the authors' split (50 block-bootstrap draws)."""
+    out = {}
+    for size in SIZES:
+        curves = _curves(shared_data, size)
+        out[size] = (
+            curves,
+            fit_curves([curves[n] for n in TRAIN], bootstrap=50, seed=0),
+        )
+    return out
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("size", SIZES)
+def test_fit_short_runs_predict_long_and_held_out(fits, size):
+    curves, fit = fits[size]
     published = MULTIPOWER_PUBLISHED[f"{size}M"]
     # The well-identified parameters agree with the authors' fit.
     assert fit.params["L0"] == pytest.approx(published["L0"], rel=0.02)
     assert fit.params["alpha"] == pytest.approx(published["alpha"], rel=0.1)
-    reference = fit.__class__(**{**fit.__dict__, "params": dict(published)})
+    reference = replace(fit, params=dict(published))
     for name, curve in curves.items():
         if name in TRAIN:
             continue
@@ -42,3 +64,71 @@ def test_fit_short_runs_predict_long_and_held_out(shared_data, size):
             theirs,
         )
         assert abs(ours["final_rel_err"]) < 0.01, (name, ours)
+
+
+@pytest.mark.slow
+def test_median_final_error_not_above_published(fits):
+    """On the 18 held-out schedules (3 sizes x 6), our fit's median |final-loss error| is
+    at or below the published parameters' within our fit's own measured noise: twice the
+    standard deviation of that median across the fit's block-bootstrap replicates.
+
+    Measured (2026-12-01): ours 0.305 %, published 0.288 %, sd of ours 0.032 pp (50
+    replicates per size), so the tolerance is 0.064 pp.
+    """
+    ours, theirs, replicates = [], [], []
+    for size in SIZES:
+        curves, fit = fits[size]
+        assert fit.draws is not None, [d.message for d in fit.diagnostics]
+        reference = replace(fit, params=dict(MULTIPOWER_PUBLISHED[f"{size}M"]))
+        for name, curve in curves.items():
+            if name in TRAIN:
+                continue
+            mine = evaluate_curve(fit, curve)
+            ours.append(abs(mine["final_rel_err"]))
+            theirs.append(abs(evaluate_curve(reference, curve)["final_rel_err"]))
+            step = np.array([curve.steps[-1]])
+            drawn = fit.draw_predictions(curve.schedule, step)[:, 0]
+            replicates.append(np.abs(drawn / mine["final_loss"] - 1.0))
+    assert len(ours) == 18
+    ours_median, theirs_median = np.median(ours), np.median(theirs)
+    # Replicates of the three sizes' fits are independent; pair them by index (sizes keep
+    # different numbers of converged replicates).
+    kept = min(r.size for r in replicates)
+    medians = np.median(np.vstack([r[:kept] for r in replicates]), axis=0)
+    noise = float(np.std(medians, ddof=1))
+    print(
+        f"median |final error|: ours {ours_median:.4%}, published {theirs_median:.4%}, "
+        f"sd of ours over replicates {noise:.4%}"
+    )
+    assert theirs_median == pytest.approx(
+        0.00288, abs=0.0001
+    )  # the published side is fixed
+    assert ours_median <= theirs_median + 2 * noise
+
+
+def test_single_cosine_curve_gives_finite_parameters(shared_data):
+    """One cosine curve does not identify the loss-drop term: C ran to infinity (printed
+    as ``C = inf`` with a numpy RuntimeWarning). It now stops at its bound and says so."""
+    curves = _curves(shared_data, "400")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        fit = fit_curves([curves["cosine_24000"]], bootstrap=0)
+    assert all(np.isfinite(v) for v in fit.params.values()), fit.params
+    flagged = {d.details.get("param") for d in fit.diagnostics if d.code == "at_bound"}
+    assert flagged, [d.message for d in fit.diagnostics]
+
+
+@pytest.mark.slow
+def test_two_curves_intervals_contain_estimates_or_are_withheld(shared_data):
+    """The new user's fit (400M, cosine_24000 + constant_24000, default bootstrap) printed
+    intervals that excluded their estimates (B 1896 [2452, 1.025e+04]). Every interval
+    given now contains its estimate; when too many replicates fail, none is given."""
+    curves = _curves(shared_data, "400")
+    fit = fit_curves([curves["cosine_24000"], curves["constant_24000"]])
+    codes = [d.code for d in fit.diagnostics]
+    assert "interval_excludes_estimate" not in codes
+    if fit.draws is None:
+        assert "bootstrap_not_converged" in codes
+        return
+    for name, (low, high) in fit.conf_int().items():
+        assert low <= fit.params[name] <= high, name
