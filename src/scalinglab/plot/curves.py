@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from .style import styled
+
 
 def _figure(rows: int = 1):
     import matplotlib
@@ -17,6 +19,7 @@ def _figure(rows: int = 1):
     return plt.subplots(rows, 1, figsize=(7, 3.2 * rows), squeeze=False, sharex=True)
 
 
+@styled
 def fit_figure(fit_result, curves: Sequence) -> object:
     """Observed curves (dots) and the fitted law (lines), with relative residuals below.
 
@@ -49,6 +52,7 @@ def fit_figure(fit_result, curves: Sequence) -> object:
     return fig
 
 
+@styled
 def schedules_figure(predictions: Sequence, observed=None) -> object:
     """Predicted loss curves (with 95 % bands when present) for several schedules, and an
     observed curve (dots) beside them.

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .style import styled
+
 
 def _pyplot():
     import matplotlib
@@ -17,6 +19,7 @@ def _pyplot():
     return plt
 
 
+@styled
 def testtime_figure(fits):
     """pass@k against k (log axis) per model: observed with intervals, the power law, the Beta forecast.
 
@@ -78,6 +81,7 @@ def testtime_figure(fits):
     return fig
 
 
+@styled
 def frontier_figure(frontier, result):
     """Left: optimal N, D (and tokens per parameter) along the sweep. Right: the iso-loss curve
     of each row in (N, D), lifetime-cost contours of the last row's demand, optima marked.
@@ -163,6 +167,7 @@ def _iso_panel(ax, frontier, result, rows, iso_loss_tokens) -> None:
     ax.legend(fontsize=6)
 
 
+@styled
 def t2_figure(best):
     """The k scan of a train-to-test optimum: pass@k of each k's best model (left) and that
     model's N and tokens per parameter (right), the chosen k marked.

@@ -6,9 +6,12 @@ from typing import Any
 
 import numpy as np
 
+from .style import styled
+
 __all__ = ["demo_figure"]
 
 
+@styled
 def demo_figure(
     result: Any,
     *,

@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from .style import styled
 
+
+@styled
 def landscape_figure(N, D, lr, bs, loss, fit_result=None, *, cell: tuple[float, float] | None = None):
     """Loss over (learning rate, batch size) for one cell, with the observed best run, the
     fitted cell optimum and, when ``fit_result`` is given, the law's prediction.
