@@ -213,3 +213,14 @@ def test_porian_exponents_with_the_defaults_and_with_their_method(shared_data):
     # Their own method reproduces their numbers (measured max gap 0.003).
     gaps = _porian_gaps(shared_data, profile="porian", window=None)
     assert max(gaps) < 0.01, np.round(gaps, 3)
+
+
+def test_porian_profile_keeps_the_best_run_of_a_repeated_size():
+    N, D, C = isoflop_design(BUDGETS, span=30.0, points=9)
+    L = chinchilla_loss(N, D)
+    twice = isoflop(
+        np.r_[N, N], np.r_[D, D], np.r_[C, C], np.r_[L, L + 0.05], profile="porian"
+    )
+    once = isoflop(N, D, C, L, profile="porian")
+    assert twice.a.exponent == pytest.approx(once.a.exponent, rel=1e-12)
+    assert [b.n_points for b in twice.budgets] == [9] * len(BUDGETS)

@@ -299,11 +299,13 @@ def _porian_profile(
     """Porian et al.'s optimum: Akima in (log N, log L), seed-noise redraws, median."""
     from scipy.interpolate import Akima1DInterpolator
 
+    # One point per size: the lowest loss, as the authors keep the best run per size.
+    order = np.lexsort((loss, logN))
+    first = np.concatenate([[True], np.diff(logN[order]) > 0])
+    logN, logD, loss = logN[order][first], logD[order][first], loss[order][first]
     if logN.size < 3:
-        flags = [f"only {logN.size} points; an interpolated profile needs at least 3"]
+        flags = [f"only {logN.size} sizes; an interpolated profile needs at least 3"]
         return _unusable(C, logN, loss, "porian", flags)
-    order = np.argsort(logN)
-    logN, logD, loss = logN[order], logD[order], loss[order]
     grid = np.linspace(logN[0], logN[-1], (logN.size - 1) * PORIAN_GRID)
     noisy = loss[:, None] + noise * rng.standard_normal((loss.size, draws))
     with np.errstate(invalid="ignore"):  # a redrawn loss <= 0 has no log
