@@ -51,7 +51,9 @@ def read_columns(data: Path, N, D, C, loss, run, U, N_kind, dropna: bool = False
 def fit(
     data: Path = DataArg,
     law: str = typer.Option(
-        "chinchilla", help="Law name (see `scalinglab laws`) or a formula string."
+        "chinchilla",
+        help="Law name (see `scalinglab laws`), a formula string, or 'auto': the "
+        "registered law that extrapolated best on these runs (rolling origin by C).",
     ),
     N: Optional[str] = NOpt,
     D: Optional[str] = DOpt,
@@ -97,8 +99,9 @@ def fit(
     inputs = parse_inputs(input)
     runs = read_columns(data, N, D, C, loss, run, U, N_kind, dropna).with_inputs(inputs)
     with bootstrap_progress(not as_json and bootstrap > 0) as progress:
-        result = fit_law(
-            get_law(law, inputs=inputs),
+        result, choice = _fit_or_choose(
+            law,
+            inputs,
             runs,
             objective=objective,
             delta=delta,
@@ -116,14 +119,63 @@ def fit(
 
         save_plot(fit_figure(result, runs), plot)
     if as_json:
-        print_json(result.to_dict() | {"saved": str(output) if output else None})
+        print_json(
+            _fit_payload(result, choice) | {"saved": str(output) if output else None}
+        )
         return
     out = console()
+    if choice is not None:
+        _print_choice(choice)
     out.print(result.summary())
     for note in runs.notes:
         out.print(f"[dim]data: {note}[/dim]")
     if output is not None:
         out.print(f"saved fit to {output}")
+
+
+def _fit_or_choose(law: str, inputs: dict, runs, **options):
+    """The fit of ``law``, or with ``law == "auto"`` the best-extrapolating law's fit
+    and its ranking (``analysis.autolaw``)."""
+    if law != "auto":
+        return fit_law(get_law(law, inputs=inputs), runs, **options), None
+    if options["fixed"] or options["bounds"]:
+        raise ScalinglabError(
+            "--fix and --bound name one law's parameters; with --law auto the law is "
+            "not known in advance. Fit the chosen law by name to fix or bound it."
+        )
+    from ..analysis.autolaw import fit_best
+
+    return fit_best(runs, **options)
+
+
+def _fit_payload(result, choice) -> dict:
+    """The fit's JSON; with --law auto, ``law`` is the chosen name and ``ranking`` the candidates."""
+    payload = result.to_dict()
+    if choice is None:
+        return payload
+    selection = choice.to_dict()
+    return payload | {
+        "law": choice.law,
+        "law_description": payload["law"],
+        "ranking": selection.pop("ranking"),
+        "law_selection": selection,
+    }
+
+
+def _print_choice(choice) -> None:
+    table = new_table(
+        f"--law auto: laws ranked by rolling-origin extrapolation error "
+        f"({choice.folds} folds over {choice.levels} compute levels)",
+        ["law", "held-out median |rel error|", "predictions"],
+    )
+    for c in choice.ranking:
+        error = "not fitted" if c.error else f"{c.holdout_error:.2%}"
+        table.add_row(c.law, error, str(c.n_heldout))
+    console().print(table)
+    margin = "" if choice.margin is None else f" by a margin of {choice.margin:.0%}"
+    console().print(f"chosen: {choice.law}{margin} (fitted on every run below)")
+    for note in choice.notes:
+        console().print(f"[yellow]{note}[/yellow]")
 
 
 def _inputs_from_options(

@@ -1,0 +1,24 @@
+"""The CLI contract of --law auto: JSON law and ranking; predict works on the saved fit."""
+
+from __future__ import annotations
+
+import pytest
+
+import scalinglab as sl
+from tests.analysis.test_autolaw import _ladder
+
+
+def test_cli_auto_json_contract_and_predict_on_the_saved_fit(tmp_path, invoke_json):
+    path, saved = tmp_path / "runs.csv", tmp_path / "auto.json"
+    _ladder().frame[["N", "D", "loss"]].to_csv(path, index=False)
+    payload = invoke_json(
+        "fit", str(path), "--law", "auto", "--bootstrap", "0", "-o", str(saved)
+    )
+    assert payload["law"] == payload["ranking"][0]["law"]
+    assert {"law", "holdout_error"} <= set(payload["ranking"][0])
+    assert len(payload["ranking"]) == 4
+    predicted = invoke_json(
+        "predict", "--fit", str(saved), "--N", "7e10", "--D", "1.4e12"
+    )
+    fitted = sl.load_fit(saved)
+    assert predicted["loss"] == pytest.approx(float(fitted.predict(N=7e10, D=1.4e12)))
