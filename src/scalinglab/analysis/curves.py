@@ -386,12 +386,13 @@ class CurveFit:
     def _notes(self, schedule: Schedule, steps: np.ndarray) -> tuple[str, ...]:
         fitted = max(c["lr_area"] for c in self.curves)
         area = float(np.cumsum(schedule.lr)[steps[-1]])
-        if area > 1.05 * fitted:
-            return (
-                f"the schedule's LR area {area:.4g} is {area / fitted:.2f}x the largest "
-                f"fitted one ({fitted:.4g}); this extrapolates the power-law term.",
-            )
-        return ()
+        if area <= 1.05 * fitted:
+            return ()
+        note = (
+            f"the schedule's LR area {area:.4g} is {area / fitted:.2f}x the largest "
+            f"fitted one ({fitted:.4g}); this extrapolates the power-law term."
+        )
+        return (note,)
 
     # -- persistence -------------------------------------------------------
     def to_dict(self) -> dict:
@@ -438,11 +439,12 @@ def _band_misses(steps, loss, band, level: float) -> tuple[str, ...]:
     outside = (loss < band[0]) | (loss > band[1])
     if not outside.any():
         return ()
-    return (
+    note = (
         f"the {level:.0%} band leaves out the prediction itself at {outside.sum()} of "
         f"{steps.size} steps (from step {steps[outside][0]}): the bootstrap distribution is "
-        "biased (weakly identified parameters); do not read the band as an interval.",
+        "biased (weakly identified parameters); do not read the band as an interval."
     )
+    return (note,)
 
 
 def _prediction_steps(schedule: Schedule, steps, points: int) -> np.ndarray:
