@@ -34,6 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import InputError, ScalinglabError
+from ..fit.intervals import percentile_interval
 from .hparams import PowerLawFit, fit_power_law
 
 __all__ = ["TradeOff", "CriticalBatchFit", "fit_tradeoff", "fit_critical_batch",
@@ -136,8 +137,7 @@ def fit_tradeoff(batch, steps, *, target: float | None = None, bootstrap: int = 
         with np.errstate(divide="ignore", invalid="ignore"):
             draws = rep[:, 1] / rep[:, 0]
         for name, values in (("B_crit", draws), ("S_min", rep[:, 0]), ("E_min", rep[:, 1])):
-            lo, hi = np.nanpercentile(values, [2.5, 97.5])
-            ci95[name] = (float(lo), float(hi))
+            ci95[name] = percentile_interval(values, 0.95)
     fitted = S_min + E_min / batch
     return TradeOff(target, float(E_min / S_min), float(S_min), float(E_min), ci95,
                     int(np.unique(batch).size), float(np.max(np.abs(fitted / steps - 1))), draws)

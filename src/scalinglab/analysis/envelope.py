@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import InputError, ScalinglabError
+from ..fit.intervals import percentile_interval
 from .isoflop import PowerFit, tokens_per_param
 
 __all__ = ["EnvelopeResult", "usable_rows", "envelope"]
@@ -312,7 +313,7 @@ def _bootstrap(grid, logL, logD, logN_run, replicates, seed) -> np.ndarray:
 
 
 def _power(point: np.ndarray, reps: np.ndarray, n: int) -> PowerFit:
-    low, high = np.nanpercentile(reps[:, 1], [2.5, 97.5])
+    low, high = percentile_interval(reps[:, 1], 0.95)
     return PowerFit(
         exponent=float(point[1]),
         coefficient=float(np.exp(point[0])),

@@ -29,7 +29,7 @@ def percentile_interval(
     -------
     (low, high)
         Plain floats for 1-d ``draws``, arrays otherwise. NaN where fewer than
-        two finite replicates remain.
+        two replicates remain; an infinite replicate counts (an unbounded end).
 
     Examples
     --------
@@ -42,14 +42,20 @@ def percentile_interval(
         raise ValueError(f"level must be in (0, 1); got {level!r}.")
     draws = np.asarray(draws, dtype=float)
     tail = round(50.0 * (1.0 - level), 12)  # 1 - 0.9 is 0.0999...; 5th, not 4.999th
-    finite = np.sum(np.isfinite(draws), axis=axis)
+    present = np.sum(~np.isnan(draws), axis=axis)
     with warnings.catch_warnings():
         # All-NaN slices are expected (failed replicates); they become NaN below.
         warnings.simplefilter("ignore", RuntimeWarning)
+        # inf - inf is NaN inside the interpolation: carry infinities as the
+        # largest float and give them back afterwards.
+        big = np.finfo(float).max
         low, high = np.nanpercentile(
-            np.where(np.isfinite(draws), draws, np.nan), [tail, 100 - tail], axis=axis
+            np.clip(draws, -big, big), [tail, 100 - tail], axis=axis
         )
-    low, high = (np.where(finite >= 2, v, np.nan) for v in (low, high))
+        low, high = (
+            np.where(np.abs(v) >= big, np.sign(v) * np.inf, v) for v in (low, high)
+        )
+    low, high = (np.where(present >= 2, v, np.nan) for v in (low, high))
     if np.ndim(low) == 0:
         return float(low), float(high)
     return low, high

@@ -1,0 +1,29 @@
+"""The one percentile-interval helper: numpy's percentiles, NaN left out, infinities kept."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from scalinglab.fit.intervals import percentile_interval
+
+
+def test_matches_numpy_percentiles_along_an_axis():
+    draws = np.random.default_rng(0).normal(size=(500, 3))
+    low, high = percentile_interval(draws, 0.9, axis=0)
+    np.testing.assert_allclose(low, np.percentile(draws, 5, axis=0), rtol=1e-12)
+    np.testing.assert_allclose(high, np.percentile(draws, 95, axis=0), rtol=1e-12)
+
+
+def test_nan_replicates_are_left_out_and_infinite_ones_count():
+    values = np.arange(1.0, 41.0)
+    with_nan = np.concatenate([values, np.full(10, np.nan)])
+    assert percentile_interval(with_nan) == percentile_interval(values)
+    unbounded = np.concatenate([values, np.full(5, np.inf)])
+    assert percentile_interval(unbounded)[1] == np.inf
+    assert np.isnan(percentile_interval(np.array([np.nan, 1.0]))[0])
+
+
+def test_level_outside_zero_one_is_refused():
+    with pytest.raises(ValueError, match="level must be in"):
+        percentile_interval(np.ones(10), level=95)
