@@ -155,7 +155,14 @@ def _command(
         str(replicates[1]),
     ]
     parts += ["--seed", str(seed), "--holdout-top", str(holdout)]
-    return shlex.join(parts)
+    return " ".join(_quote(part) for part in parts)
+
+
+def _quote(arg: str) -> str:
+    """Shell quoting a reader can read: a query with single quotes goes in double quotes."""
+    if "'" in arg and not any(c in arg for c in '"$`\\!'):
+        return f'"{arg}"'
+    return shlex.quote(arg)
 
 
 @contextmanager

@@ -40,6 +40,7 @@ class Table:
     columns: tuple[str, ...]
     rows: tuple[tuple[str, ...], ...]
     collapsed: bool = False
+    numeric: bool = True  # right-align the cells that hold numbers
     kind: str = "table"
 
 
@@ -58,12 +59,24 @@ class Section:
     why: str | None = None
 
 
-def table(caption: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> Table:
-    """A table of formatted cells; long ones collapse."""
+def table(
+    caption: str,
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    *,
+    numeric: bool = True,
+) -> Table:
+    """A table of formatted cells; long ones collapse; ``numeric=False`` keeps text alignment."""
     cells = tuple(
         tuple(c if isinstance(c, str) else fmt(c) for c in row) for row in rows
     )
-    return Table(caption, tuple(columns), cells, collapsed=len(cells) > COLLAPSE_ROWS)
+    return Table(
+        caption,
+        tuple(columns),
+        cells,
+        collapsed=len(cells) > COLLAPSE_ROWS,
+        numeric=numeric,
+    )
 
 
 def figure(fig: Any, caption: str) -> Figure:

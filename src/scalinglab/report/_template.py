@@ -80,7 +80,7 @@ footer { margin-top: 2rem; font-size: 0.8rem; color: var(--muted); }
 <div class="scroll"><table>
 {% if not block.collapsed %}<caption>{{ block.caption }}</caption>{% endif %}
 <thead><tr>{% for c in block.columns %}<th scope="col">{{ c }}</th>{% endfor %}</tr></thead>
-<tbody>{% for row in block.rows %}<tr>{% for cell in row %}<td class="{{ cell|align }}">{{ cell }}</td>{% endfor %}</tr>
+<tbody>{% for row in block.rows %}<tr>{% for cell in row %}<td class="{{ cell|align if block.numeric else 'text' }}">{{ cell }}</td>{% endfor %}</tr>
 {% endfor %}</tbody></table></div>
 {% if block.collapsed %}</details>{% endif %}
 {% elif block.kind == "figure" %}

@@ -211,6 +211,14 @@ def _provenance(
         f"--bootstrap {bootstrap} --seed {seed}"
         for law in laws
     ]
+    if any(note.startswith(("query ", "subset ")) for note in runs.notes):
+        # `scalinglab fit` reads the whole table; its commands would fit other rows.
+        fit_cmds = [
+            (
+                "# the fits used only the rows the query kept (see Data), so the "
+                "`scalinglab fit` commands for them are not listed"
+            )
+        ]
     return {
         "scalinglab": __version__,
         "python / numpy / scipy / matplotlib": (

@@ -436,7 +436,7 @@ def targets_section(results: dict, targets: Sequence[dict]) -> Section:
                 continue
             row = pred["rows"][0]
             ci = row.get("ci95", (None, None))
-            warning = "; ".join(d["message"] for d in pred["diagnostics"])
+            warning = " ".join(d["message"] for d in pred["diagnostics"])
             rows.append((name, label, row["loss"], interval(*ci), warning))
     section.blocks.append(
         table(
@@ -595,7 +595,7 @@ def provenance_section(runs: Any, provenance: dict) -> Section:
         ("data hash (SHA-256)", runs.data_hash()),
         ("column mapping", ", ".join(f"{k} <- {v}" for k, v in runs.mapping.items())),
     ]
-    section.blocks.append(table("Provenance", ("item", "value"), rows))
+    section.blocks.append(table("Provenance", ("item", "value"), rows, numeric=False))
     section.blocks.append(Paragraph("To reproduce this report and its fits:"))
     section.blocks.append(Notes(tuple(provenance["commands"]), kind="code"))
     return section
