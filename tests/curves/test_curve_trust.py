@@ -390,3 +390,24 @@ def test_band_that_leaves_out_the_prediction_is_noted():
     )
     (note,) = shifted.predict(schedule, points=20).notes
     assert "leaves out the prediction itself at 20 of 20 steps" in note
+
+
+def test_optimize_takes_the_fitted_warmup(fitted):
+    import json
+
+    out = _cli(
+        "curve",
+        "optimize",
+        "--fit",
+        str(fitted),
+        "--steps",
+        "6000",
+        "--peak",
+        "3e-4",
+        "--family",
+        "cosine",
+        "--json",
+    )
+    assert out.exit_code == 0, out.output
+    names = [c["schedule"] for c in json.loads(out.output)["candidates"]]
+    assert names and all(n.endswith("warmup=200") for n in names)  # was warmup=0
