@@ -13,7 +13,8 @@ LAWS = sl.all_laws()
 # Largest relative error allowed per parameter at 1% noise. Scale parameters (A, B, N_c,
 # a, b) trade off against their exponents, so they are looser than E and the exponents.
 NOISY_RTOL = {"scale": 0.5, "other": 0.15}
-SCALES = {"A", "B", "N_c", "D_c", "a", "b", "R_N_star"}
+# ParScale's k scales log P: a weak lever at 1% noise (P's effect is a few percent).
+SCALES = {"A", "B", "N_c", "D_c", "a", "b", "R_N_star", "k"}
 
 
 def _rtol(name: str) -> float:
@@ -45,13 +46,17 @@ def test_saved_fit_predicts_bit_identically(law, tmp_path):
     reloaded = sl.load_fit(result.save(tmp_path / "fit.json"))
     inputs = {k: v[:5] * 3.0 for k, v in truth.inputs.items()}
     assert np.array_equal(result.predict(**inputs), reloaded.predict(**inputs))
-    assert np.array_equal(result.predict_draws(**inputs), reloaded.predict_draws(**inputs))
+    assert np.array_equal(
+        result.predict_draws(**inputs), reloaded.predict_draws(**inputs)
+    )
     assert reloaded.params == result.params
 
 
 def test_formula_law_fits_like_the_registered_one():
     truth = example("chinchilla")
-    data = simulate(sl.get_law("chinchilla"), truth.params, truth.inputs, noise=0.01, seed=3)
+    data = simulate(
+        sl.get_law("chinchilla"), truth.params, truth.inputs, noise=0.01, seed=3
+    )
     registered = sl.fit("chinchilla", data, bootstrap=0)
     formula = sl.fit("E + A*N**-alpha + B*D**-beta", data, bootstrap=0)
     assert formula.objective == pytest.approx(registered.objective, rel=1e-6)

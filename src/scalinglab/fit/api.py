@@ -330,7 +330,8 @@ def _table_from_arrays(arrays: Mapping[str, Any], law: Law):
     from ..data import read_runs
 
     frame = pd.DataFrame({k: np.ravel(np.asarray(v)) for k, v in arrays.items()})
-    if "N" in law.inputs:
+    # A law of N without D or C (e.g. N and parallel streams P) has no compute column.
+    if "N" in law.inputs and ("D" in frame or "C" in frame):
         extra = {
             name: name
             for name in ("D", "C", "U")

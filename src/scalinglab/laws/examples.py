@@ -36,7 +36,11 @@ class Example:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "params", MappingProxyType(dict(self.params)))
-        object.__setattr__(self, "inputs", MappingProxyType({k: np.asarray(v, float) for k, v in self.inputs.items()}))
+        object.__setattr__(
+            self,
+            "inputs",
+            MappingProxyType({k: np.asarray(v, float) for k, v in self.inputs.items()}),
+        )
 
     @property
     def n_points(self) -> int:
@@ -85,8 +89,13 @@ def _data_constrained() -> Example:
     return Example(
         "data_constrained",
         dict(
-            E=float(np.exp(0.6254804)), A=float(np.exp(6.255414)), B=float(np.exp(7.3049974)),
-            alpha=0.3526596, beta=0.3526596, R_D_star=15.387756, R_N_star=5.309743,
+            E=float(np.exp(0.6254804)),
+            A=float(np.exp(6.255414)),
+            B=float(np.exp(7.3049974)),
+            alpha=0.3526596,
+            beta=0.3526596,
+            R_D_star=15.387756,
+            R_N_star=5.309743,
         ),
         {"N": N, "D": R * U, "U": U},
         "Muennighoff et al. 2023 C4 fit; 7 sizes x 3 unique-token pools x 7 epoch counts (0.5-40)",
@@ -102,12 +111,24 @@ def _power() -> Example:
     )
 
 
+def _parscale() -> Example:
+    # Wider than the authors' 0.5-4.4B: at 1% noise their range cannot pin alpha.
+    N, P = np.meshgrid(np.geomspace(1e7, 1e11, 9), 2.0 ** np.arange(6), indexing="ij")
+    return Example(
+        "parscale",
+        dict(E=0.6912, A=1.13e7, alpha=0.1894, k=0.3935),
+        {"N": N.ravel(), "P": P.ravel()},
+        "ParScale Stack-V2-Python fit; 9 sizes 1e7-1e11 x P in 1, 2, 4, ..., 32",
+    )
+
+
 EXAMPLES = {
     "chinchilla": _chinchilla,
     "kaplan": _kaplan,
     "overtraining": _overtraining,
     "data_constrained": _data_constrained,
     "power": _power,
+    "parscale": _parscale,
 }
 
 
@@ -115,7 +136,9 @@ def example(law: str | Law) -> Example:
     """The known-truth example for a registered law (by name or instance)."""
     name = law.name if isinstance(law, Law) else str(law)
     if name not in EXAMPLES:
-        raise ScalinglabError(f"no example for law {name!r}; examples exist for {', '.join(EXAMPLES)}.")
+        raise ScalinglabError(
+            f"no example for law {name!r}; examples exist for {', '.join(EXAMPLES)}."
+        )
     return EXAMPLES[name]()
 
 
@@ -136,5 +159,7 @@ def simulate(
     """
     loss = law.predict(params, **inputs)
     if noise:
-        loss = loss * np.exp(noise * np.random.default_rng(seed).standard_normal(loss.shape))
+        loss = loss * np.exp(
+            noise * np.random.default_rng(seed).standard_normal(loss.shape)
+        )
     return {**{k: np.asarray(v, float) for k, v in inputs.items()}, "loss": loss}

@@ -52,7 +52,9 @@ class Preset:
         object.__setattr__(self, "params", MappingProxyType(dict(self.params)))
         missing = set(self.law.param_names) - set(self.params)
         if missing:
-            raise ScalinglabError(f"preset {self.name!r} lacks parameters {sorted(missing)}.")
+            raise ScalinglabError(
+                f"preset {self.name!r} lacks parameters {sorted(missing)}."
+            )
 
     @property
     def law(self) -> Law:
@@ -62,7 +64,9 @@ class Preset:
         """Predicted loss, e.g. ``predict(N=7e10, D=1.4e12)``."""
         return self.law.predict(self.params, **inputs)
 
-    def optimal(self, compute, *, flops_per_token=None, level: float = 0.95, **fixed_inputs):
+    def optimal(
+        self, compute, *, flops_per_token=None, level: float = 0.95, **fixed_inputs
+    ):
         """Compute-optimal N*, D*, loss and tokens per parameter (no intervals: no draws)."""
         from ..analysis.optimal import optimal_allocation
 
@@ -159,14 +163,34 @@ def _muennighoff2023() -> Preset:
     )
 
 
+def _chen2025(corpus: str, E: float, A: float, alpha: float, k: float) -> Preset:
+    return Preset(
+        f"chen2025_{corpus}",
+        "parscale",
+        dict(E=E, A=A, alpha=alpha, k=k),
+        "Chen et al. 2025 (arXiv 2505.10475, ParScale), re-fitted from the data in "
+        "QwenLM/ParScale parametric_fit.py (reference/formulas.md 12.8)",
+        f"N non-embedding parameters; P parallel streams; loss nats/token on {corpus}, "
+        "42B training tokens",
+        "Check: the Stack-V2-Python fit gives L(2.8B, P=4) = 1.0154 (the authors' HF "
+        "Space quotes 1.01548).",
+    )
+
+
 _FACTORIES: dict[str, Callable[[], Preset]] = {
     "hoffmann2022": _hoffmann2022,
     "hoffmann2022_rounded": _hoffmann2022_rounded,
     "besiroglu2024": _besiroglu2024,
     "kaplan2020": _kaplan2020,
     "muennighoff2023": _muennighoff2023,
+    "chen2025_stack_v2_python": lambda: _chen2025(
+        "stack_v2_python", 0.6912, 1.13e7, 0.1894, 0.3935
+    ),
+    "chen2025_pile": lambda: _chen2025("pile", 1.2888, 1.973e8, 0.1964, 0.3344),
 }
-PRESETS: Mapping[str, Preset] = MappingProxyType({k: f() for k, f in _FACTORIES.items()})
+PRESETS: Mapping[str, Preset] = MappingProxyType(
+    {k: f() for k, f in _FACTORIES.items()}
+)
 
 
 def get_preset(name: str) -> Preset:

@@ -11,6 +11,7 @@ from .chinchilla import chinchilla_law
 from .data_constrained import data_constrained_law
 from .kaplan import kaplan_law
 from .overtraining import overtraining_law
+from .parscale import parscale_law
 from .power import power_law
 
 LAWS: dict[str, Callable[[], Law]] = {
@@ -19,6 +20,7 @@ LAWS: dict[str, Callable[[], Law]] = {
     "overtraining": overtraining_law,
     "data_constrained": data_constrained_law,
     "power": power_law,
+    "parscale": parscale_law,
 }
 
 _POWER_OF = re.compile(r"^power\((\w+)\)$")
