@@ -10,6 +10,7 @@ import pytest
 import scalinglab as sl
 from scalinglab.errors import FitDidNotConverge
 from scalinglab.fit import fit
+from scalinglab.fit.bootstrap import run_weights
 from scalinglab.fit.engine import GTOL, Problem, decrement, refine
 from scalinglab.fit.objectives import get_objective
 from scalinglab.laws.examples import example, simulate
@@ -86,3 +87,23 @@ def test_decrement_is_the_relative_decrease_of_a_gauss_newton_step():
     expected = (f - 0.5 * residual[0]) / f
     found = decrement(problem, theta, np.ones((2, x.size)))
     np.testing.assert_allclose(found, expected, rtol=1e-6)
+
+
+def test_huber_optimum_with_as_many_quadratic_points_as_parameters_converges():
+    """A bootstrap replicate of the chinchilla example whose optimum has 5 points inside the
+    Huber delta for 5 parameters: the linear IRLS majoriser crawled to the 500-iteration
+    limit (not converged); the exact curvature converges in under 200 iterations."""
+    data = _noisy("chinchilla")
+    law = sl.get_law("chinchilla")
+    problem = Problem(
+        law,
+        {"N": data["N"], "D": data["D"]},
+        data["loss"],
+        get_objective("huber"),
+        np.ones(data["loss"].size),
+    )
+    optimum = law.pack(fit(law, data, bootstrap=0).params)
+    weights = run_weights(np.arange(data["loss"].size), 200, np.random.default_rng(0))
+    replicate = refine(problem, optimum[None], weights=weights[[140]])
+    assert replicate.converged[0] and replicate.iterations[0] < 200
+    assert replicate.gradient[0] <= GTOL
