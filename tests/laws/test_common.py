@@ -14,7 +14,8 @@ LAWS = sl.all_laws()
 # a, b) trade off against their exponents, so they are looser than E and the exponents.
 NOISY_RTOL = {"scale": 0.5, "other": 0.15}
 # ParScale's k scales log P: a weak lever at 1% noise (P's effect is a few percent).
-SCALES = {"A", "B", "N_c", "D_c", "a", "b", "R_N_star", "k"}
+# Clark et al.'s E_start and E_max are saturation points: only E near them pins them.
+SCALES = {"A", "B", "N_c", "D_c", "a", "b", "R_N_star", "k", "E_start", "E_max"}
 
 
 def _rtol(name: str) -> float:

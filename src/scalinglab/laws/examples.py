@@ -122,6 +122,19 @@ def _parscale() -> Example:
     )
 
 
+def _clark2022() -> Example:
+    N, E = np.meshgrid(
+        np.geomspace(1.6e7, 1.3e9, 6), 2.0 ** np.arange(10), indexing="ij"
+    )
+    return Example(
+        "clark2022",
+        dict(a=-0.084, b=-0.12, c=0.0047, d=2.58, E_start=2.66, E_max=518.0),
+        {"N": N.ravel(), "E": E.ravel()},
+        "our fit to SLDBench's moe_scaling_law finals (rounded); Clark et al.'s 6 dense "
+        "sizes (16M-1.3B) x 1-512 experts",
+    )
+
+
 EXAMPLES = {
     "chinchilla": _chinchilla,
     "kaplan": _kaplan,
@@ -129,6 +142,7 @@ EXAMPLES = {
     "data_constrained": _data_constrained,
     "power": _power,
     "parscale": _parscale,
+    "clark2022": _clark2022,
 }
 
 

@@ -10,6 +10,7 @@ from .base import Law
 from .chinchilla import chinchilla_law
 from .data_constrained import data_constrained_law
 from .kaplan import kaplan_law
+from .moe import clark2022_law
 from .overtraining import overtraining_law
 from .parscale import parscale_law
 from .power import power_law
@@ -21,6 +22,7 @@ LAWS: dict[str, Callable[[], Law]] = {
     "data_constrained": data_constrained_law,
     "power": power_law,
     "parscale": parscale_law,
+    "clark2022": clark2022_law,
 }
 
 _POWER_OF = re.compile(r"^power\((\w+)\)$")
