@@ -265,12 +265,15 @@ class CurveFit:
     converged : bool
         Whether the engine met its tolerances.
     draws : numpy.ndarray or None
-        (replicates, params) block-bootstrap parameter draws in ``param_names`` order.
+        (replicates, params) block-bootstrap parameter draws in ``param_names`` order,
+        converged replicates only; None without a bootstrap or when more than 20 % of
+        the replicates failed (see the ``bootstrap_not_converged`` diagnostic).
     param_names : tuple of str
         Parameter order of ``draws``.
     curves : tuple of dict
-        Per fitted curve: name, first and last step, raw and used points, peak LR,
-        LR area, and its fitted-curve errors (``final_rel_err``, ``mean_abs_rel_err``).
+        Per fitted curve: name, source file, warmup (the default of typed schedule
+        specs, :meth:`default_warmup`), first and last step, raw and used points, peak
+        LR, LR area, and its fitted-curve errors (``final_rel_err``, ``mean_abs_rel_err``).
     diagnostics : tuple of Diagnostic
         Engine findings (parameters at bounds, non-convergence, ...).
     settings : dict
