@@ -46,17 +46,64 @@ def ladder_frame(root: Path | str):
     parts = []
     for path in sorted(Path(root, "data", "ladder-runs").glob("*.csv")):
         part = pd.read_csv(path)
-        run = path.stem
-        part["run"] = run
-        part["size"] = run.split("-")[0]
-        part["N"] = float(SIZES[part["size"].iloc[0]])
-        part["D"] = part["throughput/total_tokens"].astype(float)
-        part = part[part["D"] > 0]
-        part["final"] = part["D"] == part["D"].max()
-        parts.append(part)
+        size = path.stem.split("-")[0]
+        tokens = part["throughput/total_tokens"].astype(float)
+        part = part.assign(
+            run=path.stem,
+            size=size,
+            N=float(SIZES[size]),
+            D=tokens,
+            final=tokens == tokens.max(),
+        )
+        parts.append(part[part["D"] > 0])
     frame = pd.concat(parts, ignore_index=True)
-    frame["mmlu_test_bpb"] = frame[[_BPB.format(t) for t in _MMLU]].mean(axis=1)
-    frame["mmlu_test_acc"] = frame[[_ACC.format(t) for t in _MMLU]].mean(axis=1)
-    return frame.reset_index(drop=True).assign(
-        final=lambda f: f["final"].astype(bool) & np.isfinite(f["D"])
+    return frame.assign(
+        mmlu_test_bpb=frame[[_BPB.format(t) for t in _MMLU]].mean(axis=1),
+        mmlu_test_acc=frame[[_ACC.format(t) for t in _MMLU]].mean(axis=1),
     )
+
+
+def evaluate(root: Path | str, *, bootstrap: int = 200, seed: int = 0) -> dict:
+    """Fit every paper task on 190M-1B, predict the final checkpoint of every 3B run.
+
+    Returns, per task: mean absolute and relative error of the two-step and the
+    single-step prediction, the two-step 95% interval coverage (prediction kind) and
+    its mean width, and the task-loss relative error of step 1.
+    """
+    from scalinglab.downstream import fit_task
+    from scalinglab.downstream.single import fit_single_step
+
+    frame = ladder_frame(root)
+    train = frame[frame["size"] != "3B"]
+    test = frame[(frame["size"] == "3B") & frame["final"]]
+    N, D = test["N"].to_numpy(), test["D"].to_numpy()
+    found = {}
+    for task, (loss_column, metric, chance) in PAPER_TASKS.items():
+        two = fit_task(
+            train,
+            task_loss=loss_column,
+            metric=metric,
+            run="run",
+            chance=chance,
+            bootstrap=bootstrap,
+            seed=seed,
+            name=task,
+        )
+        one = fit_single_step(train, two, bootstrap=bootstrap, seed=seed)
+        actual = test[metric].to_numpy()
+        point = two.predict(N=N, D=D)
+        low, high = two.predict_interval(N=N, D=D)["metric"]
+        single = one.predict(N=N, D=D)
+        found[task] = {
+            "abs": float(np.mean(np.abs(point["metric"] - actual))),
+            "rel": float(np.mean(np.abs(point["metric"] - actual) / actual)),
+            "single_abs": float(np.mean(np.abs(single - actual))),
+            "single_rel": float(np.mean(np.abs(single - actual) / actual)),
+            "coverage": float(np.mean((actual >= low) & (actual <= high))),
+            "width": float(np.mean(high - low)),
+            "task_loss_rel": float(
+                np.mean(np.abs(point["task_loss"] / test[loss_column].to_numpy() - 1))
+            ),
+            "runs": len(test),
+        }
+    return found

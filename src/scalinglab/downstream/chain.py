@@ -16,7 +16,7 @@ Ladders", arXiv:2412.04403, sections 3-4.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -280,6 +280,7 @@ def fit_task(
     bootstrap: int = 1000,
     seed: int = 0,
     name: str | None = None,
+    extrapolation: str | None = "rolling",
 ) -> TaskFit:
     """Fit the two-step task law with a joint run bootstrap.
 
@@ -298,6 +299,9 @@ def fit_task(
     bootstrap : joint run-resample replicates (at least 20).
     seed : seeds the bootstrap and the interval noise.
     name : the task's name (default: the metric column).
+    extrapolation : step 1's extrapolation error (``"rolling"``, see
+        :func:`scalinglab.fit`), added to prediction intervals beyond the fitted
+        range; None leaves them to the joint bootstrap and the run scatter.
 
     Returns
     -------
@@ -338,8 +342,10 @@ def fit_task(
             "loss": rows.task_loss[final],
             "run": rows.run[final].astype(str),
         },
-        bootstrap=bootstrap,
+        # Its own bootstrap only gates the extrapolation estimate; the joint draws replace it.
+        bootstrap=bootstrap if extrapolation else 0,
         seed=seed,
+        extrapolation=extrapolation,
     )
     step2 = fit(
         link_law,
@@ -359,7 +365,7 @@ def fit_task(
     m = rows.metric[on_link]
     return TaskFit(
         task=name or metric,
-        step1=step1,
+        step1=replace(step1, draws=draws1),
         link=link,
         link_params=dict(step2.params),
         draws1=draws1,
