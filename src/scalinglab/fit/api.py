@@ -203,6 +203,7 @@ def _diagnostics(problem: Problem, table, best: _Best, residuals) -> list:
 
 
 def _n_runs(table) -> int:
+    """Distinct runs in the table (checkpoints of one run count once)."""
     return int(table.runs().max()) + 1
 
 
