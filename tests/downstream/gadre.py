@@ -5,11 +5,25 @@ from __future__ import annotations
 from pathlib import Path
 
 # The paper's 17-task subset (SOURCE.md of gadre_overtraining, from scaling/constants.py).
-SUBSET = (
-    "bigbench_operators pubmed_qa_labeled hellaswag_zeroshot boolq arc_easy coqa "
-    "bigbench_dyck_languages lambada_openai bigbench_novel_concepts winograd "
-    "bigbench_cs_algorithms commonsense_qa bigbench_qa_wikidata hellaswag copa squad piqa"
-).split()
+SUBSET = [
+    "bigbench_operators",
+    "pubmed_qa_labeled",
+    "hellaswag_zeroshot",
+    "boolq",
+    "arc_easy",
+    "coqa",
+    "bigbench_dyck_languages",
+    "lambada_openai",
+    "bigbench_novel_concepts",
+    "winograd",
+    "bigbench_cs_algorithms",
+    "commonsense_qa",
+    "bigbench_qa_wikidata",
+    "hellaswag",
+    "copa",
+    "squad",
+    "piqa",
+]
 
 
 def gadre_frame(root: Path | str):
