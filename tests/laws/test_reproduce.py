@@ -53,3 +53,26 @@ def test_clark2022_on_the_routed_models_extrapolates_to_the_largest_size(shared_
     assert result.params["a"] < 0 and result.params["b"] < 0 < result.params["c"]
     predicted = result.predict(**{k: v[held] for k, v in arrays.items()})
     assert _r2(predicted, loss[held]) > 0.55  # measured 0.64 (all router types pooled)
+
+
+@pytest.mark.parametrize("task", ["flan", "gigaword", "wikiword"])
+def test_rectified_beats_the_plain_power_law_at_the_largest_size(shared_data, task):
+    """Lin et al.'s claim: pre-learned data (D_l) is what lets the law extrapolate.
+
+    SLDBench's split: each model fitted on 200 to 409,600 examples, 819,200 held out.
+    Measured median |rel error|: rectified 0.8% / 2.5% / 0.7% against the power law's
+    9.7% / 8.9% / 1.7% (flan, gigaword, wikiword).
+    """
+    frame = pd.read_csv(
+        shared_data / "sldbench_early" / "rectified_scaling_law" / f"{task}.csv"
+    )
+    sizes = np.array([float(c) for c in frame.columns[1:]])
+    errors = {"rectified": [], "power(D)": []}
+    for _, row in frame.iterrows():
+        loss = row.iloc[1:].to_numpy(float)
+        train = np.isfinite(loss) & (sizes > 0) & (sizes < 819200)
+        for law, found in errors.items():
+            result = sl.fit(law, {"D": sizes[train], "loss": loss[train]}, bootstrap=0)
+            found.append(abs(float(result.predict(D=819200.0)) / loss[-1] - 1))
+    assert np.median(errors["rectified"]) < 0.03
+    assert np.median(errors["rectified"]) < 0.5 * np.median(errors["power(D)"])

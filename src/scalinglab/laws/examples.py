@@ -135,6 +135,16 @@ def _clark2022() -> Example:
     )
 
 
+def _rectified() -> Example:
+    return Example(
+        "rectified",
+        dict(B=196.0, D_l=40.0, beta=0.30, E=1.0),
+        {"D": 200.0 * 2.0 ** np.arange(20)},
+        "LaMini-GPT-124M on FLAN (our fit, E raised to 1 so it shows); 200 to 1e8 "
+        "examples, doubling (SLDBench's sizes, extended)",
+    )
+
+
 EXAMPLES = {
     "chinchilla": _chinchilla,
     "kaplan": _kaplan,
@@ -143,6 +153,7 @@ EXAMPLES = {
     "power": _power,
     "parscale": _parscale,
     "clark2022": _clark2022,
+    "rectified": _rectified,
 }
 
 

@@ -14,6 +14,7 @@ from .moe import clark2022_law
 from .overtraining import overtraining_law
 from .parscale import parscale_law
 from .power import power_law
+from .rectified import rectified_law
 
 LAWS: dict[str, Callable[[], Law]] = {
     "chinchilla": chinchilla_law,
@@ -23,6 +24,7 @@ LAWS: dict[str, Callable[[], Law]] = {
     "power": power_law,
     "parscale": parscale_law,
     "clark2022": clark2022_law,
+    "rectified": rectified_law,
 }
 
 _POWER_OF = re.compile(r"^power\((\w+)\)$")
