@@ -1,4 +1,4 @@
-"""CLI: ``plan ladder``, ``plan isoflop``, ``run``, ``status``, ``export``, ``demo``."""
+"""CLI: ``plan ladder``, ``plan isoflop``, ``plan sweep``, ``run``, ``status``, ``export``, ``demo``."""
 
 from __future__ import annotations
 
@@ -125,6 +125,75 @@ def plan_isoflop(
         corpus=corpus,
     )
     _save_and_show(plan, output, json_out)
+
+
+@plan_app.command("sweep")
+def plan_sweep(
+    N: str = typer.Option(..., "--N", help="Target parameter counts, e.g. 1e6,4e6."),
+    D: str = typer.Option(
+        "20x",
+        "--D",
+        help="Training tokens (2e7,8e7) or ratios D/N ending in x (20x or 10x,40x).",
+    ),
+    lr: str = typer.Option(
+        "0.25x..4x:5",
+        "--lr",
+        help="Learning rates: LOW..HIGH:COUNT log-spaced (3e-4..3e-2:7), a list, or multiples "
+        "of the preset's (0.25x..4x:5).",
+    ),
+    bs: str = typer.Option(
+        "1x",
+        "--bs",
+        help="Batch sizes in sequences (16..256:5), or multiples of the preset's "
+        "rounded to powers of two (0.5x..2x:3).",
+    ),
+    wd: Optional[str] = typer.Option(
+        None,
+        "--wd",
+        help="AdamW weight decays, e.g. 0.01..1:5 (default: the trainer's 0.1).",
+    ),
+    hparams: str = typer.Option(
+        "steplaw", "--hparams", help="Preset the x grids centre on."
+    ),
+    seed: int = typer.Option(0, "--seed", help="Training seed of every run."),
+    lr_scale: float = _LR_SCALE,
+    schedule: str = _SCHEDULE,
+    corpus: str = _CORPUS,
+    output: Optional[Path] = _OUTPUT,
+    json_out: bool = _JSON,
+) -> None:
+    """Plan an lr x batch (x weight decay) grid per model size; then `scalinglab run` it and
+    `scalinglab hparams fit STUDY`.
+
+    Example: scalinglab plan sweep --N 1e6,4e6 --D 20x --lr 3e-4..3e-2:7 --bs 16..256:5 -o sweep.json
+    """
+    from ..plan.sweep import parse_grid, sweep
+
+    lengths = _lengths(D)
+    plan = sweep(
+        _numbers(N, "--N"),
+        **lengths,
+        lr=parse_grid(lr, "--lr"),
+        batch=parse_grid(bs, "--bs"),
+        weight_decay=parse_grid(wd, "--wd") if wd else None,
+        hparams=hparams,
+        seed=seed,
+        lr_scale=lr_scale,
+        schedule=schedule,
+        corpus=corpus,
+    )
+    _save_and_show(plan, output, json_out)
+
+
+def _lengths(text: str) -> dict[str, tuple[float, ...]]:
+    """``"20x"`` -> tokens_per_param; ``"2e7,8e7"`` -> D."""
+    parts = [p.strip() for p in text.split(",") if p.strip()]
+    ratios = [p.endswith("x") for p in parts]
+    if any(ratios) and not all(ratios):
+        raise ScalinglabError(f"--D mixes ratios (20x) and token counts; got {text!r}.")
+    if all(ratios) and parts:
+        return {"tokens_per_param": _numbers(",".join(p[:-1] for p in parts), "--D")}
+    return {"D": _numbers(text, "--D")}
 
 
 @app.command("run")
@@ -304,10 +373,21 @@ def _save_and_show(plan: Any, output: Path | None, json_out: bool) -> None:
     if json_out:
         return print_json({"path": str(output) if output else None, **plan.to_dict()})
     _console().print(_plan_table(plan))
+    typer.echo(_cost_line(plan))
     for warning in plan.warnings:
         typer.echo(f"warning: {warning}", err=True)
     if output is not None:
         typer.echo(f"wrote {len(plan.runs)} runs to {output}")
+
+
+def _cost_line(plan: Any) -> str:
+    exact = sum(r.C_exact for r in plan.runs)
+    six_nd = sum(r.C for r in plan.runs)
+    tokens = sum(r.D for r in plan.runs)
+    return (
+        f"total cost: {exact:.4g} FLOPs counting every matrix product (6ND: {six_nd:.4g}), "
+        f"{tokens:.4g} training tokens over {len(plan.runs)} runs"
+    )
 
 
 def _plan_table(plan: Any) -> Table:
@@ -326,7 +406,11 @@ def _plan_table(plan: Any) -> Table:
         "steps",
     ):
         table.add_column(name, justify="left" if name == "run" else "right")
+    decays = any(getattr(r, "weight_decay", None) is not None for r in plan.runs)
+    if decays:
+        table.add_column("wd", justify="right")
     for r in plan.runs:
+        wd = (_g(r.weight_decay),) if decays else ()
         table.add_row(
             r.run_id,
             str(r.shape.n_layer),
@@ -339,6 +423,7 @@ def _plan_table(plan: Any) -> Table:
             f"{r.lr:.3g}",
             _g(r.batch_tokens),
             str(r.steps),
+            *wd,
         )
     return table
 

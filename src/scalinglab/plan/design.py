@@ -57,6 +57,11 @@ CONVENTIONS = {
 }
 
 
+#: PlannedRun fields a plan file may leave out; the later ones are omitted when None.
+_OPTIONAL = ("budget", "weight_decay")
+_OMIT_IF_NONE = ("weight_decay",)
+
+
 @dataclass(frozen=True)
 class PlannedRun:
     """One training run of a plan, with exact counts (see :data:`CONVENTIONS`).
@@ -93,18 +98,20 @@ class PlannedRun:
     N_target: float
     D_target: float
     budget: float | None = None
+    weight_decay: float | None = None  # AdamW; None: the trainer's default
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain dict; the shape is a nested dict."""
+        """Plain dict; the shape is a nested dict. Optional fields left at None are
+        omitted, so studies stored before they existed still match their plan."""
         out = asdict(self)
         out["shape"] = self.shape.to_dict()
-        return out
+        return {k: v for k, v in out.items() if k not in _OMIT_IF_NONE or v is not None}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> PlannedRun:
         """Inverse of :meth:`to_dict`; missing or unknown keys are named."""
         names = {f.name for f in fields(cls)}
-        required = {f.name for f in fields(cls) if f.name != "budget"}
+        required = {f.name for f in fields(cls) if f.name not in _OPTIONAL}
         missing, unknown = required - set(data), set(data) - names
         if missing or unknown:
             raise ScalinglabError(
@@ -322,11 +329,39 @@ def _planned_run(
     params = count_params(shape)
     suggestion = suggest_hparams(params.non_embedding, D_target, preset=s.hparams)
     sequences = max(1, round(suggestion.batch_tokens / s.seq_len))
+    source = suggestion.source + (f" x {s.lr_scale:g} (lr)" if s.lr_scale != 1 else "")
+    steps = max(1, round(D_target / (sequences * s.seq_len)))
+    return _make_run(
+        shape,
+        float(suggestion.lr) * s.lr_scale,
+        sequences,
+        steps,
+        s,
+        run_id,
+        source,
+        (N_target, D_target),
+        budget=budget,
+    )
+
+
+def _make_run(
+    shape: ModelShape,
+    lr: float,
+    sequences: int,
+    steps: int,
+    s: _RunSettings,
+    run_id: str,
+    source: str,
+    targets: tuple[float, float],
+    *,
+    budget: float | None = None,
+    weight_decay: float | None = None,
+) -> PlannedRun:
+    """A run with exact counts for a given shape, learning rate, batch and step count."""
+    params = count_params(shape)
     batch_tokens = sequences * s.seq_len
-    steps = max(1, round(D_target / batch_tokens))
     D = steps * batch_tokens
     flops = train_flops(shape, D, seq_len=s.seq_len)
-    source = suggestion.source + (f" x {s.lr_scale:g} (lr)" if s.lr_scale != 1 else "")
     return PlannedRun(
         run_id=run_id,
         shape=shape,
@@ -340,7 +375,7 @@ def _planned_run(
         C_exact_no_embedding=flops.exact_no_embedding,
         C_exact_no_attention_no_embedding=flops.exact_no_attention_no_embedding,
         tokens_per_param=D / params.total,
-        lr=float(suggestion.lr) * s.lr_scale,
+        lr=float(lr),
         batch_tokens=batch_tokens,
         seq_len=s.seq_len,
         steps=steps,
@@ -352,9 +387,10 @@ def _planned_run(
         log_every=max(1, steps // s.rows_per_run),
         corpus=s.corpus,
         hparams=source,
-        N_target=float(N_target),
-        D_target=float(D_target),
+        N_target=float(targets[0]),
+        D_target=float(targets[1]),
         budget=budget,
+        weight_decay=weight_decay,
     )
 
 
