@@ -10,10 +10,12 @@ from .counts import (
 from .design import CONVENTIONS, Plan, PlannedRun, isoflop_grid, ladder
 from .io import load_plan, save_plan
 from .shapes import ModelShape, shape_for_params
+from .sweep import Grid, parse_grid, sweep
 
 __all__ = [
     "CONVENTIONS",
     "FlopCount",
+    "Grid",
     "ModelShape",
     "ParamCount",
     "Plan",
@@ -22,8 +24,10 @@ __all__ = [
     "forward_flops_per_token",
     "isoflop_grid",
     "ladder",
+    "parse_grid",
     "load_plan",
     "save_plan",
     "shape_for_params",
+    "sweep",
     "train_flops",
 ]
