@@ -266,8 +266,8 @@ def _rebuild_law(described: Mapping) -> Law:
     source = described.get("source")
     if source:
         law = get_law(source, inputs=described.get("inputs", ()))
-    elif described["name"] in LAWS:
-        law = get_law(described["name"])
+    elif described["name"] in LAWS or described["name"].endswith(")"):
+        law = get_law(described["name"])  # a registered name, power(X) or mixing(...)
     else:
         raise ScalinglabError(
             f"cannot rebuild law {described['name']!r}: not registered and no formula."

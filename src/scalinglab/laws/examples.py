@@ -145,6 +145,19 @@ def _rectified() -> Example:
     )
 
 
+def _mixing() -> Example:
+    # Every mixture of three domains on a 1/8 lattice (36 proportions summing to 1).
+    r1, r2 = (a.ravel() for a in np.meshgrid(np.arange(9) / 8, np.arange(9) / 8))
+    keep = r1 + r2 <= 1.0
+    r1, r2 = r1[keep], r2[keep]
+    return Example(
+        "mixing",
+        dict(c=1.9, k=1.2, t_r1=-1.5, t_r2=0.4),
+        {"r1": r1, "r2": r2, "r3": 1.0 - r1 - r2},
+        "a target domain helped by r1 and slightly hurt by r2 (Ye et al.'s fig. 2 shape)",
+    )
+
+
 EXAMPLES = {
     "chinchilla": _chinchilla,
     "kaplan": _kaplan,
@@ -154,6 +167,7 @@ EXAMPLES = {
     "parscale": _parscale,
     "clark2022": _clark2022,
     "rectified": _rectified,
+    "mixing": _mixing,
 }
 
 

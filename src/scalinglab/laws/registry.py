@@ -10,6 +10,7 @@ from .base import Law
 from .chinchilla import chinchilla_law
 from .data_constrained import data_constrained_law
 from .kaplan import kaplan_law
+from .mixing import mixing_law
 from .moe import clark2022_law
 from .overtraining import overtraining_law
 from .parscale import parscale_law
@@ -25,9 +26,11 @@ LAWS: dict[str, Callable[[], Law]] = {
     "parscale": parscale_law,
     "clark2022": clark2022_law,
     "rectified": rectified_law,
+    "mixing": mixing_law,
 }
 
 _POWER_OF = re.compile(r"^power\((\w+)\)$")
+_MIXING_OF = re.compile(r"^mixing\(([\w\s,]+)\)$")
 
 
 def all_laws() -> list[Law]:
@@ -75,6 +78,9 @@ def _lookup(spec: str | Law, inputs: tuple[str, ...]) -> Law:
     power_of = _POWER_OF.match(spec)
     if power_of:
         return power_law(x=power_of.group(1))
+    mixing_of = _MIXING_OF.match(spec)
+    if mixing_of:
+        return mixing_law([d.strip() for d in mixing_of.group(1).split(",")])
     if any(ch in spec for ch in "+-*/()"):
         from .formula import INPUT_NAMES, formula_law
 
