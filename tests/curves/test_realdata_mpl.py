@@ -128,7 +128,10 @@ def test_two_curves_intervals_contain_estimates_or_are_withheld(shared_data):
     codes = [d.code for d in fit.diagnostics]
     assert "interval_excludes_estimate" not in codes
     if fit.draws is None:
-        assert "bootstrap_not_converged" in codes
+        (failed,) = [d for d in fit.diagnostics if d.code == "bootstrap_not_converged"]
+        # Measured: 9 of a first batch of 10 failed, and the other 90 were not run.
+        assert failed.details["failed"] > failed.details["total"] / 2
+        assert failed.details["total"] == 10 and failed.details["requested"] == 100
         return
     for name, (low, high) in fit.conf_int().items():
         assert low <= fit.params[name] <= high, name
