@@ -695,7 +695,8 @@ def _block_bootstrap(result, curves, blocks, replicates, seed, progress):
             result.law.pack(result.params),
             block,
             replicates=count,
-            seed=seed + offset,
+            # One stream per (seed, batch): seed 0's second batch is not seed 10's first.
+            seed=int(np.random.SeedSequence([seed, offset]).generate_state(1)[0]),
             chunk=chunk,
             progress=moved,
             strata=strata,
