@@ -8,7 +8,6 @@ from typing import Optional
 import numpy as np
 import typer
 
-from ..data import read_runs
 from ..errors import ScalinglabError
 from ..fit import fit as fit_law
 from ..fit import load_fit
@@ -42,6 +41,8 @@ from ._options import (
 
 def read_columns(data: Path, N, D, C, loss, run, U, N_kind, dropna: bool = False):
     """The run table with the user's column mapping (shared by commands that read runs)."""
+    from ..data import read_runs  # pandas: only commands that read a run table pay it
+
     return read_runs(
         data, N=N, D=D, C=C, loss=loss, run=run, U=U, N_kind=N_kind, dropna=dropna
     )

@@ -5,15 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from ..errors import ScalinglabError
 from ._app import app
+from ._common import console as stdout_console
 from ._common import print_json, save_plot
 from ._options import JsonOpt, PlotOpt, flops_per_token, parse_quantities
-
-console = Console()
 
 TargetLossOpt = typer.Option(
     None,
@@ -51,6 +48,13 @@ GpuHoursOpt = typer.Option(
 DollarsOpt = typer.Option(
     None, "--dollars", help="Total budget in dollars (needs hardware)."
 )
+
+
+def _table(title: str):
+    """A rich table titled on the left (rich is imported only when a table prints)."""
+    from rich.table import Table
+
+    return Table(title=title, title_justify="left")
 
 
 def wants_lifetime(**options) -> bool:
@@ -174,12 +178,13 @@ _ROWS = (
 
 
 def _print_lifetime(payload: dict) -> None:
+    console = stdout_console()
     what = (
         "lowest loss for the budget"
         if payload["form"] == "budget"
         else "cheapest to the target loss"
     )
-    table = Table(title=f"lifetime optimum ({what})", title_justify="left")
+    table = _table(title=f"lifetime optimum ({what})")
     for column in (
         "quantity",
         "optimum",
@@ -277,13 +282,13 @@ def testtime_fit(
 
 
 def _print_testtime(rows: list[dict]) -> None:
+    console = stdout_console()
     for row in rows:
         name = f"{row['model']}: " if "model" in row else ""
         p, b = row["params"], row["beta"]
-        table = Table(
+        table = _table(
             title=f"{name}-log pass@k = {p['a']:.4g} k^-{p['b']:.4g};  p ~ Beta({b['alpha']:.3g}, "
             f"{b['beta']:.3g});  {row['n_problems']} problems, n >= {row['samples_per_problem']}",
-            title_justify="left",
         )
         for column in ("k", "observed", "law", "Beta forecast"):
             table.add_column(column, justify="right")
@@ -366,9 +371,9 @@ def frontier(
 
 
 def _print_frontier(payload: dict) -> None:
-    table = Table(
+    console = stdout_console()
+    table = _table(
         title=f"lifetime frontier over {payload['axis'].replace('_', ' ')}",
-        title_justify="left",
     )
     columns = (
         "inference_tokens",
@@ -464,10 +469,10 @@ def _one(text: str, name: str) -> float:
 
 
 def _print_t2(payload: dict) -> None:
-    table = Table(
+    console = stdout_console()
+    table = _table(
         title=f"train-to-test optimum: k = {payload['k']} samples per query, "
         f"pass@k = {payload['pass_at_k']:.4g}",
-        title_justify="left",
     )
     for column in (
         "",
