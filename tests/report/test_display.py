@@ -35,6 +35,7 @@ def test_validation_frame_is_one_row_per_heldout_point(ladder_runs):
     np.testing.assert_array_equal(frame["rel_error"], [p.rel_error for p in v.points])
     assert frame["in_ci95"].mean() == v.summary.coverage
     assert "held-out rows" in v._repr_html_()
+    assert v.plot(ladder_runs).axes[1].get_xlabel() == "decades beyond the fitted range"
 
 
 def test_comparison_frame_lists_each_budget(ladder_runs):
@@ -54,3 +55,13 @@ def test_comparison_frame_lists_each_budget(ladder_runs):
         table["multiplier"], [b["value"] for b in group.budgets]
     )
     assert "compute multiplier over A" in c._repr_html_()
+    assert c.plot().axes[0].get_ylabel() == "compute multiplier vs A"
+
+
+def test_plot_draws_each_result_and_asks_for_the_runs(ladder_fit, ladder_runs):
+    from scalinglab.errors import ScalinglabError
+
+    fig = ladder_fit.plot(ladder_runs)
+    assert fig.axes[0].get_title() == "chinchilla: fitted loss surface"
+    with pytest.raises(ScalinglabError, match=r"FitResult.plot\(runs\)"):
+        ladder_fit.plot()

@@ -10,7 +10,9 @@ from __future__ import annotations
 import html
 from typing import Any
 
-__all__ = ["Display", "to_frame", "to_html"]
+from ..errors import ScalinglabError
+
+__all__ = ["Display", "plot", "to_frame", "to_html"]
 
 
 class Display:
@@ -22,6 +24,11 @@ class Display:
 
     def _repr_html_(self) -> str:
         return to_html(self)
+
+    def plot(self, runs: Any = None) -> Any:
+        """The result's figure: a fit's iso-loss contours (or residuals) over ``runs``, a
+        validation's held-out predictions over ``runs``, a comparison's multipliers."""
+        return plot(self, runs)
 
 
 def to_frame(result: Any) -> Any:
@@ -46,6 +53,29 @@ def to_html(result: Any) -> str:
         + (f"<ol>{items}</ol>" if items else "")
         + "</div>"
     )
+
+
+def plot(result: Any, runs: Any = None) -> Any:
+    """The figure of a FitResult or Validation (both need ``runs``) or a Comparison."""
+    kind = type(result).__name__
+    if kind == "Comparison":
+        from ..plot.validation import compare_figure
+
+        return compare_figure(result)
+    if runs is None:
+        raise ScalinglabError(
+            f"{kind}.plot(runs) draws the runs too; pass the RunTable it was made from."
+        )
+    from ..data import read_runs
+
+    runs = read_runs(runs)
+    if kind == "FitResult":
+        from ..plot.fit import fit_figure
+
+        return fit_figure(result, runs)
+    from ..plot.validation import validation_figure
+
+    return validation_figure(result, runs)
 
 
 def _number(value: float) -> str:
