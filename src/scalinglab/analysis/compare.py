@@ -32,6 +32,7 @@ from ..errors import InputError, ScalinglabError
 from ..fit.api import fit
 from ..fit.bootstrap import bootstrap as run_bootstrap
 from ..fit.engine import Problem
+from ..fit.intervals import percentile_interval
 from ..fit.objectives import get_objective
 from ..laws.base import Law
 from ..laws.registry import get_law
@@ -370,7 +371,7 @@ def _group(law, g, point, draws, baseline, grid, C_med, span, target_loss, n_run
         for c, v, lo, hi in zip(grid, m_hat, low, high)
     )
     trend, trend_reps = _trend(grid, m_hat), np.array([_trend(grid, r) for r in m_reps])
-    t_low, t_high = np.nanpercentile(trend_reps, [2.5, 97.5])
+    t_low, t_high = percentile_interval(trend_reps)
     ratio, ratio_ci = _token_ratio(law, point, draws, baseline, g, target_loss, span)
     return GroupComparison(
         group=g,
@@ -391,10 +392,8 @@ def _group(law, g, point, draws, baseline, grid, C_med, span, target_loss, n_run
 def _log_interval(reps: np.ndarray):
     with np.errstate(all="ignore"):
         logs = np.log(reps)
-    # Infinite multipliers (the baseline never reaches the loss) sort last, as they should;
-    # numpy warns when it interpolates between two of them.
-    with np.errstate(invalid="ignore"):
-        low, high = np.nanpercentile(logs, [2.5, 97.5], axis=0)
+    # Infinite multipliers (the baseline never reaches the loss) are unbounded ends.
+    low, high = percentile_interval(logs)
     return np.exp(low), np.exp(high)
 
 
@@ -442,8 +441,8 @@ def _token_ratio(law, point, draws, baseline, g, target, span):
     reps = tokens(draws[baseline]) / tokens(draws[g])
     if not np.isfinite(ratio) or np.isfinite(reps).sum() < 2:
         return (float(ratio) if np.isfinite(ratio) else None), None
-    low, high = np.nanpercentile(reps, [2.5, 97.5])
-    return float(ratio), (float(low), float(high))
+    low, high = percentile_interval(reps)
+    return float(ratio), (low, high)
 
 
 def _notes(results, fits, failed: dict, replicates: int) -> list[str]:
