@@ -123,6 +123,8 @@ def fit_cmd(
 
 
 def _print_fit(result) -> None:
+    from rich.markup import escape
+
     ci = result.conf_int() if result.draws is not None else {}
     title = f"{result.law} law, objective {result.objective:.4g}"
     table = new_table(title, ["param", "value", "95% CI"])
@@ -137,7 +139,7 @@ def _print_fit(result) -> None:
             f"{c['final_rel_err']:+.3%}, mean |error| {c['mean_abs_rel_err']:.3%}"
         )
     for d in result.diagnostics:
-        out.print(f"[yellow]{d.message}[/yellow]", highlight=False)
+        out.print(f"[yellow]{escape(d.message)}[/yellow]", highlight=False)
 
 
 @curve_app.command("predict", help=_PREDICT_HELP)
@@ -207,6 +209,8 @@ def _score(result, schedule, observed) -> dict:
 
 
 def _print_predictions(predictions, score) -> None:
+    from rich.markup import escape
+
     out = console()
     for p in predictions:
         band = (
@@ -217,7 +221,7 @@ def _print_predictions(predictions, score) -> None:
             highlight=False,
         )
         for note in p.notes:
-            out.print(f"[yellow]{note}[/yellow]", highlight=False)
+            out.print(f"[yellow]{escape(note)}[/yellow]", highlight=False)
     if score is not None:
         out.print(
             f"observed {score['name']}: final loss {score['final_loss']:.4f} at step "
@@ -227,7 +231,7 @@ def _print_predictions(predictions, score) -> None:
             highlight=False,
         )
         for note in score["notes"]:
-            out.print(f"[yellow]{note}[/yellow]", highlight=False)
+            out.print(f"[yellow]{escape(note)}[/yellow]", highlight=False)
 
 
 @curve_app.command("optimize")
