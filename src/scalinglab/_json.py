@@ -20,8 +20,8 @@ def jsonable(value: Any) -> Any:
         return [jsonable(v) for v in value]
     if isinstance(value, np.ndarray):
         return jsonable(value.tolist())
-    if isinstance(value, np.integer):
-        return int(value)
+    if isinstance(value, (np.integer, np.bool_, np.str_)):
+        return value.item()
     if isinstance(value, (float, np.floating)):
         value = float(value)
         return value if math.isfinite(value) else None
@@ -47,11 +47,14 @@ def read_saved(path: str | Path, *, format: int, what: str, make: str) -> dict:
     try:
         data = json.loads(Path(path).read_text())
     except FileNotFoundError:
-        raise InputError(f"no such file; save a {what} with `{make} -o FILE`.", source=source) from None
+        raise InputError(
+            f"no such file; save a {what} with `{make} -o FILE`.", source=source
+        ) from None
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise InputError(f"not a JSON {what} file ({error}).", source=source) from None
     if not isinstance(data, dict) or data.get("format") != format:
         raise InputError(
-            f"not a {what} file (format {format} expected); make one with `{make}`.", source=source
+            f"not a {what} file (format {format} expected); make one with `{make}`.",
+            source=source,
         )
     return data

@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .._json import jsonable
 from ..errors import InputError
 
 __all__ = ["SUPPORTED_FORMATS", "RawTable", "format_of", "read_table", "write_table"]
@@ -175,7 +176,8 @@ def _decimal_commas(path: str | Path) -> bool:
     with _open_text(path) as handle:
         body = "".join(itertools.islice(handle, 50))
     return (
-        re.search(r"(^|;)\s*-?\d+,\d+([eE][-+]?\d+)?\s*(;|$)", body, re.MULTILINE) is not None
+        re.search(r"(^|;)\s*-?\d+,\d+([eE][-+]?\d+)?\s*(;|$)", body, re.MULTILINE)
+        is not None
     )
 
 
@@ -317,10 +319,7 @@ def write_table(frame: pd.DataFrame, path: str | Path) -> Path:
 
 
 def _write_json(frame: pd.DataFrame, path: Path, *, lines: bool) -> None:
-    records = [
-        {k: _json_value(v) for k, v in row.items()}
-        for row in frame.to_dict(orient="records")
-    ]
+    records = jsonable(frame.to_dict(orient="records"))
     if lines:
         text = "".join(json.dumps(r) + "\n" for r in records)
     else:
@@ -328,11 +327,3 @@ def _write_json(frame: pd.DataFrame, path: Path, *, lines: bool) -> None:
     opener = gzip.open if str(path).lower().endswith(".gz") else open
     with opener(path, "wt", encoding="utf-8") as handle:
         handle.write(text)
-
-
-def _json_value(value: object) -> object:
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not np.isfinite(value):
-        return None
-    return value
