@@ -169,3 +169,20 @@ def test_command_writes_the_report(invoke, ladder_csv, tmp_path):
     html = out.read_text(encoding="utf-8")
     assert "<svg" in html and remote_resources(html) == []
     assert "Ranked by held-out median |error|" in section(html, "comparison")
+
+
+def test_reading_warnings_are_shown_apart_from_notes(tmp_path):
+    from scalinglab.report.build import render
+    from scalinglab.report.sections import data_section
+
+    frame = ladder_frame()
+    frame["flops"] = 30 * frame.params * frame.tokens  # 5x 6ND: wrong units somewhere
+    frame.to_csv(tmp_path / "c.csv", index=False)
+    runs, warned, _ = load_runs(tmp_path / "c.csv", N="params", D="tokens", C="flops")
+    assert (
+        len(warned) == 1
+        and "differs from 6 N D by more than 3x in 20 rows" in warned[0]
+    )
+    html = render("t", [], [data_section(runs, warned, None)])
+    assert '<ul class="notes"><li>warning: ' in html
+    assert '<li>data: C and D both given; C / (6 N D) ranges 5 to 5' in html

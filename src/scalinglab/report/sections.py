@@ -33,9 +33,12 @@ def data_section(runs: Any, warnings: Sequence[str], study: dict | None) -> Sect
     )
     ranges = [(k, lo, hi, fmt(hi / lo) + "x") for k, (lo, hi) in info["ranges"].items()]
     section.blocks.append(table("Ranges", ("quantity", "min", "max", "span"), ranges))
-    notes = [*runs.notes, *warnings]
-    if notes:
-        section.blocks.append(Notes(tuple(f"data: {n}" for n in notes)))
+    if runs.notes:
+        section.blocks.append(
+            Notes(tuple(f"data: {n}" for n in runs.notes), kind="facts")
+        )
+    if warnings:
+        section.blocks.append(Notes(tuple(f"warning: {w}" for w in warnings)))
     section.blocks.append(
         figure(
             data_figure(runs),
