@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from scalinglab.downstream import fit_task, load_task_fit
-from scalinglab.errors import InputError
+from scalinglab.errors import InputError, ScalinglabError
 from scalinglab.fit import fit
 from scalinglab.fit.bootstrap import run_weights
 
@@ -129,3 +129,13 @@ def test_prediction_outside_the_seen_task_loss_is_warned():
     codes = {d.code for d in task.warnings_at(N=1e11, D=1e13)}
     assert "task_loss_outside_link_range" in codes
     assert not task.warnings_at(N=4e8, D=8e9)
+
+
+def test_floor_is_fitted_unless_held_at_chance():
+    frame = ladder(loss_noise=0.005, metric_noise=0.005, seed=6)
+    free = fit_task(frame, **COLUMNS, chance=0.25, bootstrap=20)
+    held = fit_task(frame, **COLUMNS, chance=0.25, floor="chance", bootstrap=20)
+    assert held.link_params["b"] == 0.25 and np.all(held.draws2[:, 3] == 0.25)
+    assert free.link_params["b"] != 0.25 and np.std(free.draws2[:, 3]) > 0
+    with pytest.raises(ScalinglabError, match="floor must be"):
+        fit_task(frame, **COLUMNS, floor="chance", bootstrap=20)

@@ -49,7 +49,12 @@ LinkOpt = typer.Option(
     "sigmoid", "--link", help="sigmoid, exp (Gadre et al.) or linear."
 )
 ChanceOpt = typer.Option(
-    None, "--chance", help="The metric at chance (fixes the sigmoid's floor; warnings)."
+    None, "--chance", help="The metric at chance (checked, warnings; --floor chance)."
+)
+FloorOpt = typer.Option(
+    "free",
+    "--floor",
+    help="Sigmoid floor b: free (fitted, as the paper) or chance (held at --chance).",
 )
 LawOpt = typer.Option(
     "chinchilla", "--law", help="Step-1 law of N and D (name or formula)."
@@ -73,8 +78,9 @@ SeedOpt = typer.Option(
 )
 
 
-def _options(N, D, run, link, chance, law, link_rows, bootstrap, seed) -> dict:
+def _options(N, D, run, link, chance, floor, law, link_rows, bootstrap, seed) -> dict:
     return {
+        "floor": one_of(floor, "--floor", ("free", "chance")),
         "N": N,
         "D": D,
         "run": run,
@@ -97,6 +103,7 @@ def fit_cmd(
     run: str | None = RunCol,
     link: str = LinkOpt,
     chance: float | None = ChanceOpt,
+    floor: str = FloorOpt,
     law: str = LawOpt,
     link_rows: str = LinkRowsOpt,
     tasks: str | None = TasksOpt,
@@ -115,7 +122,7 @@ def fit_cmd(
     from ..downstream._data import load_frame
     from ..downstream.many import fit_tasks, match_tasks, with_average
 
-    options = _options(N, D, run, link, chance, law, link_rows, bootstrap, seed)
+    options = _options(N, D, run, link, chance, floor, law, link_rows, bootstrap, seed)
     if tasks is None:
         if metric is None:
             raise ScalinglabError(
@@ -252,6 +259,7 @@ def validate_cmd(
     run: str | None = RunCol,
     link: str = LinkOpt,
     chance: float | None = ChanceOpt,
+    floor: str = FloorOpt,
     law: str = LawOpt,
     link_rows: str = LinkRowsOpt,
     bootstrap: int = bootstrap_option(1000, "Joint run-bootstrap replicates.", 20),
@@ -266,7 +274,7 @@ def validate_cmd(
     """
     from ..downstream.validate import validate_task
 
-    options = _options(N, D, run, link, chance, law, link_rows, bootstrap, seed)
+    options = _options(N, D, run, link, chance, floor, law, link_rows, bootstrap, seed)
     found = validate_task(
         data,
         holdout=holdout,

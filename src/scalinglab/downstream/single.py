@@ -71,11 +71,12 @@ def fit_single_step(
         "c": link["L0"] - step1["E"],
         **{n: step1[n] for n in ("A", "alpha", "B", "beta")},
     }
-    if two_step.chance is None:
+    held = two_step.chance if two_step.floor == "chance" else None
+    if held is None:
         init["b"] = link["b"]
     final = rows.final
     return fit(
-        single_step_law(two_step.chance),
+        single_step_law(held),
         {
             "N": rows.N[final],
             "D": rows.D[final],
