@@ -22,6 +22,7 @@ import numpy as np
 
 from ..analysis.optimal import _golden, _with_extrapolation_error, optimal_N, six_n
 from ..errors import ScalinglabError
+from ..fit.intervals import percentile_interval
 from ..laws.data_constrained import data_constrained
 
 FlopsPerToken = Callable[[np.ndarray], np.ndarray]
@@ -534,11 +535,8 @@ def _intervals(result, surf, form, budget, target, demand, one, level):
             :, 0
         ]
     finite = {name: samples[np.isfinite(samples)] for name, samples in draws.items()}
-    alpha = 1.0 - level
     ci = {
-        name: tuple(
-            float(x) for x in np.percentile(kept, [50 * alpha, 100 - 50 * alpha])
-        )
+        name: percentile_interval(kept, level)
         for name, kept in finite.items()
         if kept.size
     }

@@ -21,6 +21,7 @@ import numpy as np
 from scipy.special import betaln, gammaln, polygamma, psi
 
 from ..errors import ScalinglabError
+from ..fit.intervals import percentile_interval
 
 _NEWTON_STEPS = 200
 _LOG_BOUNDS = (-9.0, 9.0)  # Beta shape parameters between 1e-4 and 8e3
@@ -319,12 +320,10 @@ def _coverage(gn, gc, weights, ks) -> np.ndarray:
 
 
 def _summarise(table, ks, n_min, problems, bootstrap, level) -> TestTimeFit:
-    tail = 50 * (1 - level)
-
     def interval(x):
         if bootstrap == 0:
             return None
-        low, high = np.nanpercentile(x[1:], [tail, 100 - tail], axis=0)
+        low, high = percentile_interval(x[1:], level)
         return (
             [float(low), float(high)]
             if np.ndim(low) == 0
