@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import numpy as np
@@ -154,7 +155,7 @@ def test_bad_target_exits_1(invoke, ladder_csv, tmp_path):
 def test_command_writes_the_report(invoke, ladder_csv, tmp_path):
     out = tmp_path / "r.html"
     args = ["--N", "params", "--D", "tokens", "--loss", "loss", "--run", "name"]
-    code, _, err = invoke(
+    code, stdout, err = invoke(
         "report",
         ladder_csv,
         *args,
@@ -164,8 +165,14 @@ def test_command_writes_the_report(invoke, ladder_csv, tmp_path):
         "20",
         "-o",
         str(out),
+        "--json",
     )
     assert code == 0, err
+    payload = json.loads(stdout)
+    assert payload["path"] == str(out)
+    omitted = {x["key"]: x["omitted"] for x in payload["sections"]}
+    assert omitted["comparison"] is None and omitted["fit-kaplan"] is None
+    assert omitted["isoflop"].startswith("the design is not an IsoFLOP grid")
     html = out.read_text(encoding="utf-8")
     assert "<svg" in html and remote_resources(html) == []
     assert "Ranked by held-out median |error|" in section(html, "comparison")
@@ -185,4 +192,4 @@ def test_reading_warnings_are_shown_apart_from_notes(tmp_path):
     )
     html = render("t", [], [data_section(runs, warned, None)])
     assert '<ul class="notes"><li>warning: ' in html
-    assert '<li>data: C and D both given; C / (6 N D) ranges 5 to 5' in html
+    assert "<li>data: C and D both given; C / (6 N D) ranges 5 to 5" in html

@@ -11,9 +11,11 @@ import typer
 
 from ..errors import ScalinglabError
 from ._app import app
+from ._common import print_json
 from ._options import (
     COpt,
     DOpt,
+    JsonOpt,
     LossOpt,
     NKindOpt,
     NOpt,
@@ -77,6 +79,7 @@ def report(
         help="Share of rows held out to validate extrapolation: the largest N first "
         "(the largest C on an IsoFLOP grid).",
     ),
+    as_json: bool = JsonOpt,
 ) -> None:
     """Fit, validate and compare laws, then write one offline HTML report with every figure.
 
@@ -109,8 +112,8 @@ def report(
         seed,
         holdout,
     )
-    with _steps() as step:
-        path = write_report(
+    with _steps(enabled=not as_json) as step:
+        written = write_report(
             output,
             runs,
             read_warnings=warned,
@@ -119,7 +122,9 @@ def report(
             progress=step,
             **options,
         )
-    typer.echo(f"wrote {path}", err=True)
+    if as_json:
+        return print_json(written.to_dict())
+    typer.echo(f"wrote {written.path}", err=True)
 
 
 def _split(text: str, option: str) -> list[str]:
@@ -166,12 +171,13 @@ def _quote(arg: str) -> str:
 
 
 @contextmanager
-def _steps() -> Iterator[Callable[[str], None] | None]:
-    """A spinner on stderr naming the current step; silent when stderr is not a terminal."""
+def _steps(enabled: bool) -> Iterator[Callable[[str], None] | None]:
+    """A spinner on stderr naming the current step; off with --json or when stderr is not a
+    terminal."""
     from rich.console import Console
 
     console = Console(stderr=True)
-    if not console.is_terminal:
+    if not (enabled and console.is_terminal):
         yield None
         return
     with console.status("report") as status:

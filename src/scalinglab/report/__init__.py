@@ -10,7 +10,7 @@ without pulling in the report machinery.
 
 from __future__ import annotations
 
-__all__ = ["build_report", "load_runs", "write_report"]
+__all__ = ["Report", "build_report", "load_runs", "write_report"]
 
 
 def __getattr__(name: str):

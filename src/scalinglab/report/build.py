@@ -9,7 +9,7 @@ import re
 import shlex
 import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -20,11 +20,37 @@ from ..errors import ScalinglabError
 from . import sections as s
 from ._blocks import Section, fmt
 
-__all__ = ["build_report", "load_runs", "write_report"]
+__all__ = ["Report", "build_report", "load_runs", "write_report"]
 
 # Bootstrap replicates of the IsoFLOP and envelope exponents (as `scalinglab envelope`).
 APPROACH_REPLICATES = 200
 _NUMBER = re.compile(r"[-+0-9.,e%x\[\] ]+|inf|-inf|yes|no")
+
+
+@dataclass(frozen=True)
+class Report:
+    """A built report: its title, summary lines and sections; ``path`` once written."""
+
+    title: str
+    glance: tuple[str, ...]
+    sections: tuple[Section, ...]
+    path: Path | None = None
+
+    def html(self) -> str:
+        """The self-contained HTML page."""
+        return render(self.title, self.glance, self.sections)
+
+    def to_dict(self) -> dict:
+        """JSON-safe outline: where it was written, the summary, each section or why not."""
+        return {
+            "path": None if self.path is None else str(self.path),
+            "title": self.title,
+            "glance": list(self.glance),
+            "sections": [
+                {"key": s.key, "title": s.title, "omitted": s.why}
+                for s in self.sections
+            ],
+        }
 
 
 def load_runs(data: str | Path, **columns: Any) -> tuple[Any, list[str], dict | None]:
@@ -87,8 +113,8 @@ def build_report(
     study: dict | None = None,
     command: str | None = None,
     progress: Callable[[str], None] | None = None,
-) -> str:
-    """The report as one self-contained HTML page.
+) -> Report:
+    """Fit, validate and compare ``laws`` on ``runs`` and lay out the report's sections.
 
     Parameters
     ----------
@@ -108,8 +134,8 @@ def build_report(
 
     Returns
     -------
-    str
-        The HTML document.
+    Report
+        Its ``html()`` is the self-contained page.
     """
     step = progress or (lambda name: None)
     if bootstrap < 1:
@@ -143,7 +169,7 @@ def build_report(
         command,
     )
     body.append(s.provenance_section(runs, provenance))
-    return render(_title(runs, study), _glance(runs, fits, body), body)
+    return Report(_title(runs, study), tuple(_glance(runs, fits, body)), tuple(body))
 
 
 def _fit_all(laws: Sequence[str], runs: Any, bootstrap: int, seed: int) -> dict:
@@ -290,14 +316,14 @@ def _align(cell: str) -> str:
     return "long" if len(cell) > 40 else "text"
 
 
-def write_report(path: str | Path, runs: Any, **options: Any) -> Path:
-    """Build the report (see :func:`build_report`) and write it to ``path`` (.html)."""
+def write_report(path: str | Path, runs: Any, **options: Any) -> Report:
+    """Build the report (see :func:`build_report`) and write its page to ``path`` (.html)."""
     path = Path(path)
     if path.suffix.lower() not in (".html", ".htm"):
         raise ScalinglabError(
             f"the report is an HTML file; give -o a name ending in .html, not {path.name!r}."
         )
-    html = build_report(runs, **options)
+    report = build_report(runs, **options)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(html, encoding="utf-8")
-    return path
+    path.write_text(report.html(), encoding="utf-8")
+    return replace(report, path=path)
