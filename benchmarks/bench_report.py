@@ -51,7 +51,7 @@ def main() -> None:
     cpu = time.process_time()
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as folder:
-        path = write_report(
+        written = write_report(
             Path(folder) / "report.html",
             runs,
             bootstrap=args.bootstrap,
@@ -59,7 +59,7 @@ def main() -> None:
         )
         total = time.perf_counter() - started
         cpu = time.process_time() - cpu
-        size = path.stat().st_size
+        size = written.path.stat().st_size
     marks = [started] + [t for _, t in steps] + [started + total]
     names = ["read/setup"] + [name for name, _ in steps]
     parts = {n: round(b - a, 2) for n, a, b in zip(names, marks[:-1], marks[1:])}
