@@ -1,5 +1,7 @@
 """The report in a real browser (headless Chromium): it loads with no errors, every figure
-is drawn with a non-zero size, and a screenshot is kept in build/test-artifacts/."""
+is drawn with a non-zero size, and a screenshot is kept in build/test-artifacts/.
+
+Each test starts Chromium (seconds), so all are ``slow``: CI runs them (``-m ""``)."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from ._browser import open_page
 from ._html import count_svg
 
 
+@pytest.mark.slow
 def test_report_loads_cleanly_and_draws_every_figure(ladder_report, tmp_path):
     page = tmp_path / "ladder.html"
     page.write_text(ladder_report, encoding="utf-8")
@@ -22,6 +25,7 @@ def test_report_loads_cleanly_and_draws_every_figure(ladder_report, tmp_path):
     assert check.screenshot.stat().st_size > 10_000
 
 
+@pytest.mark.slow
 def test_a_page_error_is_caught(tmp_path):
     """The check can fail: a figure whose markup throws is reported, with its message."""
     broken = Figure(
