@@ -26,6 +26,8 @@ def _central_differences(problem: Problem, theta: np.ndarray) -> np.ndarray:
 def test_analytic_jacobian_matches_central_differences(law, objective):
     truth = example(law)
     data = simulate(law, truth.params, truth.inputs, noise=0.01, seed=0)
+    if objective == "msle" and np.any(data["loss"] <= 0):
+        pytest.skip("log-space residuals are undefined for a law of negative losses")
     inputs = {name: data[name] for name in law.inputs}
     problem = Problem(
         law, inputs, data["loss"], get_objective(objective), np.ones(data["loss"].size)

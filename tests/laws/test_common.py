@@ -15,7 +15,20 @@ LAWS = sl.all_laws()
 NOISY_RTOL = {"scale": 0.5, "other": 0.15}
 # ParScale's k scales log P: a weak lever at 1% noise (P's effect is a few percent).
 # Clark et al.'s E_start and E_max are saturation points: only E near them pins them.
-SCALES = {"A", "B", "N_c", "D_c", "a", "b", "R_N_star", "k", "E_start", "E_max"}
+SCALES = {
+    "A",
+    "B",
+    "A1",
+    "A2",
+    "N_c",
+    "D_c",
+    "a",
+    "b",
+    "R_N_star",
+    "k",
+    "E_start",
+    "E_max",
+}
 
 
 def _rtol(name: str) -> float:

@@ -118,12 +118,18 @@ class LawChoice:
 
 
 def candidate_laws(runs) -> list[Law]:
-    """The registered laws whose inputs are all columns of ``runs``."""
-    return [law for law in all_laws() if all(runs.has(n) for n in law.inputs)]
+    """The registered laws of model scale (an ``N`` or ``C`` input) whose inputs are
+    all columns of ``runs``; a law of ``D`` alone (``rectified``: fine-tuning data)
+    answers another question."""
+    return [
+        law
+        for law in all_laws()
+        if {"N", "C"} & set(law.inputs) and all(runs.has(n) for n in law.inputs)
+    ]
 
 
 def choose_law(
-    runs, laws: Sequence[str | Law] | None = None, *, objective: str = "huber"
+    runs, laws: Sequence[str | Law] | None = None, *, objective: str | None = None
 ) -> LawChoice:
     """Rank ``laws`` (default :func:`candidate_laws`) by rolling-origin extrapolation error.
 
@@ -131,7 +137,7 @@ def choose_law(
     ----------
     runs : a :class:`~scalinglab.data.RunTable` with a compute column ``C``.
     laws : candidate laws by name, formula or :class:`Law`.
-    objective : the fitting objective of every fold fit.
+    objective : the fitting objective of every fold fit (default: each law's own).
 
     Returns
     -------
@@ -187,14 +193,14 @@ def fit_best(
     fit says how its law was chosen; it predicts like any other fit.
     """
     candidates = [get_law(law) for law in laws] if laws else candidate_laws(runs)
-    choice = choose_law(runs, candidates, objective=options.get("objective", "huber"))
+    choice = choose_law(runs, candidates, objective=options.get("objective"))
     law = next(c for c in candidates if c.name == choice.law)
     result = fit(law, runs, **options)
     settings = {**result.settings, "law_selection": choice.to_dict()}
     return replace(result, settings=settings), choice
 
 
-def _score(law: Law, runs, splits: Sequence[Split], objective: str) -> Candidate:
+def _score(law: Law, runs, splits: Sequence[Split], objective: str | None) -> Candidate:
     errors = []
     try:
         for split in splits:

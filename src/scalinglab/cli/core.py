@@ -69,7 +69,11 @@ def fit(
     dropna: bool = flag(
         "--dropna", "Drop rows with a missing value (and say how many)."
     ),
-    objective: str = typer.Option("huber", help="huber, msle, mse or asymmetric."),
+    objective: Optional[str] = typer.Option(
+        None,
+        help="huber, msle, mse or asymmetric (default: the law's own; huber on log-loss "
+        "for all but laws of negative losses such as tao2024, which use mse).",
+    ),
     delta: Optional[float] = typer.Option(
         None, help="Huber delta (default 1e-3) or asymmetric penalty."
     ),

@@ -26,7 +26,7 @@ def fit(
     law: str | Law,
     runs: Any,
     *,
-    objective: str = "huber",
+    objective: str | None = None,
     delta: float | None = None,
     bootstrap: int = 1000,
     seed: int = 0,
@@ -47,7 +47,8 @@ def fit(
     runs : a :class:`~scalinglab.data.RunTable`, a path or DataFrame (read with
         :func:`~scalinglab.data.read_runs` defaults), or a dict of arrays with the
         law's inputs and ``loss`` (and optionally ``run``).
-    objective : "huber" (default, delta 1e-3 on log-loss residuals, summed), "msle",
+    objective : None (default: the law's own, ``law.objective``, else "huber"), "huber"
+        (delta 1e-3 on log-loss residuals, summed), "msle",
         "mse" or "asymmetric" (over-predictions weighted ``delta`` times, default 4).
     bootstrap : replicates of the run-level bootstrap (0 skips it).
     seed : seeds the bootstrap; the fit itself is deterministic.
@@ -76,7 +77,7 @@ def fit(
     """
     law = _resolve_law(law, fixed, bounds, init)
     table = _as_table(runs, law)
-    problem = _build_problem(law, table, objective, delta, weights)
+    problem = _build_problem(law, table, objective or law.objective, delta, weights)
     starts, chosen = _screen(problem, refine_starts)
     best = _refine(problem, chosen, screened=len(starts))
     residuals = (predictions(problem, best.theta[None]) - problem.observed)[0]

@@ -98,6 +98,9 @@ class Law:
     source: str | None = None  # formula text for user-defined laws (to rebuild on load)
     # Closed-form compute-optimal N under C = 6 N D: optimum(C, **params) -> N, if one exists.
     optimum: Callable[..., np.ndarray] | None = field(default=None, repr=False)
+    # Default fitting objective: "huber" works on log-loss, so a law of losses that
+    # can be negative (unigram-normalised) names a linear-space one such as "mse".
+    objective: str = "huber"
 
     def __str__(self) -> str:
         return self.name
@@ -136,7 +139,9 @@ class Law:
 
     def with_init(self, **values: float) -> "Law":
         """Return a copy whose named parameters start (only) from the given values."""
-        return self._replace_params({k: dict(init=float(v), grid=None) for k, v in values.items()})
+        return self._replace_params(
+            {k: dict(init=float(v), grid=None) for k, v in values.items()}
+        )
 
     def _replace_params(self, changes: dict[str, dict], widen: bool = False) -> "Law":
         for name in changes:
@@ -156,14 +161,18 @@ class Law:
         args = [np.asarray(inputs[name], dtype=float) for name in self.inputs]
         return self.function(*args, **values)
 
-    def predict(self, params: Mapping[str, float], **inputs: np.ndarray | float) -> np.ndarray:
+    def predict(
+        self, params: Mapping[str, float], **inputs: np.ndarray | float
+    ) -> np.ndarray:
         """Predict for one parameter set; inputs broadcast against each other."""
         missing = [name for name in self.inputs if name not in inputs]
         if missing:
             raise ScalinglabError(
                 f"law {self.name!r} needs inputs {', '.join(self.inputs)}; missing {', '.join(missing)}."
             )
-        arrays = np.broadcast_arrays(*(np.asarray(inputs[n], dtype=float) for n in self.inputs))
+        arrays = np.broadcast_arrays(
+            *(np.asarray(inputs[n], dtype=float) for n in self.inputs)
+        )
         shape = arrays[0].shape
         flat = {n: a.ravel() for n, a in zip(self.inputs, arrays)}
         values = {k: np.array([[float(params[k])]]) for k in self.param_names}
@@ -173,12 +182,16 @@ class Law:
         """Cartesian product of the free parameters' starting values, in fit space, shape (S, P)."""
         free = self.free_params
         axes = [p.to_fit_space(np.asarray(p.starts(), dtype=float)) for p in free]
-        grid = np.array(list(itertools.product(*axes)), dtype=float).reshape(-1, len(free))
+        grid = np.array(list(itertools.product(*axes)), dtype=float).reshape(
+            -1, len(free)
+        )
         low, high = self.fit_bounds()
         return np.clip(grid, low, high)
 
     def fit_bounds(self) -> tuple[np.ndarray, np.ndarray]:
-        bounds = np.array([p.fit_bounds() for p in self.free_params], dtype=float).reshape(-1, 2)
+        bounds = np.array(
+            [p.fit_bounds() for p in self.free_params], dtype=float
+        ).reshape(-1, 2)
         return bounds[:, 0], bounds[:, 1]
 
     def unpack(self, theta: np.ndarray) -> dict[str, np.ndarray]:
@@ -195,7 +208,9 @@ class Law:
 
     def pack(self, values: Mapping[str, float]) -> np.ndarray:
         """Natural parameter values to the free fit-space vector (P,)."""
-        return np.array([p.to_fit_space(float(values[p.name])) for p in self.free_params])
+        return np.array(
+            [p.to_fit_space(float(values[p.name])) for p in self.free_params]
+        )
 
     def describe(self) -> dict:
         """JSON-safe description: name, formula, inputs, parameters with bounds."""
@@ -206,8 +221,14 @@ class Law:
             "reference": self.reference,
             "published": self.published,
             "params": [
-                {"name": p.name, "init": p.init, "lower": p.lower, "upper": p.upper,
-                 "fixed": p.fixed, "log": p.log}
+                {
+                    "name": p.name,
+                    "init": p.init,
+                    "lower": p.lower,
+                    "upper": p.upper,
+                    "fixed": p.fixed,
+                    "log": p.log,
+                }
                 for p in self.params
             ],
         }
@@ -223,23 +244,28 @@ def make_law(
     published: bool = True,
     log_jacobian: Callable[..., np.ndarray] | None = None,
     optimum: Callable[..., np.ndarray] | None = None,
+    objective: str = "huber",
 ) -> Law:
     """Build a :class:`Law` from a function ``f(*inputs, *, **params)``.
 
     Positional arguments name the inputs (run-table columns); keyword-only
     arguments name the parameters. ``params`` gives each parameter's settings
-    (``init``, ``lower``, ``upper``, ``log``, ``grid``, ``fixed``).
+    (``init``, ``lower``, ``upper``, ``log``, ``grid``, ``fixed``); ``objective``
+    is the law's default fitting objective.
     """
     signature = inspect.signature(function)
     inputs = tuple(
-        n for n, p in signature.parameters.items()
+        n
+        for n, p in signature.parameters.items()
         if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
     )
     names = [n for n, p in signature.parameters.items() if p.kind == p.KEYWORD_ONLY]
     settings = dict(params or {})
     unknown = set(settings) - set(names)
     if unknown:
-        raise ScalinglabError(f"settings given for unknown parameters {sorted(unknown)}.")
+        raise ScalinglabError(
+            f"settings given for unknown parameters {sorted(unknown)}."
+        )
     built = tuple(Param(n, **{"init": 1.0, **settings.get(n, {})}) for n in names)
     doc = (function.__doc__ or "").strip().splitlines()
     return Law(
@@ -252,4 +278,5 @@ def make_law(
         published=published,
         log_jacobian=log_jacobian,
         optimum=optimum,
+        objective=objective,
     )

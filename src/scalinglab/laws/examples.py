@@ -158,6 +158,25 @@ def _mixing() -> Example:
     )
 
 
+def _tao2024() -> Example:
+    N, N_v, H = (
+        a.ravel()
+        for a in np.meshgrid(
+            np.geomspace(3.3e7, 1.1e9, 5),
+            np.geomspace(2e6, 2e8, 5),
+            np.geomspace(2e8, 2e11, 6),
+            indexing="ij",
+        )
+    )
+    return Example(
+        "tao2024",
+        dict(E=5.7, A1=194.0, alpha1=0.367, A2=300.0, alpha2=0.4, B=6410.0, beta=0.377),
+        {"N": N, "N_v": N_v, "H": H},
+        "our fit to the shared vocab_scaling runs (E, A1, alpha1, B, beta; the vocabulary "
+        "term made visible); the authors' N, V*d and character ranges",
+    )
+
+
 EXAMPLES = {
     "chinchilla": _chinchilla,
     "kaplan": _kaplan,
@@ -168,6 +187,7 @@ EXAMPLES = {
     "clark2022": _clark2022,
     "rectified": _rectified,
     "mixing": _mixing,
+    "tao2024": _tao2024,
 }
 
 

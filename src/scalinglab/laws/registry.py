@@ -16,6 +16,7 @@ from .overtraining import overtraining_law
 from .parscale import parscale_law
 from .power import power_law
 from .rectified import rectified_law
+from .vocab import tao2024_law
 
 LAWS: dict[str, Callable[[], Law]] = {
     "chinchilla": chinchilla_law,
@@ -27,6 +28,7 @@ LAWS: dict[str, Callable[[], Law]] = {
     "clark2022": clark2022_law,
     "rectified": rectified_law,
     "mixing": mixing_law,
+    "tao2024": tao2024_law,
 }
 
 _POWER_OF = re.compile(r"^power\((\w+)\)$")
