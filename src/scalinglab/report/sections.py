@@ -53,7 +53,19 @@ def data_section(runs: Any, warnings: Sequence[str], study: dict | None) -> Sect
 
 
 def _conventions(conventions: dict) -> str:
-    return ", ".join(f"{k} {v}" for k, v in conventions.items())
+    parts = []
+    for key, value in conventions.items():
+        if key == "N":
+            parts.append(
+                "which parameters N counts is not stated (--N-kind)"
+                if value == "unknown"
+                else f"N counts {value} parameters"
+            )
+        elif key == "C":
+            parts.append("C = 6 N D" if value == "6ND" else f"C: {value}")
+        else:
+            parts.append(f"{key} in {value}")
+    return "; ".join(parts)
 
 
 def _runs_table(runs: Any):
