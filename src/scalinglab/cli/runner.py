@@ -38,6 +38,14 @@ _CORPUS = typer.Option(
     "--corpus",
     help="Training text: shakespeare, or a .txt file or folder of your own.",
 )
+_PARAMETRIZATION = typer.Option(
+    "standard",
+    "--parametrization",
+    help="standard, or mup: the learning rate tuned at --base-width transfers across widths.",
+)
+_BASE_WIDTH = typer.Option(
+    64, "--base-width", help="muP: the d_model at which muP equals the standard model."
+)
 _NEW_STUDY = flag(
     "--new-study",
     "If STUDY holds another plan's study, run this plan in the first of "
@@ -65,6 +73,8 @@ def plan_ladder(
     lr_scale: float = _LR_SCALE,
     schedule: str = _SCHEDULE,
     corpus: str = _CORPUS,
+    parametrization: str = _PARAMETRIZATION,
+    base_width: int = _BASE_WIDTH,
     output: Optional[Path] = _OUTPUT,
     json_out: bool = _JSON,
 ) -> None:
@@ -83,6 +93,8 @@ def plan_ladder(
         lr_scale=lr_scale,
         schedule=schedule,
         corpus=corpus,
+        parametrization=parametrization,
+        base_width=base_width,
     )
     _save_and_show(plan, output, json_out)
 
@@ -105,6 +117,8 @@ def plan_isoflop(
     lr_scale: float = _LR_SCALE,
     schedule: str = _SCHEDULE,
     corpus: str = _CORPUS,
+    parametrization: str = _PARAMETRIZATION,
+    base_width: int = _BASE_WIDTH,
     output: Optional[Path] = _OUTPUT,
     json_out: bool = _JSON,
 ) -> None:
@@ -123,6 +137,8 @@ def plan_isoflop(
         lr_scale=lr_scale,
         schedule=schedule,
         corpus=corpus,
+        parametrization=parametrization,
+        base_width=base_width,
     )
     _save_and_show(plan, output, json_out)
 
@@ -159,6 +175,8 @@ def plan_sweep(
     lr_scale: float = _LR_SCALE,
     schedule: str = _SCHEDULE,
     corpus: str = _CORPUS,
+    parametrization: str = _PARAMETRIZATION,
+    base_width: int = _BASE_WIDTH,
     output: Optional[Path] = _OUTPUT,
     json_out: bool = _JSON,
 ) -> None:
@@ -181,6 +199,8 @@ def plan_sweep(
         lr_scale=lr_scale,
         schedule=schedule,
         corpus=corpus,
+        parametrization=parametrization,
+        base_width=base_width,
     )
     _save_and_show(plan, output, json_out)
 

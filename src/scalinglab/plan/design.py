@@ -58,8 +58,8 @@ CONVENTIONS = {
 
 
 #: PlannedRun fields a plan file may leave out; the later ones are omitted when None.
-_OPTIONAL = ("budget", "weight_decay")
-_OMIT_IF_NONE = ("weight_decay",)
+_OMIT_IF_NONE = ("weight_decay", "parametrization", "base_width")
+_OPTIONAL = ("budget", *_OMIT_IF_NONE)
 
 
 @dataclass(frozen=True)
@@ -99,6 +99,8 @@ class PlannedRun:
     D_target: float
     budget: float | None = None
     weight_decay: float | None = None  # AdamW; None: the trainer's default
+    parametrization: str | None = None  # "mup"; None: standard
+    base_width: int | None = None  # muP: the width whose lr transfers
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict; the shape is a nested dict. Optional fields left at None are
@@ -173,6 +175,8 @@ class _RunSettings:
     eval_tokens: int = 32_768
     rows_per_run: int = 200
     corpus: str = "shakespeare"
+    parametrization: str = "standard"  # or "mup" (tune lr at base_width, transfer)
+    base_width: int = 64
 
 
 def ladder(
@@ -202,8 +206,10 @@ def ladder(
         ``lr_scale`` (multiplies the preset's learning rate; the presets were fitted
         on models of tens of millions of parameters and more), ``seq_len``,
         ``n_ctx``, ``vocab_size``, ``schedule`` (``cosine`` or ``wsd``),
-        ``warmup_fraction``, ``evals_per_run``, ``eval_tokens``, ``rows_per_run``
-        and ``corpus`` (``shakespeare`` or a path to your text).
+        ``warmup_fraction``, ``evals_per_run``, ``eval_tokens``, ``rows_per_run``,
+        ``corpus`` (``shakespeare`` or a path to your text), ``parametrization``
+        (``standard`` or ``mup``) and ``base_width`` (muP: the d_model whose
+        tuned learning rate transfers to every width).
 
     Returns
     -------
@@ -391,6 +397,8 @@ def _make_run(
         D_target=float(targets[1]),
         budget=budget,
         weight_decay=weight_decay,
+        parametrization="mup" if s.parametrization == "mup" else None,
+        base_width=s.base_width if s.parametrization == "mup" else None,
     )
 
 
@@ -497,6 +505,10 @@ def _settings(**values: Any) -> _RunSettings:
         raise ScalinglabError(
             f"schedule must be 'cosine' or 'wsd'; got {s.schedule!r}."
         )
+    if s.parametrization not in ("standard", "mup"):
+        raise ScalinglabError(
+            f"parametrization must be 'standard' or 'mup'; got {s.parametrization!r}."
+        )
     if not (s.lr_scale > 0 and math.isfinite(s.lr_scale)):
         raise ScalinglabError(f"lr_scale must be a positive number; got {s.lr_scale}.")
     if not 0 <= s.warmup_fraction < 1:
@@ -510,6 +522,7 @@ def _settings(**values: Any) -> _RunSettings:
         "evals_per_run",
         "eval_tokens",
         "rows_per_run",
+        "base_width",
     ):
         if int(getattr(s, name)) < 1:
             raise ScalinglabError(f"{name} must be >= 1; got {getattr(s, name)}.")

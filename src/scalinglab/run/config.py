@@ -14,6 +14,7 @@ from ..errors import ScalinglabError
 from ..plan.shapes import ModelShape
 
 SCHEDULES = ("cosine", "wsd")
+PARAMETRIZATIONS = ("standard", "mup")
 DEVICES = ("cpu", "cuda", "auto")
 
 
@@ -36,36 +37,56 @@ class TrainConfig:
     lr: float = 3e-3  # peak learning rate, reached at the end of warmup
     min_lr_ratio: float = 0.1  # final lr / peak lr at the end of the decay
     warmup_steps: int = 10  # linear warmup from 0 over this many steps
-    schedule: str = "cosine"  # "cosine": decay from the end of warmup; "wsd": hold, then decay
-    decay_fraction: float = 0.2  # wsd only: fraction of all steps spent in the final linear decay
+    schedule: str = (
+        "cosine"  # "cosine": decay from the end of warmup; "wsd": hold, then decay
+    )
+    decay_fraction: float = (
+        0.2  # wsd only: fraction of all steps spent in the final linear decay
+    )
     weight_decay: float = 0.1  # AdamW, applied to matrices only (not LayerNorm)
     beta1: float = 0.9
     beta2: float = 0.95  # GPT-3 / nanoGPT value; steadier than 0.999 at high lr
     grad_clip: float = 1.0  # max global gradient norm; 0 disables clipping
+    parametrization: str = (
+        "standard"  # or "mup": lr tuned at base_width transfers across widths
+    )
+    base_width: int = 64  # muP only: the d_model at which muP equals the standard model
 
     # --- evaluation and logging ---
     eval_every: int = 0  # steps between held-out evaluations; 0: only at the end
-    eval_tokens: int = 32_768  # held-out tokens per evaluation (fixed windows, same each time)
-    log_every: int = 1  # steps between metric rows; train_loss is the mean since the last row
+    eval_tokens: int = (
+        32_768  # held-out tokens per evaluation (fixed windows, same each time)
+    )
+    log_every: int = (
+        1  # steps between metric rows; train_loss is the mean since the last row
+    )
 
     # --- data and reproducibility ---
     corpus: str = "shakespeare"  # or a path to a .txt file / folder (see run.corpus)
     seed: int = 0  # model init and batch sampling
     device: str = "cpu"  # "cpu", "cuda" or "auto" (cuda when available)
     num_threads: int | None = None  # torch.set_num_threads for this run; None leaves it
-    deterministic: bool = True  # torch.use_deterministic_algorithms (bit-identical on CPU)
-    run_id: str | None = None  # carried into checkpoints and results, not used otherwise
+    deterministic: bool = (
+        True  # torch.use_deterministic_algorithms (bit-identical on CPU)
+    )
+    run_id: str | None = (
+        None  # carried into checkpoints and results, not used otherwise
+    )
 
     def __post_init__(self) -> None:
         self.shape  # validates the shape fields  # noqa: B018
-        _check_positive(self, ("steps", "batch_size", "seq_len", "eval_tokens", "log_every"))
+        _check_positive(
+            self, ("steps", "batch_size", "seq_len", "eval_tokens", "log_every")
+        )
         _check_range(self, "lr", 0.0, float("inf"), low_open=True)
         _check_range(self, "min_lr_ratio", 0.0, 1.0)
         _check_range(self, "decay_fraction", 0.0, 1.0, low_open=True)
         _check_range(self, "weight_decay", 0.0, float("inf"))
         _check_range(self, "grad_clip", 0.0, float("inf"))
         if self.seq_len > self.n_ctx:
-            raise ScalinglabError(f"seq_len ({self.seq_len}) must be <= n_ctx ({self.n_ctx}).")
+            raise ScalinglabError(
+                f"seq_len ({self.seq_len}) must be <= n_ctx ({self.n_ctx})."
+            )
         if not 0 <= self.warmup_steps <= self.steps:
             raise ScalinglabError(
                 f"warmup_steps must be in 0..steps={self.steps}; got {self.warmup_steps}."
@@ -73,17 +94,36 @@ class TrainConfig:
         if self.eval_every < 0:
             raise ScalinglabError(f"eval_every must be >= 0; got {self.eval_every}.")
         if self.schedule not in SCHEDULES:
-            raise ScalinglabError(f"schedule must be one of {SCHEDULES}; got {self.schedule!r}.")
+            raise ScalinglabError(
+                f"schedule must be one of {SCHEDULES}; got {self.schedule!r}."
+            )
+        if self.parametrization not in PARAMETRIZATIONS:
+            raise ScalinglabError(
+                f"parametrization must be one of {PARAMETRIZATIONS}; got {self.parametrization!r}."
+            )
+        if not isinstance(self.base_width, int) or self.base_width < 1:
+            raise ScalinglabError(
+                f"base_width must be a positive integer; got {self.base_width!r}."
+            )
         if self.device not in DEVICES:
-            raise ScalinglabError(f"device must be one of {DEVICES}; got {self.device!r}.")
+            raise ScalinglabError(
+                f"device must be one of {DEVICES}; got {self.device!r}."
+            )
         if self.num_threads is not None and self.num_threads < 1:
-            raise ScalinglabError(f"num_threads must be >= 1 or None; got {self.num_threads}.")
+            raise ScalinglabError(
+                f"num_threads must be >= 1 or None; got {self.num_threads}."
+            )
 
     @property
     def shape(self) -> ModelShape:
         """The model's :class:`~scalinglab.plan.ModelShape`."""
         return ModelShape(
-            self.n_layer, self.d_model, self.n_head, self.d_ff, self.vocab_size, self.n_ctx
+            self.n_layer,
+            self.d_model,
+            self.n_head,
+            self.d_ff,
+            self.vocab_size,
+            self.n_ctx,
         )
 
     @property
@@ -99,6 +139,14 @@ class TrainConfig:
     def to_dict(self) -> dict[str, Any]:
         """Plain dict of every field (JSON-safe)."""
         return asdict(self)
+
+    def to_record(self) -> dict[str, Any]:
+        """:meth:`to_dict` without the muP fields when the parametrization is standard,
+        so studies and checkpoints written before muP existed still match their runs."""
+        out = self.to_dict()
+        if self.parametrization == "standard":
+            del out["parametrization"], out["base_width"]
+        return out
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
@@ -134,8 +182,17 @@ class TrainConfig:
             seed=run.seed,
             run_id=run.run_id,
         )
-        for name in ("min_lr_ratio", "decay_fraction", "weight_decay", "eval_every",
-                     "eval_tokens", "log_every", "corpus"):
+        for name in (
+            "min_lr_ratio",
+            "decay_fraction",
+            "weight_decay",
+            "eval_every",
+            "eval_tokens",
+            "log_every",
+            "corpus",
+            "parametrization",
+            "base_width",
+        ):
             if getattr(run, name, None) is not None:
                 values[name] = getattr(run, name)
         return cls.from_dict({**values, **overrides})
@@ -145,7 +202,9 @@ def _check_positive(cfg: TrainConfig, names: tuple[str, ...]) -> None:
     for name in names:
         value = getattr(cfg, name)
         if not isinstance(value, int) or value < 1:
-            raise ScalinglabError(f"TrainConfig.{name} must be a positive integer; got {value!r}.")
+            raise ScalinglabError(
+                f"TrainConfig.{name} must be a positive integer; got {value!r}."
+            )
 
 
 def _check_range(
@@ -155,4 +214,6 @@ def _check_range(
     ok = (value > low if low_open else value >= low) and value <= high
     if not ok:
         bracket = "(" if low_open else "["
-        raise ScalinglabError(f"TrainConfig.{name} must be in {bracket}{low}, {high}]; got {value!r}.")
+        raise ScalinglabError(
+            f"TrainConfig.{name} must be in {bracket}{low}, {high}]; got {value!r}."
+        )

@@ -361,7 +361,7 @@ class _Driver:
 def _trainer_config(run: Any) -> dict[str, Any]:
     from .config import TrainConfig
 
-    config = TrainConfig.from_planned_run(run).to_dict()
+    config = TrainConfig.from_planned_run(run).to_record()
     planned = {**run.to_dict(), **run.shape.to_dict()}  # shared fields: shown once
     return {
         k: v

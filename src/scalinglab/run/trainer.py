@@ -1,6 +1,7 @@
 """The built-in training loop: one function, :func:`train`, nanoGPT-style.
 
-AdamW with linear warmup then cosine or warmup-stable-decay (WSD), global
+AdamW (standard parametrization or muP, see :mod:`scalinglab.run.model`) with
+linear warmup then cosine or warmup-stable-decay (WSD), global
 gradient-norm clipping, held-out evaluation every ``eval_every`` steps and at the
 end, checkpoints that resume bit-identically on the CPU.
 
@@ -137,9 +138,17 @@ def train(
                 f"{corpus.vocab_size} tokens; set vocab_size={corpus.vocab_size}."
             )
         torch.manual_seed(cfg.seed)
-        model = GPT(cfg.shape).to(dev)
+        model = GPT(
+            cfg.shape, cfg.base_width if cfg.parametrization == "mup" else None
+        ).to(dev)
         optimizer = _make_optimizer(model, cfg, dev)
-        state = {"step": 0, "loss_sum": 0.0, "loss_count": 0, "wall_time": 0.0, "last_row": None}
+        state = {
+            "step": 0,
+            "loss_sum": 0.0,
+            "loss_count": 0,
+            "wall_time": 0.0,
+            "last_row": None,
+        }
         resumed_from = None
         if ckpt is not None and ckpt.exists():
             state = _load_checkpoint(ckpt, cfg, model, optimizer, dev)
@@ -153,9 +162,11 @@ def train(
             tick = time.perf_counter()
             lr = lr_at(cfg, step)
             for group in optimizer.param_groups:
-                group["lr"] = lr
+                group["lr"] = lr * group.get("lr_scale", 1.0)
             x, y = _train_batch(corpus.train, cfg, step, dev)
-            with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=dev.type == "cuda"):
+            with torch.autocast(
+                dev.type, dtype=torch.bfloat16, enabled=dev.type == "cuda"
+            ):
                 _, loss = model(x, y)
             loss.backward()
             if cfg.grad_clip > 0:
@@ -166,9 +177,15 @@ def train(
             state["loss_count"] += 1
             train_seconds += time.perf_counter() - tick
 
-            evaluate = step == cfg.steps or (cfg.eval_every > 0 and step % cfg.eval_every == 0)
+            evaluate = step == cfg.steps or (
+                cfg.eval_every > 0 and step % cfg.eval_every == 0
+            )
             if evaluate or step % cfg.log_every == 0:
-                eval_loss = _evaluate(model, corpus.heldout, eval_windows, cfg, dev) if evaluate else None
+                eval_loss = (
+                    _evaluate(model, corpus.heldout, eval_windows, cfg, dev)
+                    if evaluate
+                    else None
+                )
                 row = {
                     "step": step,
                     "tokens": step * cfg.tokens_per_step,
@@ -182,7 +199,9 @@ def train(
                 rows += 1
                 if emit is not None:
                     emit(dict(row))
-            if ckpt is not None and (step == cfg.steps or (checkpoint_every and step % checkpoint_every == 0)):
+            if ckpt is not None and (
+                step == cfg.steps or (checkpoint_every and step % checkpoint_every == 0)
+            ):
                 state.update(step=step, wall_time=time.perf_counter() - start)
                 _save_checkpoint(ckpt, cfg, model, optimizer, state)
     return _result(cfg, state["last_row"], rows, train_seconds, dev, resumed_from)
@@ -192,7 +211,9 @@ def _result(cfg, last_row, rows, train_seconds, dev, resumed_from) -> TrainResul
     params = count_params(cfg.shape)
     flops = train_flops(cfg.shape, cfg.total_tokens, seq_len=cfg.seq_len)
     steps_run = cfg.steps - (resumed_from or 0)
-    tokens_per_second = steps_run * cfg.tokens_per_step / train_seconds if train_seconds else math.nan
+    tokens_per_second = (
+        steps_run * cfg.tokens_per_step / train_seconds if train_seconds else math.nan
+    )
     return TrainResult(
         run_id=cfg.run_id,
         final_eval_loss=last_row["eval_loss"],
@@ -216,7 +237,9 @@ def _resolve_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name == "cuda" and not torch.cuda.is_available():
-        raise ScalinglabError("device 'cuda' was requested but torch sees no CUDA GPU; use 'cpu' or 'auto'.")
+        raise ScalinglabError(
+            "device 'cuda' was requested but torch sees no CUDA GPU; use 'cpu' or 'auto'."
+        )
     if name not in ("cpu", "cuda"):
         raise ScalinglabError(f"device must be 'cpu', 'cuda' or 'auto'; got {name!r}.")
     return torch.device(name)
@@ -241,15 +264,16 @@ def _torch_settings(cfg: TrainConfig, dev: torch.device):
         torch.use_deterministic_algorithms(deterministic, warn_only=warn_only)
 
 
-def _make_optimizer(model: GPT, cfg: TrainConfig, dev: torch.device) -> torch.optim.AdamW:
-    """AdamW; weight decay on matrices (and the tied embedding), not on LayerNorm."""
-    params = list(model.parameters())  # the tied matrix appears once
-    groups = [
-        {"params": [p for p in params if p.dim() >= 2], "weight_decay": cfg.weight_decay},
-        {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0},
-    ]
+def _make_optimizer(
+    model: GPT, cfg: TrainConfig, dev: torch.device
+) -> torch.optim.AdamW:
+    """AdamW; weight decay on matrices (and the tied embedding), not on LayerNorm;
+    muP divides the hidden matrices' learning rate by the width multiplier."""
     return torch.optim.AdamW(
-        groups, lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), fused=dev.type == "cuda"
+        model.param_groups(cfg.lr, cfg.weight_decay),
+        lr=cfg.lr,
+        betas=(cfg.beta1, cfg.beta2),
+        fused=dev.type == "cuda",
     )
 
 
@@ -257,7 +281,9 @@ def _train_batch(tokens: np.ndarray, cfg: TrainConfig, step: int, dev: torch.dev
     """Random windows; a function of (seed, step) only, so resuming needs no data state."""
     rng = np.random.default_rng([cfg.seed, step])
     starts = rng.integers(0, len(tokens) - cfg.seq_len, size=cfg.batch_size)
-    chunk = torch.from_numpy(tokens[starts[:, None] + np.arange(cfg.seq_len + 1)].astype(np.int64))
+    chunk = torch.from_numpy(
+        tokens[starts[:, None] + np.arange(cfg.seq_len + 1)].astype(np.int64)
+    )
     chunk = chunk.to(dev)  # (B, T + 1)
     return chunk[:, :-1], chunk[:, 1:]
 
@@ -273,13 +299,17 @@ def _eval_windows(tokens: np.ndarray, cfg: TrainConfig) -> np.ndarray:
 
 
 @torch.no_grad()
-def _evaluate(model: GPT, tokens: np.ndarray, starts: np.ndarray, cfg: TrainConfig, dev) -> float:
+def _evaluate(
+    model: GPT, tokens: np.ndarray, starts: np.ndarray, cfg: TrainConfig, dev
+) -> float:
     """Mean held-out loss (nats/token) over the fixed windows."""
     model.eval()
     total = 0.0
     for i in range(0, len(starts), _EVAL_CHUNK):
         part = starts[i : i + _EVAL_CHUNK]
-        chunk = torch.from_numpy(tokens[part[:, None] + np.arange(cfg.seq_len + 1)].astype(np.int64)).to(dev)
+        chunk = torch.from_numpy(
+            tokens[part[:, None] + np.arange(cfg.seq_len + 1)].astype(np.int64)
+        ).to(dev)
         with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=dev.type == "cuda"):
             _, loss = model(chunk[:, :-1], chunk[:, 1:])
         total += loss.item() * len(part)
@@ -287,7 +317,9 @@ def _evaluate(model: GPT, tokens: np.ndarray, starts: np.ndarray, cfg: TrainConf
     return total / len(starts)
 
 
-def _save_checkpoint(path: Path, cfg: TrainConfig, model, optimizer, state: dict) -> None:
+def _save_checkpoint(
+    path: Path, cfg: TrainConfig, model, optimizer, state: dict
+) -> None:
     """Plain dict with the resolved config; tmp file then ``os.replace`` (atomic)."""
     payload = {
         "format": CHECKPOINT_FORMAT,
@@ -308,11 +340,15 @@ def _load_checkpoint(path: Path, cfg: TrainConfig, model, optimizer, dev) -> dic
     try:
         payload = torch.load(path, map_location=dev, weights_only=True)
     except Exception as exc:  # torch raises many types for a damaged file
-        raise ScalinglabError(f"cannot read checkpoint {path}: {exc}. Delete it to restart the run.") from exc
+        raise ScalinglabError(
+            f"cannot read checkpoint {path}: {exc}. Delete it to restart the run."
+        ) from exc
     if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
-        raise ScalinglabError(f"{path} is not a scalinglab checkpoint; delete it or choose another path.")
+        raise ScalinglabError(
+            f"{path} is not a scalinglab checkpoint; delete it or choose another path."
+        )
     saved = {k: v for k, v in payload["config"].items() if k not in _RUNTIME_FIELDS}
-    wanted = {k: v for k, v in cfg.to_dict().items() if k not in _RUNTIME_FIELDS}
+    wanted = {k: v for k, v in cfg.to_record().items() if k not in _RUNTIME_FIELDS}
     differing = sorted(k for k in wanted if saved.get(k) != wanted[k])
     if differing:
         raise ScalinglabError(
