@@ -22,3 +22,33 @@ def test_cli_auto_json_contract_and_predict_on_the_saved_fit(tmp_path, invoke_js
     )
     fitted = sl.load_fit(saved)
     assert predicted["loss"] == pytest.approx(float(fitted.predict(N=7e10, D=1.4e12)))
+
+
+def test_cli_auto_average_saves_an_average_that_predict_reads(tmp_path, invoke_json):
+    path, saved = tmp_path / "runs.csv", tmp_path / "avg.json"
+    _ladder().frame[["N", "D", "loss"]].to_csv(path, index=False)
+    payload = invoke_json(
+        "fit",
+        str(path),
+        "--law",
+        "auto",
+        "--average",
+        "--bootstrap",
+        "20",
+        "-o",
+        str(saved),
+    )
+    assert payload["law"] == "average"
+    assert sum(payload["weights"].values()) == pytest.approx(1.0)
+    assert {"law", "holdout_error"} <= set(payload["ranking"][0])
+    predicted = invoke_json(
+        "predict", "--fit", str(saved), "--N", "7e10", "--D", "1.4e12"
+    )
+    assert predicted["ci95"][0] < predicted["loss"] < predicted["ci95"][1]
+
+
+def test_cli_average_without_auto_exits_1(tmp_path, invoke):
+    path = tmp_path / "runs.csv"
+    _ladder().frame[["N", "D", "loss"]].to_csv(path, index=False)
+    code, _, err = invoke("fit", str(path), "--average")
+    assert code == 1 and "--law auto" in err

@@ -45,6 +45,7 @@ __all__ = [
     "check_choice",
     "choose_law",
     "fit_best",
+    "inverse_error_weights",
 ]
 
 BY = "C"
@@ -258,6 +259,8 @@ class ChoiceCheck:
     auto_error : the chosen law's entry in ``errors``.
     best : the law with the lowest held-out error, known only in hindsight.
     n_heldout : rows held out.
+    average_error : the same error of ``--average`` (the candidates weighted by
+        :func:`inverse_error_weights`).
     """
 
     chosen: str
@@ -265,6 +268,7 @@ class ChoiceCheck:
     auto_error: float
     best: str
     n_heldout: int
+    average_error: float
 
     def to_dict(self) -> dict:
         return {
@@ -274,6 +278,7 @@ class ChoiceCheck:
             "best_error": self.errors[self.best],
             "errors": dict(self.errors),
             "n_heldout": self.n_heldout,
+            "average_error": self.average_error,
         }
 
 
@@ -281,7 +286,8 @@ def check_choice(
     runs, *, top: float = 0.2, laws: Sequence[str | Law] | None = None
 ) -> ChoiceCheck:
     """Hold out the largest ``top`` share of rows by compute, choose a law on the rest,
-    and score it against every candidate on the held-out rows.
+    and score it, the ``--average`` of the candidates and every candidate alone on the
+    held-out rows.
 
     This is the test of ``--law auto`` itself: the choice never sees the held-out
     rows, and ``best`` is the law a user would have picked in hindsight.
@@ -292,18 +298,41 @@ def check_choice(
     train, held = runs.subset(split.train), runs.subset(split.heldout)
     candidates = [get_law(law) for law in laws] if laws else candidate_laws(runs)
     choice = choose_law(train, candidates)
-    errors = {law.name: _heldout_error(law, train, held) for law in candidates}
+    predicted = {law.name: _heldout_prediction(law, train, held) for law in candidates}
+    actual = held.array("loss")
+    errors = {name: _median_error(p, actual) for name, p in predicted.items()}
+    weights = inverse_error_weights(choice)
+    average = sum(w * predicted[name] for name, w in weights.items())
     best = min(errors, key=errors.get)
     return ChoiceCheck(
-        choice.law, errors, errors[choice.law], best, int(split.heldout.sum())
+        choice.law,
+        errors,
+        errors[choice.law],
+        best,
+        int(split.heldout.sum()),
+        _median_error(average, actual),
     )
 
 
-def _heldout_error(law: Law, train, held) -> float:
+def inverse_error_weights(choice: LawChoice) -> dict[str, float]:
+    """``--average``'s weights: each scored law's 1 / holdout_error, normalised to sum to 1."""
+    inverse = {
+        c.law: 1.0 / max(c.holdout_error, 1e-12)
+        for c in choice.ranking
+        if c.error is None and math.isfinite(c.holdout_error)
+    }
+    total = sum(inverse.values())
+    return {name: value / total for name, value in inverse.items()}
+
+
+def _heldout_prediction(law: Law, train, held) -> np.ndarray:
     try:
         result = fit(law, train, bootstrap=0, extrapolation=None)
     except ScalinglabError:
-        return math.inf
-    predicted = result.predict(**{n: held.array(n) for n in law.inputs})
-    error = float(np.median(np.abs(predicted / held.array("loss") - 1.0)))
+        return np.full(len(held), np.nan)
+    return result.predict(**{n: held.array(n) for n in law.inputs})
+
+
+def _median_error(predicted: np.ndarray, actual: np.ndarray) -> float:
+    error = float(np.median(np.abs(predicted / actual - 1.0)))
     return error if math.isfinite(error) else math.inf

@@ -84,6 +84,11 @@ def fit(
         help="'rolling': widen prediction intervals beyond the data by the law's measured "
         "extrapolation error (rolling-origin refits); 'none': bootstrap and run scatter only.",
     ),
+    average: bool = flag(
+        "--average",
+        "With --law auto: stack the candidate laws weighted by inverse held-out error; "
+        "intervals include the spread between laws.",
+    ),
     fix: Optional[list[str]] = typer.Option(
         None, "--fix", help="Hold a parameter: NAME=VALUE (repeatable)."
     ),
@@ -108,6 +113,7 @@ def fit(
             law,
             inputs,
             runs,
+            average,
             objective=objective,
             delta=delta,
             bootstrap=bootstrap,
@@ -131,32 +137,48 @@ def fit(
     out = console()
     if choice is not None:
         _print_choice(choice)
-    out.print(result.summary())
+    out.print(result.summary() if not average else _weights_table(result))
     for note in runs.notes:
         out.print(f"[dim]data: {note}[/dim]")
     if output is not None:
         out.print(f"saved fit to {output}")
 
 
-def _fit_or_choose(law: str, inputs: dict, runs, **options):
+def _fit_or_choose(law: str, inputs: dict, runs, average: bool, **options):
     """The fit of ``law``, or with ``law == "auto"`` the best-extrapolating law's fit
-    and its ranking (``analysis.autolaw``)."""
+    (``--average``: the stacked laws) and the ranking (``analysis.autolaw``)."""
     if law != "auto":
+        if average:
+            raise ScalinglabError(
+                "--average stacks the candidates of --law auto; add it."
+            )
         return fit_law(get_law(law, inputs=inputs), runs, **options), None
     if options["fixed"] or options["bounds"]:
         raise ScalinglabError(
             "--fix and --bound name one law's parameters; with --law auto the law is "
             "not known in advance. Fit the chosen law by name to fix or bound it."
         )
+    if average:
+        from ..analysis.lawaverage import fit_average
+
+        stacked = fit_average(runs, **options)
+        return stacked, stacked.choice
     from ..analysis.autolaw import fit_best
 
     return fit_best(runs, **options)
 
 
+def _weights_table(stacked):
+    table = new_table("--average: laws fitted on every run, weights", ["law", "weight"])
+    for f, w in zip(stacked.fits, stacked.weights):
+        table.add_row(f.law.name, f"{w:.3f}")
+    return table
+
+
 def _fit_payload(result, choice) -> dict:
     """The fit's JSON; with --law auto, ``law`` is the chosen name and ``ranking`` the candidates."""
     payload = result.to_dict()
-    if choice is None:
+    if choice is None or payload["law"] == "average":
         return payload
     selection = choice.to_dict()
     return payload | {
@@ -229,14 +251,17 @@ def predict(
 
     Example: scalinglab predict --fit runs.chinchilla.json --N 7e9 --D 2e12
     """
-    result = load_fit(fit_file)
-    inputs = _inputs_from_options(
-        result.law.inputs, {"N": N, "D": D, "C": C, "U": U}, at
-    )
+    result = _load_fit_or_average(fit_file)
+    needed = result.inputs if hasattr(result, "fits") else result.law.inputs
+    inputs = _inputs_from_options(needed, {"N": N, "D": D, "C": C, "U": U}, at)
     from ..analysis.prediction import interval_key, level_text, prediction_table
 
     table = prediction_table(result, inputs, level=level)
     if plot is not None:
+        if hasattr(result, "fits"):
+            raise ScalinglabError(
+                "--plot draws one law's fit; it does not apply to an average."
+            )
         from ..plot.fit import prediction_figure
 
         save_plot(prediction_figure(result, table["rows"], level=level), plot)
@@ -354,6 +379,19 @@ def optimal(
         ["compute", "N", "D", "tokens_per_param", "loss"],
     )
     _print_diagnostics(payload["diagnostics"])
+
+
+def _load_fit_or_average(path: Path):
+    """A saved fit, or a saved ``--law auto --average`` (told apart by its format key)."""
+    import json
+
+    from ..analysis.lawaverage import AVERAGE_FORMAT, load_average
+
+    try:
+        kind = json.loads(Path(path).read_text()).get("format")
+    except (OSError, ValueError, AttributeError):
+        kind = None  # load_fit names what is wrong with the file
+    return load_average(path) if kind == AVERAGE_FORMAT else load_fit(path)
 
 
 def _fit_or_preset(fit_file: Optional[Path], preset: Optional[str]):
