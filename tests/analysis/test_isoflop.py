@@ -224,3 +224,31 @@ def test_porian_profile_keeps_the_best_run_of_a_repeated_size():
     once = isoflop(N, D, C, L, profile="porian")
     assert twice.a.exponent == pytest.approx(once.a.exponent, rel=1e-12)
     assert [b.n_points for b in twice.budgets] == [9] * len(BUDGETS)
+
+
+def test_cli_porian_profile_and_window_options(tmp_path, capsys):
+    import json
+
+    import pandas as pd
+    from typer.testing import CliRunner
+
+    from scalinglab.cli import app, main
+
+    N, D, C = isoflop_design(BUDGETS, span=30.0, points=9)
+    path = tmp_path / "iso.csv"
+    loss = _noisy(N, D, 0.002, 5)
+    pd.DataFrame({"params": N, "flops": C, "loss": loss}).to_csv(path, index=False)
+    base = ["isoflop", str(path), "--N", "params", "--C", "flops", "--draws", "200"]
+    runner = CliRunner()
+    out = runner.invoke(
+        app, [*base, "--profile", "porian", "--window", "inf", "--json"]
+    )
+    assert out.exit_code == 0, out.output
+    result = json.loads(out.stdout)
+    expected = isoflop(N, D, C, loss, profile="porian", window=None, draws=200)
+    assert result["profile"] == "porian"
+    assert result["a"]["value"] == pytest.approx(expected.a.exponent, rel=1e-12)
+    with pytest.raises(SystemExit) as refused:  # main maps input errors to exit 1
+        main([*base, "--profile", "porian", "--noise", "0"])
+    assert refused.value.code == 1
+    assert "noise must be a loss sd > 0" in capsys.readouterr().err
