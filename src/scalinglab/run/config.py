@@ -13,7 +13,8 @@ from typing import Any
 from ..errors import ScalinglabError
 from ..plan.shapes import ModelShape
 
-SCHEDULES = ("cosine", "wsd")
+SCHEDULES = ("cosine", "wsd", "constant")
+OPTIMIZERS = ("adamw", "schedulefree")
 PARAMETRIZATIONS = ("standard", "mup")
 DEVICES = ("cpu", "cuda", "auto")
 
@@ -51,6 +52,9 @@ class TrainConfig:
         "standard"  # or "mup": lr tuned at base_width transfers across widths
     )
     base_width: int = 64  # muP only: the d_model at which muP equals the standard model
+    # "schedulefree": schedule-free AdamW (Defazio et al. 2024; pip install schedulefree), with
+    # schedule="constant"; evaluations and checkpoints' eval losses use the averaged weights.
+    optimizer: str = "adamw"
 
     # --- evaluation and logging ---
     eval_every: int = 0  # steps between held-out evaluations; 0: only at the end
@@ -97,6 +101,15 @@ class TrainConfig:
             raise ScalinglabError(
                 f"schedule must be one of {SCHEDULES}; got {self.schedule!r}."
             )
+        if self.optimizer not in OPTIMIZERS:
+            raise ScalinglabError(
+                f"optimizer must be one of {OPTIMIZERS}; got {self.optimizer!r}."
+            )
+        if self.optimizer == "schedulefree" and self.schedule != "constant":
+            raise ScalinglabError(
+                "schedule-free AdamW replaces the learning-rate decay; use schedule='constant' "
+                f"(warmup, then hold); got schedule={self.schedule!r}."
+            )
         if self.parametrization not in PARAMETRIZATIONS:
             raise ScalinglabError(
                 f"parametrization must be one of {PARAMETRIZATIONS}; got {self.parametrization!r}."
@@ -141,11 +154,14 @@ class TrainConfig:
         return asdict(self)
 
     def to_record(self) -> dict[str, Any]:
-        """:meth:`to_dict` without the muP fields when the parametrization is standard,
-        so studies and checkpoints written before muP existed still match their runs."""
+        """:meth:`to_dict` without the muP fields when the parametrization is standard
+        and without ``optimizer`` when it is AdamW, so studies and checkpoints written
+        before these options existed still match their runs."""
         out = self.to_dict()
         if self.parametrization == "standard":
             del out["parametrization"], out["base_width"]
+        if self.optimizer == "adamw":
+            del out["optimizer"]
         return out
 
     @classmethod

@@ -1,7 +1,8 @@
 """The built-in training loop: one function, :func:`train`, nanoGPT-style.
 
 AdamW (standard parametrization or muP, see :mod:`scalinglab.run.model`) with
-linear warmup then cosine or warmup-stable-decay (WSD), global
+linear warmup then cosine, warmup-stable-decay (WSD) or constant, or schedule-free
+AdamW (``optimizer="schedulefree"``, evaluated at its averaged weights), global
 gradient-norm clipping, held-out evaluation every ``eval_every`` steps and at the
 end, checkpoints that resume bit-identically on the CPU.
 
@@ -91,6 +92,8 @@ def lr_at(cfg: TrainConfig, step: int) -> float:
     peak, floor = cfg.lr, cfg.lr * cfg.min_lr_ratio
     if step <= cfg.warmup_steps:
         return peak * step / cfg.warmup_steps
+    if cfg.schedule == "constant":
+        return peak
     if cfg.schedule == "cosine":
         progress = (step - cfg.warmup_steps) / max(1, cfg.steps - cfg.warmup_steps)
         return floor + (peak - floor) * 0.5 * (1.0 + math.cos(math.pi * progress))
@@ -181,11 +184,12 @@ def train(
                 cfg.eval_every > 0 and step % cfg.eval_every == 0
             )
             if evaluate or step % cfg.log_every == 0:
-                eval_loss = (
-                    _evaluate(model, corpus.heldout, eval_windows, cfg, dev)
-                    if evaluate
-                    else None
-                )
+                eval_loss = None
+                if evaluate:
+                    with _averaged_weights(optimizer, cfg):
+                        eval_loss = _evaluate(
+                            model, corpus.heldout, eval_windows, cfg, dev
+                        )
                 row = {
                     "step": step,
                     "tokens": step * cfg.tokens_per_step,
@@ -266,15 +270,49 @@ def _torch_settings(cfg: TrainConfig, dev: torch.device):
 
 def _make_optimizer(
     model: GPT, cfg: TrainConfig, dev: torch.device
-) -> torch.optim.AdamW:
+) -> torch.optim.Optimizer:
     """AdamW; weight decay on matrices (and the tied embedding), not on LayerNorm;
     muP divides the hidden matrices' learning rate by the width multiplier."""
+    if cfg.optimizer == "schedulefree":
+        return _schedule_free(model, cfg)
     return torch.optim.AdamW(
         model.param_groups(cfg.lr, cfg.weight_decay),
         lr=cfg.lr,
         betas=(cfg.beta1, cfg.beta2),
         fused=dev.type == "cuda",
     )
+
+
+def _schedule_free(model: GPT, cfg: TrainConfig) -> torch.optim.Optimizer:
+    """Schedule-free AdamW in training mode; warmup comes from :func:`lr_at`."""
+    try:
+        import schedulefree
+    except ImportError as exc:
+        raise ScalinglabError(
+            "optimizer='schedulefree' needs the schedulefree package: "
+            "pip install 'scalinglab[schedulefree]' (or pip install schedulefree)."
+        ) from exc
+    optimizer = schedulefree.AdamWScheduleFree(
+        model.param_groups(cfg.lr, cfg.weight_decay),
+        lr=cfg.lr,
+        betas=(cfg.beta1, cfg.beta2),
+        warmup_steps=0,
+    )
+    optimizer.train()
+    return optimizer
+
+
+@contextlib.contextmanager
+def _averaged_weights(optimizer: torch.optim.Optimizer, cfg: TrainConfig):
+    """Schedule-free: swap in the averaged weights x for evaluation, then back to y."""
+    if cfg.optimizer != "schedulefree":
+        yield
+        return
+    optimizer.eval()
+    try:
+        yield
+    finally:
+        optimizer.train()
 
 
 def _train_batch(tokens: np.ndarray, cfg: TrainConfig, step: int, dev: torch.device):
