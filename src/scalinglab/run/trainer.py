@@ -48,6 +48,8 @@ from .model import GPT
 CHECKPOINT_FORMAT = "scalinglab-checkpoint-v1"
 # Fields that may differ between a checkpoint and the config resuming from it.
 _RUNTIME_FIELDS = {"device", "num_threads", "run_id", "deterministic"}
+# ... and that a cooldown branch may change from its trunk (see ``branch_from``).
+_BRANCH_FIELDS = {"steps", "schedule", "decay_fraction", "eval_every", "log_every"}
 _EVAL_CHUNK = 64  # held-out windows per forward pass
 
 
@@ -111,6 +113,8 @@ def train(
     checkpoint_path: str | os.PathLike | None = None,
     checkpoint_every: int | None = None,
     device: str | None = None,
+    snapshots: dict[int, str | os.PathLike] | None = None,
+    branch_from: str | os.PathLike | None = None,
 ) -> TrainResult:
     """Train the built-in model; stream metric rows to ``emit``; return a summary.
 
@@ -130,6 +134,15 @@ def train(
         Steps between checkpoints; ``None`` writes only the final one.
     device : str, optional
         Overrides ``cfg.device`` ("cpu", "cuda" or "auto").
+    snapshots : dict, optional
+        ``{step: path}``: also write a checkpoint to ``path`` after ``step`` (a
+        constant-LR trunk keeps one per cooldown branch point).
+    branch_from : path, optional
+        A trunk's snapshot to start from when ``checkpoint_path`` does not exist
+        yet (a cooldown branch, Hagele et al. 2024): model, optimizer, RNG and step
+        come from the trunk, whose config may differ only in steps, schedule,
+        decay fraction, evaluation and logging. With the same warmup and seed the
+        branch then equals a from-scratch WSD run, bit for bit on the CPU.
     """
     dev = _resolve_device(device or cfg.device)
     ckpt = Path(checkpoint_path) if checkpoint_path is not None else None
@@ -155,6 +168,11 @@ def train(
         resumed_from = None
         if ckpt is not None and ckpt.exists():
             state = _load_checkpoint(ckpt, cfg, model, optimizer, dev)
+            resumed_from = state["step"]
+        elif branch_from is not None:
+            state = _load_checkpoint(
+                Path(branch_from), cfg, model, optimizer, dev, branch=True
+            )
             resumed_from = state["step"]
         eval_windows = _eval_windows(corpus.heldout, cfg)
         flops_per_token = model.flops_per_token(seq_len=cfg.seq_len)
@@ -208,6 +226,9 @@ def train(
             ):
                 state.update(step=step, wall_time=time.perf_counter() - start)
                 _save_checkpoint(ckpt, cfg, model, optimizer, state)
+            if snapshots and step in snapshots:
+                state.update(step=step, wall_time=time.perf_counter() - start)
+                _save_checkpoint(Path(snapshots[step]), cfg, model, optimizer, state)
     return _result(cfg, state["last_row"], rows, train_seconds, dev, resumed_from)
 
 
@@ -373,8 +394,13 @@ def _save_checkpoint(
     os.replace(tmp, path)
 
 
-def _load_checkpoint(path: Path, cfg: TrainConfig, model, optimizer, dev) -> dict:
-    """Restore model, optimizer and RNG from ``path``; return the loop state."""
+def _load_checkpoint(
+    path: Path, cfg: TrainConfig, model, optimizer, dev, *, branch: bool = False
+) -> dict:
+    """Restore model, optimizer and RNG from ``path``; return the loop state.
+
+    ``branch``: ``path`` is a trunk's snapshot; the fields in ``_BRANCH_FIELDS`` may differ.
+    """
     try:
         payload = torch.load(path, map_location=dev, weights_only=True)
     except Exception as exc:  # torch raises many types for a damaged file
@@ -385,9 +411,15 @@ def _load_checkpoint(path: Path, cfg: TrainConfig, model, optimizer, dev) -> dic
         raise ScalinglabError(
             f"{path} is not a scalinglab checkpoint; delete it or choose another path."
         )
-    saved = {k: v for k, v in payload["config"].items() if k not in _RUNTIME_FIELDS}
-    wanted = {k: v for k, v in cfg.to_record().items() if k not in _RUNTIME_FIELDS}
+    free = _RUNTIME_FIELDS | (_BRANCH_FIELDS if branch else set())
+    saved = {k: v for k, v in payload["config"].items() if k not in free}
+    wanted = {k: v for k, v in cfg.to_record().items() if k not in free}
     differing = sorted(k for k in wanted if saved.get(k) != wanted[k])
+    if differing and branch:
+        raise ScalinglabError(
+            f"trunk snapshot {path} does not fit this cooldown branch: {differing} differ; a "
+            "branch shares its trunk's model, learning rate, warmup, batch and seed."
+        )
     if differing:
         raise ScalinglabError(
             f"checkpoint {path} belongs to a different run: {differing} differ from the "
