@@ -139,3 +139,13 @@ def test_floor_is_fitted_unless_held_at_chance():
     assert free.link_params["b"] != 0.25 and np.std(free.draws2[:, 3]) > 0
     with pytest.raises(ScalinglabError, match="floor must be"):
         fit_task(frame, **COLUMNS, floor="chance", bootstrap=20)
+
+
+def test_python_api_mirrors_the_cli(tmp_path):
+    import scalinglab as sl
+
+    task = sl.task.fit(ladder(), **COLUMNS, bootstrap=20)
+    assert isinstance(task, sl.task.TaskFit)
+    assert "final checkpoint of each of 20 runs" in task.summary()
+    again = sl.task.load(task.save(tmp_path / "t.json"))
+    assert again.predict(N=1e9, D=2e10) == task.predict(N=1e9, D=2e10)
