@@ -113,10 +113,27 @@ def set_axes(ax: Any, x: str, y: str, *, title: str | None = None) -> None:
     ax.set_ylabel(label(y))
     if x in _LOG:
         ax.set_xscale("log")
+        _sparse_minor_labels(ax.xaxis, ax.get_xlim())
     if y in _LOG:
         ax.set_yscale("log")
+        _sparse_minor_labels(ax.yaxis, ax.get_ylim())
     if title:
         ax.set_title(title)
+
+
+def _sparse_minor_labels(axis: Any, limits: tuple[float, float]) -> None:
+    """No labels on minor log ticks unless the axis spans under half a decade (in a narrow
+    panel matplotlib's 2x10^8, 3x10^8, ... labels run into each other); under two decades,
+    majors at 1 and 3 times each power of ten so the axis keeps several labels."""
+    from matplotlib.ticker import LogFormatterSciNotation, LogLocator, NullFormatter
+
+    low, high = sorted(limits)
+    if low <= 0 or high / low < 10**0.5:
+        return
+    if high / low < 100:
+        axis.set_major_locator(LogLocator(subs=(1.0, 3.0)))
+        axis.set_major_formatter(LogFormatterSciNotation(labelOnlyBase=False))
+    axis.set_minor_formatter(NullFormatter())
 
 
 def band(ax: Any, x: Any, low: Any, high: Any, *, colour: str, text: str) -> None:
