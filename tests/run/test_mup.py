@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 
 from scalinglab.errors import ScalinglabError
@@ -81,3 +82,48 @@ def test_mup_is_planned_and_checked():
         config(64, "ntk", 1e-3)
     with pytest.raises(ScalinglabError, match="parametrization"):
         ladder((1e5, 4e5), 2, (10,), parametrization="ntk")
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_optimal_lr_transfers_across_widths_under_mup_not_standard():
+    """LR sweep at widths 64/128/256 (1 layer, 100 steps, 25.6k tokens, built-in corpus).
+
+    The optimum (argmin over a factor-2 grid) may move by at most one grid step from
+    the base width's under muP, and moves by two or more steps at width 256 under the
+    standard parametrization (Adam's optimal lr ~ 1/width there). About 4 minutes on
+    one CPU thread; prints the table.
+    """
+    exponents = np.arange(-12, -5)
+    best = {}
+    for p in ("standard", "mup"):
+        for width in (64, 128, 256):
+            losses = []
+            for e in exponents:
+                cfg = TrainConfig(
+                    n_layer=1,
+                    d_model=width,
+                    n_head=4,
+                    d_ff=4 * width,
+                    n_ctx=32,
+                    seq_len=32,
+                    batch_size=8,
+                    steps=100,
+                    lr=float(2.0**e),
+                    warmup_steps=10,
+                    eval_tokens=8192,
+                    parametrization=p,
+                    base_width=64,
+                    num_threads=1,
+                    log_every=100,
+                )
+                losses.append(train(cfg).final_eval_loss)
+            best[p, width] = int(exponents[int(np.argmin(losses))])
+            print(
+                p,
+                width,
+                f"best lr 2^{best[p, width]}",
+                " ".join(f"{x:.3f}" for x in losses),
+            )
+    assert all(abs(best["mup", w] - best["mup", 64]) <= 1 for w in (128, 256)), best
+    assert abs(best["standard", 256] - best["standard", 64]) >= 2, best

@@ -72,6 +72,12 @@ def plan_ladder(
     seed: int = typer.Option(0, "--seed", help="Training seed of every run."),
     lr_scale: float = _LR_SCALE,
     schedule: str = _SCHEDULE,
+    cooldowns: Optional[str] = typer.Option(
+        None,
+        "--cooldowns",
+        help="With --schedule wsd: cooldown fractions, e.g. 0.1,0.2; one constant-LR trunk per "
+        "size, one cooldown branch per ratio and fraction started from its snapshot.",
+    ),
     corpus: str = _CORPUS,
     parametrization: str = _PARAMETRIZATION,
     base_width: int = _BASE_WIDTH,
@@ -88,6 +94,7 @@ def plan_ladder(
         N_range=parse_range(N, name="--N"),
         sizes=sizes,
         tokens_per_param=_numbers(tokens_per_param, "--tokens-per-param"),
+        cooldowns=_numbers(cooldowns, "--cooldowns") if cooldowns else (),
         hparams=hparams,
         seed=seed,
         lr_scale=lr_scale,
@@ -401,6 +408,14 @@ def _save_and_show(plan: Any, output: Path | None, json_out: bool) -> None:
 
 
 def _cost_line(plan: Any) -> str:
+    if "C_exact_total" in plan.settings:  # cooldown branches: trunks plus cooldowns
+        s = plan.settings
+        return (
+            f"total cost: {s['C_exact_total']:.4g} FLOPs counting every matrix product "
+            f"(trunks plus cooldowns); every (N, D) from scratch: "
+            f"{s['C_exact_rungs_from_scratch']:.4g} (ratio {s['compute_ratio']:.3f}); every "
+            f"branch from scratch: {s['C_exact_from_scratch']:.4g}"
+        )
     exact = sum(r.C_exact for r in plan.runs)
     six_nd = sum(r.C for r in plan.runs)
     tokens = sum(r.D for r in plan.runs)

@@ -26,6 +26,7 @@ import numpy as np
 
 from .._version import __version__
 from ..errors import ScalinglabError
+from .cooldown import check_cooldowns, cooldown_costs, cooldown_runs
 from .counts import count_params, train_flops
 from .shapes import ModelShape, shape_for_params
 
@@ -58,7 +59,15 @@ CONVENTIONS = {
 
 
 #: PlannedRun fields a plan file may leave out; the later ones are omitted when None.
-_OMIT_IF_NONE = ("weight_decay", "parametrization", "base_width")
+_OMIT_IF_NONE = (
+    "weight_decay",
+    "parametrization",
+    "base_width",
+    "decay_fraction",
+    "trunk",
+    "trunk_step",
+    "snapshot_steps",
+)
 _OPTIONAL = ("budget", *_OMIT_IF_NONE)
 
 
@@ -101,6 +110,12 @@ class PlannedRun:
     weight_decay: float | None = None  # AdamW; None: the trainer's default
     parametrization: str | None = None  # "mup"; None: standard
     base_width: int | None = None  # muP: the width whose lr transfers
+    decay_fraction: float | None = None  # wsd: final fraction of steps spent decaying
+    trunk: str | None = None  # cooldown branch: the constant-LR trunk it starts from
+    trunk_step: int | None = None  # ... and the trunk step it starts from
+    snapshot_steps: tuple[int, ...] | None = (
+        None  # trunk: steps its branches start from
+    )
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict; the shape is a nested dict. Optional fields left at None are
@@ -120,7 +135,14 @@ class PlannedRun:
                 f"planned run {data.get('run_id', '?')!r}: missing keys {sorted(missing)}, "
                 f"unknown keys {sorted(unknown)}; write plans with `scalinglab plan`."
             )
-        return cls(**{**data, "shape": ModelShape.from_dict(data["shape"])})
+        steps = data.get("snapshot_steps")
+        return cls(
+            **{
+                **data,
+                "shape": ModelShape.from_dict(data["shape"]),
+                **({} if steps is None else {"snapshot_steps": tuple(steps)}),
+            }
+        )
 
 
 @dataclass(frozen=True)
@@ -186,6 +208,7 @@ def ladder(
     *,
     hparams: str = "steplaw",
     seed: int = 0,
+    cooldowns: Sequence[float] = (),
     **options: Any,
 ) -> Plan:
     """Plan ``sizes`` log-spaced model sizes, each trained at every D/N ratio.
@@ -202,6 +225,11 @@ def ladder(
         Learning-rate and batch-size preset (``steplaw`` or ``deepseek``).
     seed : int
         Training seed of every run.
+    cooldowns : sequence of float
+        With ``schedule="wsd"``: cooldown fractions. Each size then gets one
+        constant-LR trunk and a branch per ratio and fraction that starts from the
+        trunk's snapshot (:mod:`scalinglab.plan.cooldown`); ``settings`` records
+        ``C_exact_total``, ``C_exact_from_scratch`` and their ``compute_ratio``.
     **options
         ``lr_scale`` (multiplies the preset's learning rate; the presets were fitted
         on models of tens of millions of parameters and more), ``seq_len``,
@@ -232,12 +260,21 @@ def ladder(
         raise ScalinglabError("tokens_per_param needs at least one ratio such as 20.")
     targets = np.geomspace(low, high, sizes) if sizes > 1 else np.array([low])
     shapes, notes = _distinct_shapes(targets, settings)
-    runs = [
-        _planned_run(shape, n, n * ratio, settings, f"N{_human(n)}-tpp{ratio:g}")
-        for n, shape in shapes
-        for ratio in ratios
-    ]
+    fractions = check_cooldowns(cooldowns, settings.schedule)
+    if fractions:
+        runs = [
+            r
+            for n, shape in shapes
+            for r in cooldown_runs(shape, n, ratios, fractions, settings)
+        ]
+    else:
+        runs = [
+            _planned_run(shape, n, n * ratio, settings, f"N{_human(n)}-tpp{ratio:g}")
+            for n, shape in shapes
+            for ratio in ratios
+        ]
     notes += _ladder_warnings([n for n, _ in shapes], ratios, len(runs))
+    extra = {"cooldowns": list(fractions), **cooldown_costs(runs)} if fractions else {}
     return _plan(
         "ladder",
         runs,
@@ -246,6 +283,7 @@ def ladder(
         N_range=[low, high],
         sizes=sizes,
         tokens_per_param=ratios,
+        **extra,
     )
 
 

@@ -1,5 +1,8 @@
 """Read a study: its status, the run table ``fit`` reads, and every metric row.
 
+Cooldown trunks (runs with ``snapshot_steps``) are left out of the run table:
+each of their branches is one row, with ``trunk`` and ``trunk_step`` columns.
+
 ``run_table(DIR)`` has one row per finished run with the columns ``scalinglab
 fit`` reads by default (``run``, ``N``, ``D``, ``C``, ``loss``) followed by the
 plan's columns (``N_non_embedding``, ``C_exact``, ``lr``, ``batch_tokens``, the
@@ -66,7 +69,8 @@ def run_table(study_dir: str | Path, *, include_unfinished: bool = False) -> pd.
     records = [
         {"run": r["run_id"], **_flatten(r["spec"]), "loss": r["final_loss"], "state": r["state"]}
         for r in runs
-        if include_unfinished or r["state"] == "finished"
+        if (include_unfinished or r["state"] == "finished")
+        and not r["spec"].get("snapshot_steps")  # a cooldown trunk: its branches are the rows
     ]
     frame = pd.DataFrame.from_records(records)
     if frame.empty:

@@ -232,13 +232,33 @@ def builtin_trial(task: Task, emit: Any) -> dict[str, Any]:
     for name in ("num_threads", "threads", "torch_threads"):
         if hasattr(config, name):
             config = dataclasses.replace(config, **{name: task.threads})
+    spec, folder = task.spec, Path(task.checkpoint_path or ".").parent
+    trunk = getattr(
+        spec, "trunk", None
+    )  # cooldown branches and their trunk's snapshots
     result = train(
         config,
         emit=emit,
         checkpoint_path=task.checkpoint_path,
         checkpoint_every=task.checkpoint_every,
+        snapshots={
+            s: snapshot_path(folder, task.run_id, s)
+            for s in getattr(spec, "snapshot_steps", None) or ()
+        },
+        branch_from=snapshot_path(folder, trunk, spec.trunk_step) if trunk else None,
     )
     return _as_dict(result)
+
+
+def snapshot_path(folder: Path, trunk: str, step: int) -> Path:
+    """Where a constant-LR trunk keeps its state at a cooldown branch's start."""
+    return folder / f"{trunk}@{step}.pt"
+
+
+def _phases(todo: list[str], runs: dict[str, Any]) -> list[list[str]]:
+    """Runs without a trunk first, then cooldown branches (they start from a trunk)."""
+    branch = [rid for rid in todo if getattr(runs[rid], "trunk", None)]
+    return [p for p in ([rid for rid in todo if rid not in branch], branch) if p]
 
 
 class _Driver:
@@ -276,7 +296,11 @@ class _Driver:
         outcome = "interrupted"
         try:
             with _Progress(self.study, self.runs, self.show) as bars:
-                self._consume(self.executor.events(self.trial, self._tasks(todo)), bars)
+                for phase in _phases(todo, self.runs):
+                    ready = [rid for rid in phase if self._trunk_finished(rid)]
+                    self._consume(
+                        self.executor.events(self.trial, self._tasks(ready)), bars
+                    )
             outcome = "failed" if self.failed else "finished"
         except KeyboardInterrupt:
             self.study.mark_interrupted(self.in_flight)
@@ -295,6 +319,15 @@ class _Driver:
             self.rows_added,
             self.study.added,
         )
+
+    def _trunk_finished(self, run_id: str) -> bool:
+        trunk = getattr(self.runs[run_id], "trunk", None)
+        if trunk is None or self.study.states().get(trunk) == "finished":
+            return True
+        self._handle(
+            "failed", run_id, f"its trunk {trunk} did not finish; rerun to resume it."
+        )
+        return False
 
     def _tasks(self, todo: list[str]) -> list[Task]:
         return [
