@@ -230,7 +230,13 @@ def run(
         ..., "--study", help="Study directory (created, or resumed if it exists)."
     ),
     executor: str = typer.Option(
-        "local", "--executor", help="local (process pool) or ray."
+        "local", "--executor", help="local (process pool), ray, or slurm (submitit)."
+    ),
+    executor_options: Optional[str] = typer.Option(
+        None,
+        "--executor-options",
+        help="slurm: submitit parameters as JSON or KEY=VALUE,..., e.g. "
+        "slurm_partition=gpu,gpus_per_node=1,timeout_min=120 (cluster=local: local jobs).",
     ),
     address: Optional[str] = typer.Option(
         None,
@@ -281,6 +287,7 @@ def run(
             threads=threads,
             checkpoint_every=checkpoint_every,
             progress=not json_out,
+            executor_options=_executor_options(executor_options),
         )
     except KeyboardInterrupt:
         typer.echo(
@@ -405,6 +412,31 @@ def _save_and_show(plan: Any, output: Path | None, json_out: bool) -> None:
         typer.echo(f"warning: {warning}", err=True)
     if output is not None:
         typer.echo(f"wrote {len(plan.runs)} runs to {output}")
+
+
+def _executor_options(text: str | None) -> dict[str, Any] | None:
+    """``'{"a": 1}'`` or ``"a=1,b=gpu"`` -> dict; values are JSON scalars where they parse."""
+    import json
+
+    if not text:
+        return None
+    if text.lstrip().startswith("{"):
+        try:
+            return dict(json.loads(text))
+        except ValueError as error:
+            raise ScalinglabError(f"--executor-options is not valid JSON: {error}") from error
+    options: dict[str, Any] = {}
+    for item in (p for p in text.split(",") if p.strip()):
+        key, sep, value = (part.strip() for part in item.partition("="))
+        if not sep or not key:
+            raise ScalinglabError(
+                f"--executor-options expects KEY=VALUE,... or JSON; got {item!r}."
+            )
+        try:
+            options[key] = json.loads(value)
+        except ValueError:
+            options[key] = value
+    return options
 
 
 def _cost_line(plan: Any) -> str:

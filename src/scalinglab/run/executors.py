@@ -1,4 +1,5 @@
-"""Executors: run one trial function per planned run, locally or on a Ray cluster.
+"""Executors: run one trial function per planned run, locally, on a Ray cluster or
+on Slurm (:mod:`scalinglab.run.slurm`).
 
 A *trial* is a plain picklable function ``trial(task, emit) -> dict``: it trains
 (or launches) one run, calls ``emit(row)`` for every metric row and returns a
@@ -410,13 +411,22 @@ def _import_ray() -> Any:
 
 def make_executor(
     name: str, *, address: str | None = None, workers: int | None = None,
-    threads: int | None = None,
-) -> LocalExecutor | RayExecutor:
-    """The executor called ``name`` (``"local"`` or ``"ray"``)."""
+    threads: int | None = None, options: dict[str, Any] | None = None,
+) -> Any:
+    """The executor called ``name`` (``"local"``, ``"ray"`` or ``"slurm"``).
+
+    ``options`` are the Slurm executor's submitit parameters (slurm only).
+    """
+    if options and name != "slurm":
+        raise ScalinglabError("--executor-options apply to the slurm executor only; add --executor slurm.")
+    if name == "slurm":
+        from .slurm import SlurmExecutor
+
+        return SlurmExecutor(options, threads=threads)
     if name == "local":
         if address is not None:
             raise ScalinglabError("--address applies to the ray executor only; add --executor ray.")
         return LocalExecutor(workers=workers, threads=threads)
     if name == "ray":
         return RayExecutor(address=address, threads=threads)
-    raise ScalinglabError(f"unknown executor {name!r}; choose 'local' or 'ray'.")
+    raise ScalinglabError(f"unknown executor {name!r}; choose 'local', 'ray' or 'slurm'.")

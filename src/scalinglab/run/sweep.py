@@ -91,6 +91,7 @@ def run_study(
     checkpoint_every: int | None = None,
     progress: bool = True,
     trial: Trial | None = None,
+    executor_options: dict[str, Any] | None = None,
 ) -> SweepReport:
     """Run every unfinished run of ``plan`` and store its metrics in ``study_dir``.
 
@@ -102,7 +103,8 @@ def run_study(
         The study directory; created if missing, resumed if it exists.
     executor, address
         ``"local"`` (a process pool on this machine) or ``"ray"`` with an optional
-        cluster ``address`` (None, ``"auto"`` or ``"ray://host:port"``).
+        cluster ``address`` (None, ``"auto"`` or ``"ray://host:port"``), or
+        ``"slurm"`` (one submitit job per run, :mod:`scalinglab.run.slurm`).
     command
         External-command template (see :mod:`scalinglab.run.external`); None trains
         with the built-in trainer.
@@ -115,6 +117,10 @@ def run_study(
         Show rich progress bars on stderr (only when it is a terminal).
     trial
         A custom trial function ``trial(task, emit) -> dict`` (advanced, tests).
+    executor_options
+        Slurm only: parameters for ``submitit.AutoExecutor.update_parameters``
+        (``{"slurm_partition": "gpu", "gpus_per_node": 1}``; ``cluster="local"``
+        runs the jobs as local processes).
 
     Returns
     -------
@@ -133,7 +139,9 @@ def run_study(
         from .external import validate_template
 
         validate_template(command, runs.values())
-    chosen = make_executor(executor, address=address, workers=workers, threads=threads)
+    chosen = make_executor(
+        executor, address=address, workers=workers, threads=threads, options=executor_options
+    )
     configs = run_configs(plan, command=command, trial=trial)
     specs = [r.to_dict() for r in runs.values()]
     with (
