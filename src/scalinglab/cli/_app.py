@@ -118,6 +118,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "task",
         "Loss-to-loss laws: L_y = K (L_x - E_x)^kappa + E_y (Brandfonbrener et al. 2024).",
     ),
+    "observational": (
+        "task",
+        "Observational scaling (Ruan et al. 2024): public models' benchmarks, no training.",
+    ),
     "testtime": (
         "decide",
         "Test-time scaling: pass@k laws from repeated samples; N, D and k together (T^2).",

@@ -357,3 +357,94 @@ def loss2loss_fit_cmd(
         shown = "[{:.4g}, {:.4g}]".format(*ci) if ci else "held (own scaling fit)"
         table.add_row(name, f"{value:.4g}", shown)
     console().print(table)
+
+
+observational_app = typer.Typer(
+    help="Observational scaling (Ruan et al. 2024): public models' benchmarks, no training.",
+    no_args_is_help=True,
+)
+app.add_typer(observational_app, name="observational")
+
+
+@observational_app.command("fit")
+def observational_fit_cmd(
+    data: Path = DataArg,
+    family: str = typer.Option(..., "--family", help="Column with the model family."),
+    compute: str = typer.Option(..., "--compute", help="Column with training compute."),
+    target: str = typer.Option(..., "--target", help="Benchmark column to predict."),
+    benchmarks: str = typer.Option(
+        ...,
+        "--benchmarks",
+        help="Comma-separated benchmark columns for the capability.",
+    ),
+    k: int = typer.Option(1, "--k", min=1, max=3, help="Principal components (1-3)."),
+    chance: float = typer.Option(0.0, "--chance", help="The target at chance (floor)."),
+    holdout_compute: str | None = typer.Option(
+        None,
+        "--holdout-compute",
+        help="Fit the sigmoid on models below this compute; score the rest.",
+    ),
+    bootstrap: int = bootstrap_option(200, "Bootstrap replicates over models."),
+    seed: int = SeedOpt,
+    json_out: bool = JsonOpt,
+) -> None:
+    """PCA capability of each model, the target as a sigmoid of it, capability per family
+    as a line in log compute.
+
+    Example: scalinglab observational fit scores.csv --family "Model Family" --compute
+    "FLOPs (1E21)" --target GSM8K --benchmarks "MMLU,ARC-C,HellaSwag,Winograd,TruthfulQA"
+    --holdout-compute 84
+    """
+    import numpy as np
+
+    from ..downstream._data import load_frame
+    from ..downstream.observational import fit_observational
+
+    frame, _ = load_frame(data)
+    names = [b.strip() for b in benchmarks.split(",") if b.strip()]
+    cut = quantity(holdout_compute, "--holdout-compute")
+    below = None
+    if cut is not None:
+        if compute not in frame.columns:
+            raise ScalinglabError(f"column {compute!r} is not in the table.")
+        below = (frame[compute].to_numpy(float) < cut).tolist()
+    found = fit_observational(
+        frame,
+        benchmarks=names,
+        target=target,
+        family=family,
+        compute=compute,
+        k=k,
+        chance=chance,
+        bootstrap=bootstrap,
+        seed=seed,
+        fit_rows=below,
+    )
+    payload = found.to_dict()
+    if cut is not None:
+        held = frame[(frame[compute] >= cut)].dropna(subset=[*names, target])
+        error = found.predict_from_scores(held[names].to_numpy(float)) - held[target]
+        payload["holdout"] = {
+            "compute_at_least": cut,
+            "models": len(held),
+            "mean_abs_error": float(np.mean(np.abs(error))),
+            "max_abs_error": float(np.max(np.abs(error))),
+        }
+    if json_out:
+        print_json(payload)
+        return
+    table = new_table(f"{target} from {k} capability component(s)", ["param", "value"])
+    for name, value in found.link.params.items():
+        table.add_row(name, f"{value:.4g}")
+    console().print(table)
+    console().print(
+        "explained variance "
+        + ", ".join(f"{v:.3f}" for v in found.explained)
+        + f"; models {found.models}; family lines {len(found.families)}"
+    )
+    if cut is not None:
+        h = payload["holdout"]
+        console().print(
+            f"held out compute >= {cut:g}: {h['models']} models, mean |error| "
+            f"{h['mean_abs_error']:.4f}, max {h['max_abs_error']:.4f}"
+        )
