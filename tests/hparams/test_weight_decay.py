@@ -175,3 +175,8 @@ def test_cli_fit_with_wd_column_and_suggest(tmp_path):
         app, ["hparams", "fit", str(path), "--bootstrap", "0", "--json", "--bs", "bs"]
     )
     assert "wd_law" not in json.loads(plain.output)
+
+
+def test_cli_fit_names_a_folder_that_is_not_a_study(tmp_path):
+    out = CliRunner().invoke(app, ["hparams", "fit", str(tmp_path)])
+    assert out.exit_code == 1 and "not a study" in str(out.exception)
