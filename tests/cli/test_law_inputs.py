@@ -31,7 +31,37 @@ def test_cli_fit_with_input_then_predict_at(tmp_path, invoke_json):
 
 def test_cli_input_errors_exit_1(tmp_path, invoke):
     _streams_table(tmp_path / "runs.csv")
-    code, _, err = invoke("fit", str(tmp_path / "runs.csv"), "--input", "P=nope")
+    code, _, err = invoke(
+        "fit", str(tmp_path / "runs.csv"), "--law", "parscale", "--input", "P=nope"
+    )
     assert code == 1 and "nope" in err
+    code, _, err = invoke("fit", str(tmp_path / "runs.csv"), "--input", "P=streams")
+    assert code == 1 and "P is not one of them" in err
     code, _, err = invoke("fit", str(tmp_path / "runs.csv"), "--input", "P")
     assert code == 1 and "NAME=COLUMN" in err
+
+
+def test_cli_fits_a_law_of_N_and_streams_from_a_table_without_D_or_C(
+    tmp_path, invoke_json
+):
+    frame = _streams_table(tmp_path / "with_tokens.csv").drop(columns="tokens")
+    frame.to_csv(tmp_path / "runs.csv", index=False)
+    fitted = invoke_json(
+        "fit",
+        str(tmp_path / "runs.csv"),
+        "--law",
+        "parscale",
+        "--input",
+        "P=streams",
+        "--bootstrap",
+        "0",
+    )
+    assert fitted["params"] == pytest.approx(TRUTH, rel=1e-5)
+    assert "no D or C column: the law needs neither" in fitted["provenance"]["notes"]
+
+
+def test_cli_a_law_of_D_still_needs_it(tmp_path, invoke):
+    frame = _streams_table(tmp_path / "with_tokens.csv").drop(columns="tokens")
+    frame.to_csv(tmp_path / "runs.csv", index=False)
+    code, _, err = invoke("fit", str(tmp_path / "runs.csv"), "--law", "chinchilla")
+    assert code == 1 and "compute column" in err

@@ -26,10 +26,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from statistics import NormalDist
 from pathlib import Path
 
 import numpy as np
-from scipy.stats import norm
 
 from .._json import read_saved, write_json
 from ..errors import ScalinglabError
@@ -94,7 +94,7 @@ class LawAverage:
                 "intervals of an average need every law's bootstrap draws; refit with "
                 "bootstrap > 0."
             )
-        z = norm.ppf(0.5 + level / 2)
+        z = NormalDist().inv_cdf(0.5 + level / 2)
         rng = np.random.default_rng(0)
         samples = []
         for w, f in zip(self.weights, self.fits):

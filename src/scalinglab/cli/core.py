@@ -39,12 +39,23 @@ from ._options import (
 )
 
 
-def read_columns(data: Path, N, D, C, loss, run, U, N_kind, dropna: bool = False):
+def read_columns(
+    data: Path, N, D, C, loss, run, U, N_kind, dropna: bool = False, **options
+):
     """The run table with the user's column mapping (shared by commands that read runs)."""
     from ..data import read_runs  # pandas: only commands that read a run table pay it
 
     return read_runs(
-        data, N=N, D=D, C=C, loss=loss, run=run, U=U, N_kind=N_kind, dropna=dropna
+        data,
+        N=N,
+        D=D,
+        C=C,
+        loss=loss,
+        run=run,
+        U=U,
+        N_kind=N_kind,
+        dropna=dropna,
+        **options,
     )
 
 
@@ -107,7 +118,12 @@ def fit(
     """
     extrapolation = one_of(extrapolation, "--extrapolation", ("rolling", "none"))
     inputs = parse_inputs(input)
-    runs = read_columns(data, N, D, C, loss, run, U, N_kind, dropna).with_inputs(inputs)
+    compute = law == "auto" or bool(
+        {"D", "C"} & set(get_law(law, inputs=inputs).inputs)
+    )
+    runs = read_columns(
+        data, N, D, C, loss, run, U, N_kind, dropna, needs_compute=compute
+    ).with_inputs(inputs)
     with bootstrap_progress(not as_json and bootstrap > 0) as progress:
         result, choice = _fit_or_choose(
             law,

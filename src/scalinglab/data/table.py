@@ -290,6 +290,7 @@ def read_runs(
     loss_unit: str = "nats",
     columns: Mapping[str, str] | None = None,
     dropna: bool = False,
+    needs_compute: bool = True,
 ) -> RunTable:
     """Read and validate a table of training runs.
 
@@ -312,6 +313,9 @@ def read_runs(
     dropna : bool
         Drop rows with a missing value in a mapped column (and say how many in
         ``notes``) instead of raising.
+    needs_compute : bool
+        Require ``D`` or ``C`` (default). False reads a table without either, for
+        a law of ``N`` and other inputs (e.g. experts, parallel streams).
 
     Returns
     -------
@@ -344,7 +348,7 @@ def read_runs(
         list(raw.frame.columns), explicit, source=raw.source
     )
     notes = [*raw.notes, *notes]
-    _require(mapping, raw)
+    _require(mapping, raw, needs_compute)
     conventions = _N_kind_from_name(conventions, mapping["N"], notes)
     return _build(raw, mapping, conventions, notes, dropna=dropna)
 
@@ -397,12 +401,14 @@ def _explicit_mapping(
     return explicit
 
 
-def _require(mapping: dict[str, str], raw: RawTable) -> None:
+def _require(
+    mapping: dict[str, str], raw: RawTable, needs_compute: bool = True
+) -> None:
     columns = list(raw.frame.columns)
     for canonical in ("N", "loss"):
         if canonical not in mapping:
             raise missing_column_error(columns, canonical, raw.source)
-    if "D" not in mapping and "C" not in mapping:
+    if needs_compute and "D" not in mapping and "C" not in mapping:
         err = missing_column_error(columns, "D", raw.source)
         err.args = (
             f"{err.args[0]} Or give a compute column (--C; aliases flops, compute) "
@@ -534,6 +540,9 @@ def _fill_compute(
     values: dict, conventions: Conventions, notes: list[str], where: check.Where
 ) -> Conventions:
     n = len(values["N"])
+    if "D" not in values and "C" not in values:
+        notes.append("no D or C column: the law needs neither")
+        return conventions
     if "D" not in values:
         values["D"] = values["C"] / (6.0 * values["N"])
         notes.append(f"D derived as C / (6 N) for all {n} rows")
