@@ -65,3 +65,15 @@ def test_cli_a_law_of_D_still_needs_it(tmp_path, invoke):
     frame.to_csv(tmp_path / "runs.csv", index=False)
     code, _, err = invoke("fit", str(tmp_path / "runs.csv"), "--law", "chinchilla")
     assert code == 1 and "compute column" in err
+
+
+def test_cli_mix_optimize_on_fitted_mixing_laws(tmp_path, invoke_json):
+    from tests.analysis.test_mixture import _fits
+
+    paths = [str(f.save(tmp_path / f"domain{i}.json")) for i, f in enumerate(_fits())]
+    payload = invoke_json(
+        "mix", "optimize", "--fit", paths[0], "--fit", paths[1], "--bound", "r1=0.1,0.3"
+    )
+    assert sum(payload["proportions"].values()) == pytest.approx(1.0, abs=1e-9)
+    assert 0.1 - 1e-9 <= payload["proportions"]["r1"] <= 0.3 + 1e-9
+    assert len(payload["losses"]) == 2

@@ -126,6 +126,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "decide",
         "Test-time scaling: pass@k laws from repeated samples; N, D and k together (T^2).",
     ),
+    "mix": (
+        "mix",
+        "Data mixtures: the proportions that minimise fitted mixing laws, within bounds.",
+    ),
     "bench": (
         "bench",
         "Benchmarks: our laws on SLDBench's extrapolation splits beside the human laws.",
