@@ -224,9 +224,9 @@ def predict_cmd(
             "[{:.4f}, {:.4f}]".format(*p["ci95"]["task_loss"]),
         )
     console().print(table)
-    for p in found.values():
-        for message in p["warnings"]:
-            err_console().print(f"[yellow]warning:[/yellow] {message}")
+    # The (N, D) range warnings are the same for every task: each is printed once.
+    for message in dict.fromkeys(m for p in found.values() for m in p["warnings"]):
+        err_console().print(f"[yellow]warning:[/yellow] {message}")
 
 
 def _prediction(task, n: float, d: float, level: float) -> dict:
