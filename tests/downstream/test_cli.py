@@ -177,3 +177,36 @@ def test_loss2loss_fit_json_has_kappa(invoke_json, tmp_path):
     low, high = found["ci95"]["kappa"]
     assert low <= found["params"]["kappa"] <= high
     assert json.dumps(found)
+
+
+def test_fit_plot_draws_the_three_panels(invoke, table, tmp_path):
+    from scalinglab.downstream import fit_task
+    from scalinglab.plot.downstream import task_figure
+
+    code, _, err = invoke(
+        "task",
+        "fit",
+        str(table),
+        "--run",
+        "run",
+        "--task-loss",
+        "task_loss",
+        "--metric",
+        "metric",
+        "--bootstrap",
+        "20",
+        "-o",
+        str(tmp_path / "t.json"),
+        "--plot",
+        str(tmp_path / "t.png"),
+    )
+    assert code == 0, err
+    assert (tmp_path / "t.png").stat().st_size > 10_000
+    task = fit_task(
+        table, task_loss="task_loss", metric="metric", run="run", bootstrap=20
+    )
+    figure = task_figure(task, table, N=2e9, D=4e10)
+    link_line = figure.axes[1].get_lines()[0]
+    x, y = link_line.get_data()
+    np.testing.assert_allclose(y, task.link_law.predict(task.link_params, x=x))
+    assert len(figure.axes) == 3

@@ -10,8 +10,16 @@ import typer
 from .._json import jsonable
 from ..errors import ScalinglabError
 from ._app import app
-from ._common import console, err_console, new_table, print_json, quantity
-from ._options import DataArg, JsonOpt, LevelOpt, bootstrap_option, flag, one_of
+from ._common import console, err_console, new_table, print_json, quantity, save_plot
+from ._options import (
+    DataArg,
+    JsonOpt,
+    LevelOpt,
+    PlotOpt,
+    bootstrap_option,
+    flag,
+    one_of,
+)
 
 task_app = typer.Typer(
     help="Task accuracy through task loss: (N, D) -> task loss -> accuracy, joint intervals.",
@@ -111,6 +119,7 @@ def fit_cmd(
     bootstrap: int = bootstrap_option(1000, "Joint run-bootstrap replicates.", 20),
     seed: int = SeedOpt,
     output: Path = OutputOpt,
+    plot: Path | None = PlotOpt,
     json_out: bool = JsonOpt,
 ) -> None:
     """Fit step 1 (N, D) -> task loss on final checkpoints and step 2 task loss -> metric.
@@ -141,6 +150,8 @@ def fit_cmd(
             "tasks": {k: f.to_dict() for k, f in fits.items()},
         }
     output.write_text(json.dumps(jsonable(payload), allow_nan=False))
+    if plot is not None:
+        _plot_first(fits, data, plot, many=tasks is not None)
     if json_out:
         summary = {name: _fit_json(f) for name, f in fits.items()}
         print_json(
@@ -151,6 +162,16 @@ def fit_cmd(
     for task in fits.values():
         console().print(task.summary(), markup=False, highlight=False)
     err_console().print(f"[dim]fit saved to {output}[/dim]")
+
+
+def _plot_first(fits: dict, data: Path, path: Path, *, many: bool) -> None:
+    """Step 1, step 2 and the chain of the (first) task in one figure."""
+    from ..plot.downstream import task_figure
+
+    task = next(iter(fits.values()))
+    if many:
+        err_console().print(f"[dim]--plot shows the first task, {task.task}[/dim]")
+    save_plot(task_figure(task, data), path)
 
 
 def _fit_json(task) -> dict:
