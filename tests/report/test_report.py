@@ -193,3 +193,14 @@ def test_reading_warnings_are_shown_apart_from_notes(tmp_path):
     html = render("t", [], [data_section(runs, warned, None)])
     assert '<ul class="notes"><li>warning: ' in html
     assert "<li>data: C and D both given; C / (6 N D) ranges 5 to 5" in html
+
+
+@pytest.mark.slow
+def test_the_demo_writes_its_studys_report(ladder_study):
+    from scalinglab.run.demo import _write_report
+
+    path = _write_report(ladder_study, 0, 20)
+    html = (ladder_study / "report.html").read_text(encoding="utf-8")
+    assert path == str(ladder_study / "report.html")
+    assert f"read from study {ladder_study} (ladder)" in html
+    assert f"scalinglab report {ladder_study} -o {path} --bootstrap 20 --seed 0" in html
