@@ -81,3 +81,16 @@ def test_schedule_free_needs_a_constant_schedule():
         config(schedule="cosine")
     with pytest.raises(ScalinglabError, match="optimizer"):
         config(optimizer="sgd")
+
+
+def test_schedule_free_is_planned_and_checked():
+    from scalinglab.plan import ladder
+
+    plan = ladder((1e5, 4e5), 2, (10,), optimizer="schedulefree", schedule="constant")
+    cfg = TrainConfig.from_planned_run(plan.runs[0])
+    assert (cfg.optimizer, cfg.schedule) == ("schedulefree", "constant")
+    assert "optimizer" not in ladder((1e5, 4e5), 2, (10,)).runs[0].to_dict()
+    with pytest.raises(
+        ScalinglabError, match="--optimizer schedulefree --schedule constant"
+    ):
+        ladder((1e5, 4e5), 2, (10,), optimizer="schedulefree")

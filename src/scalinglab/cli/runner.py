@@ -31,7 +31,15 @@ _LR_SCALE = typer.Option(
     help="Multiply the preset's learning rate (presets come from much larger models).",
 )
 _SCHEDULE = typer.Option(
-    "cosine", "--schedule", help="Learning-rate schedule: cosine or wsd."
+    "cosine",
+    "--schedule",
+    help="Learning-rate schedule: cosine, wsd, or constant (with --optimizer schedulefree).",
+)
+_OPTIMIZER = typer.Option(
+    "adamw",
+    "--optimizer",
+    help="adamw, or schedulefree (schedule-free AdamW, the schedulefree extra; "
+    "with --schedule constant).",
 )
 _CORPUS = typer.Option(
     "shakespeare",
@@ -81,6 +89,7 @@ def plan_ladder(
     corpus: str = _CORPUS,
     parametrization: str = _PARAMETRIZATION,
     base_width: int = _BASE_WIDTH,
+    optimizer: str = _OPTIMIZER,
     output: Optional[Path] = _OUTPUT,
     json_out: bool = _JSON,
 ) -> None:
@@ -102,6 +111,7 @@ def plan_ladder(
         corpus=corpus,
         parametrization=parametrization,
         base_width=base_width,
+        optimizer=optimizer,
     )
     _save_and_show(plan, output, json_out)
 
@@ -126,6 +136,7 @@ def plan_isoflop(
     corpus: str = _CORPUS,
     parametrization: str = _PARAMETRIZATION,
     base_width: int = _BASE_WIDTH,
+    optimizer: str = _OPTIMIZER,
     output: Optional[Path] = _OUTPUT,
     json_out: bool = _JSON,
 ) -> None:
@@ -146,6 +157,7 @@ def plan_isoflop(
         corpus=corpus,
         parametrization=parametrization,
         base_width=base_width,
+        optimizer=optimizer,
     )
     _save_and_show(plan, output, json_out)
 
@@ -184,6 +196,7 @@ def plan_sweep(
     corpus: str = _CORPUS,
     parametrization: str = _PARAMETRIZATION,
     base_width: int = _BASE_WIDTH,
+    optimizer: str = _OPTIMIZER,
     output: Optional[Path] = _OUTPUT,
     json_out: bool = _JSON,
 ) -> None:
@@ -208,6 +221,7 @@ def plan_sweep(
         corpus=corpus,
         parametrization=parametrization,
         base_width=base_width,
+        optimizer=optimizer,
     )
     _save_and_show(plan, output, json_out)
 
@@ -424,7 +438,9 @@ def _executor_options(text: str | None) -> dict[str, Any] | None:
         try:
             return dict(json.loads(text))
         except ValueError as error:
-            raise ScalinglabError(f"--executor-options is not valid JSON: {error}") from error
+            raise ScalinglabError(
+                f"--executor-options is not valid JSON: {error}"
+            ) from error
     options: dict[str, Any] = {}
     for item in (p for p in text.split(",") if p.strip()):
         key, sep, value = (part.strip() for part in item.partition("="))

@@ -67,6 +67,7 @@ _OMIT_IF_NONE = (
     "trunk",
     "trunk_step",
     "snapshot_steps",
+    "optimizer",
 )
 _OPTIONAL = ("budget", *_OMIT_IF_NONE)
 
@@ -113,9 +114,9 @@ class PlannedRun:
     decay_fraction: float | None = None  # wsd: final fraction of steps spent decaying
     trunk: str | None = None  # cooldown branch: the constant-LR trunk it starts from
     trunk_step: int | None = None  # ... and the trunk step it starts from
-    snapshot_steps: tuple[int, ...] | None = (
-        None  # trunk: steps its branches start from
-    )
+    # trunk: the steps its branches start from
+    snapshot_steps: tuple[int, ...] | None = None
+    optimizer: str | None = None  # "schedulefree"; None: AdamW
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict; the shape is a nested dict. Optional fields left at None are
@@ -199,6 +200,7 @@ class _RunSettings:
     corpus: str = "shakespeare"
     parametrization: str = "standard"  # or "mup" (tune lr at base_width, transfer)
     base_width: int = 64
+    optimizer: str = "adamw"  # or "schedulefree" (with schedule "constant")
 
 
 def ladder(
@@ -233,11 +235,13 @@ def ladder(
     **options
         ``lr_scale`` (multiplies the preset's learning rate; the presets were fitted
         on models of tens of millions of parameters and more), ``seq_len``,
-        ``n_ctx``, ``vocab_size``, ``schedule`` (``cosine`` or ``wsd``),
+        ``n_ctx``, ``vocab_size``, ``schedule`` (``cosine``, ``wsd``, or ``constant``
+        with ``optimizer="schedulefree"``),
         ``warmup_fraction``, ``evals_per_run``, ``eval_tokens``, ``rows_per_run``,
         ``corpus`` (``shakespeare`` or a path to your text), ``parametrization``
-        (``standard`` or ``mup``) and ``base_width`` (muP: the d_model whose
-        tuned learning rate transfers to every width).
+        (``standard`` or ``mup``), ``base_width`` (muP: the d_model whose
+        tuned learning rate transfers to every width) and ``optimizer``
+        (``adamw`` or ``schedulefree``).
 
     Returns
     -------
@@ -437,6 +441,7 @@ def _make_run(
         weight_decay=weight_decay,
         parametrization="mup" if s.parametrization == "mup" else None,
         base_width=s.base_width if s.parametrization == "mup" else None,
+        optimizer="schedulefree" if s.optimizer == "schedulefree" else None,
     )
 
 
@@ -539,9 +544,19 @@ def _settings(**values: Any) -> _RunSettings:
     s = replace(_RunSettings(), **values)
     if s.seq_len > s.n_ctx:
         raise ScalinglabError(f"seq_len ({s.seq_len}) must be <= n_ctx ({s.n_ctx}).")
-    if s.schedule not in ("cosine", "wsd"):
+    if s.schedule not in ("cosine", "wsd", "constant"):
         raise ScalinglabError(
-            f"schedule must be 'cosine' or 'wsd'; got {s.schedule!r}."
+            f"schedule must be 'cosine', 'wsd' or 'constant'; got {s.schedule!r}."
+        )
+    if s.optimizer not in ("adamw", "schedulefree"):
+        raise ScalinglabError(
+            f"optimizer must be 'adamw' or 'schedulefree'; got {s.optimizer!r}."
+        )
+    if (s.optimizer == "schedulefree") != (s.schedule == "constant"):
+        raise ScalinglabError(
+            "schedule-free AdamW goes with the constant schedule and the constant schedule "
+            "with schedule-free AdamW: pass --optimizer schedulefree --schedule constant; got "
+            f"optimizer={s.optimizer!r}, schedule={s.schedule!r}."
         )
     if s.parametrization not in ("standard", "mup"):
         raise ScalinglabError(

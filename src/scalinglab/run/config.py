@@ -208,6 +208,7 @@ class TrainConfig:
             "corpus",
             "parametrization",
             "base_width",
+            "optimizer",
         ):
             if getattr(run, name, None) is not None:
                 values[name] = getattr(run, name)
