@@ -135,3 +135,24 @@ def test_cli_parses_executor_options():
     assert _executor_options('{"timeout_min": 60}') == {"timeout_min": 60}
     with pytest.raises(ScalinglabError, match="KEY=VALUE"):
         _executor_options("gpu")
+
+
+def test_cli_executor_options_need_the_slurm_executor(tmp_path):
+    from typer.testing import CliRunner
+
+    from scalinglab.cli import app
+    from scalinglab.plan import ladder, save_plan
+
+    plan = save_plan(ladder((3e4, 4.5e4), 2, (1,)), tmp_path / "p.json")
+    out = CliRunner().invoke(
+        app,
+        [
+            "run",
+            str(plan),
+            "--study",
+            str(tmp_path / "s"),
+            "--executor-options",
+            "slurm_partition=gpu",
+        ],
+    )
+    assert out.exit_code == 1 and "slurm executor only" in str(out.exception)
