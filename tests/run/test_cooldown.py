@@ -83,3 +83,17 @@ def test_ladder_with_cooldowns_runs_trunks_then_branches_and_exports_branches(tm
     scratch = train(TrainConfig.from_planned_run(longest, num_threads=1))
     loss = table.set_index("run").loc[longest.run_id, "loss"]
     assert loss == pytest.approx(scratch.final_eval_loss, rel=1e-6)
+
+
+def test_an_external_command_cannot_run_cooldown_branches(tmp_path):
+    from scalinglab.plan import ladder
+    from scalinglab.run.sweep import run_study
+
+    plan = ladder((3e4, 4.5e4), 2, (1, 2), schedule="wsd", cooldowns=(0.2,))
+    with pytest.raises(ScalinglabError, match="cannot run them"):
+        run_study(
+            plan,
+            tmp_path / "s",
+            command="python train.py --metrics {metrics_path}",
+            progress=False,
+        )

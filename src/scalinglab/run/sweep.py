@@ -139,6 +139,11 @@ def run_study(
         from .external import validate_template
 
         validate_template(command, runs.values())
+        if any(getattr(r, "trunk", None) for r in runs.values()):
+            raise ScalinglabError(
+                "cooldown branches start from the built-in trainer's trunk snapshots; an "
+                "external --command cannot run them. Plan without --cooldowns."
+            )
     chosen = make_executor(
         executor, address=address, workers=workers, threads=threads, options=executor_options
     )
