@@ -91,27 +91,10 @@ def report(
         data, N=N, D=D, C=C, loss=loss, run=run, N_kind=N_kind
     )
     runs = runs.query(where) if where else runs
-    options = {
-        "laws": _split(law, "--law"),
-        "targets": [_target(t) for t in target or []],
-        "compute": tuple(parse_quantities(compute, "--compute")) if compute else (),
-        "bootstrap": bootstrap,
-        "validation_bootstrap": validation_bootstrap,
-        "seed": seed,
-        "holdout": holdout,
-    }
-    command = _command(
-        data,
-        output,
-        runs.mapping,
-        where,
-        law,
-        compute,
-        target,
-        (bootstrap, validation_bootstrap),
-        seed,
-        holdout,
+    options = _options(
+        law, target, compute, bootstrap, validation_bootstrap, seed, holdout
     )
+    command = _command(data, output, runs.mapping, where, law, compute, target, options)
     with _steps(enabled=not as_json) as step:
         written = write_report(
             output,
@@ -141,9 +124,22 @@ def _target(text: str) -> dict[str, float]:
     return parse_assignments(_split(text, "--target"), "--target")
 
 
-def _command(
-    data, output, mapping, where, law, compute, target, replicates, seed, holdout
-) -> str:
+def _options(
+    law, target, compute, bootstrap, validation_bootstrap, seed, holdout
+) -> dict:
+    """The keyword arguments of :func:`scalinglab.report.write_report` from the options."""
+    return {
+        "laws": _split(law, "--law"),
+        "targets": [_target(t) for t in target or []],
+        "compute": tuple(parse_quantities(compute, "--compute")) if compute else (),
+        "bootstrap": bootstrap,
+        "validation_bootstrap": validation_bootstrap,
+        "seed": seed,
+        "holdout": holdout,
+    }
+
+
+def _command(data, output, mapping, where, law, compute, target, options) -> str:
     """The command line that rebuilds this report (column options as resolved)."""
     parts = ["scalinglab", "report", str(data), "-o", str(output)]
     for name in ("N", "D", "C", "loss", "run"):
@@ -153,13 +149,9 @@ def _command(
     parts += ["--law", law] + (["--compute", compute] if compute else [])
     for t in target or []:
         parts += ["--target", t]
-    parts += [
-        "--bootstrap",
-        str(replicates[0]),
-        "--validation-bootstrap",
-        str(replicates[1]),
-    ]
-    parts += ["--seed", str(seed), "--holdout-top", str(holdout)]
+    for name in ("bootstrap", "validation_bootstrap", "seed", "holdout"):
+        flag = "--holdout-top" if name == "holdout" else "--" + name.replace("_", "-")
+        parts += [flag, str(options[name])]
     return " ".join(_quote(part) for part in parts)
 
 
