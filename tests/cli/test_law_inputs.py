@@ -77,3 +77,42 @@ def test_cli_mix_optimize_on_fitted_mixing_laws(tmp_path, invoke_json):
     assert sum(payload["proportions"].values()) == pytest.approx(1.0, abs=1e-9)
     assert 0.1 - 1e-9 <= payload["proportions"]["r1"] <= 0.3 + 1e-9
     assert len(payload["losses"]) == 2
+
+
+def test_cli_optimal_holds_a_formula_input_with_at(tmp_path, invoke_json):
+    """A law of N, D and a recipe input q: at fixed q it is Chinchilla with B' = B q^-gamma,
+    whose compute-optimal N has a closed form (Hoffmann et al. eq. 4)."""
+    import numpy as np
+
+    import scalinglab as sl
+
+    law = get_law("E + A*N**-alpha + B*D**-beta * q**-gamma", inputs=["q"])
+    N, ratio, q = (
+        a.ravel()
+        for a in np.meshgrid(
+            np.geomspace(1e7, 3e9, 6), [5.0, 20.0, 80.0], [1.0, 2.0, 4.0]
+        )
+    )
+    truth = {
+        "E": 1.8,
+        "A": 480.0,
+        "alpha": 0.35,
+        "B": 2000.0,
+        "beta": 0.37,
+        "gamma": 0.2,
+    }
+    data = {
+        "N": N,
+        "D": ratio * N,
+        "q": q,
+        "loss": law.predict(truth, N=N, D=ratio * N, q=q),
+    }
+    saved = sl.fit(law, data, bootstrap=0).save(tmp_path / "fit.json")
+    found = invoke_json(
+        "optimal", "--fit", str(saved), "--compute", "1e22", "--at", "q=2"
+    )
+    p = sl.load_fit(saved).params
+    B = p["B"] * 2.0 ** -p["gamma"]
+    G = (p["alpha"] * p["A"] / (p["beta"] * B)) ** (1 / (p["alpha"] + p["beta"]))
+    expected = G * (1e22 / 6) ** (p["beta"] / (p["alpha"] + p["beta"]))
+    assert found["N"] == pytest.approx(expected, rel=1e-3)

@@ -316,6 +316,12 @@ def optimal(
     U: Optional[str] = typer.Option(
         None, "--U", help="Unique tokens available (data_constrained laws)."
     ),
+    at: Optional[list[str]] = typer.Option(
+        None,
+        "--at",
+        help="Hold another input of the law at a value: NAME=VALUE (repeatable), e.g. "
+        "a column a formula took with --input.",
+    ),
     level: float = LevelOpt,
     plot: Optional[Path] = PlotOpt,
     as_json: bool = JsonOpt,
@@ -363,6 +369,7 @@ def optimal(
         )
     budgets = parse_quantities(compute, "--compute")
     fixed = {"U": float(parse_quantities(U, "--U")[0])} if U else {}
+    fixed |= parse_assignments(at, "--at")
     allocation = source.optimal(
         budgets if budgets.size > 1 else budgets[0],
         flops_per_token=flops_per_token(flops),
