@@ -12,7 +12,9 @@ On the shared ladders (``benchmarks/bench_autolaw.py``, docs/laws.md) the
 choice is not reliably better than the default ``chinchilla`` law: a law that
 extrapolated best inside the data (``kaplan`` on the Gadre and OLMo ladders)
 can still be the worst beyond it. Read the ranking and its margin, not only
-the winner.
+the winner; averaging the candidates by the same scores
+(:mod:`scalinglab.analysis.lawaverage`, ``--average``) did better there than
+any single law.
 
 When it is trustworthy: the choice is itself an extrapolation, from the
 largest levels inside the data to those beyond them. With fewer than
