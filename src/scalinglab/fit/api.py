@@ -198,7 +198,12 @@ def _diagnostics(problem: Problem, table, best: _Best, residuals) -> list:
         + diag.few_runs(_n_runs(table), len(law.free_params))
         + diag.collinear_ratio(inputs)
         + diag.single_level(inputs)
-        + diag.outliers(residuals, table.row_numbers, table.row_convention)
+        + diag.outliers(
+            residuals,
+            table.row_numbers,
+            table.row_convention,
+            n_params=len(law.free_params),
+        )
         + diag.weakly_identified(best.distinct, best.agreeing, best.refined)
     )
 
@@ -222,7 +227,7 @@ def _result(problem, table, best: _Best, residuals, found, draws, spread, settin
         n_runs=_n_runs(table),
         diagnostics=tuple(found),
         draws=draws,
-        residual_scale=diag.robust_scale(residuals),
+        residual_scale=diag.residual_scale(residuals, len(law.free_params)),
         input_ranges={
             k: (float(v.min()), float(v.max())) for k, v in problem.inputs.items()
         },
@@ -267,7 +272,7 @@ def _extrapolation_error(problem, table, method, theta, starts, residuals):
             starts,
             table.array(by),
             by=by,
-            scatter=diag.robust_scale(log_residuals),
+            scatter=diag.residual_scale(log_residuals, len(law.free_params)),
         )
     except ScalinglabError as why:
         return None, diag.extrapolation_not_estimated(str(why))

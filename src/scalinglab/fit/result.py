@@ -36,7 +36,9 @@ class FitResult(Display):
     n_points, n_runs : data size (bootstrap resamples runs).
     diagnostics : structured warnings (see :class:`~scalinglab.fit.diagnostics.Diagnostic`).
     draws : bootstrap parameter draws (replicates, params) in ``law.param_names`` order, or None.
-    residual_scale : robust SD of the residuals in the objective's space (run-to-run noise).
+    residual_scale : robust SD of the residuals in the objective's space (run-to-run noise;
+        Huber's proposal 2 with n - p degrees of freedom, see
+        :func:`~scalinglab.fit.diagnostics.residual_scale`).
     input_ranges : fitted range of each input, for extrapolation warnings.
     settings : objective, bootstrap size, seed, starts screened/refined/agreeing.
     provenance : data hash, source, column mapping, conventions, law, package version.
