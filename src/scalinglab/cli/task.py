@@ -307,19 +307,22 @@ def validate_cmd(
     if json_out:
         print_json({"rows": found["rows"], "scores": found["scores"]})
         return
+    console().print(_validation_table(found, f"{metric}: held out {holdout}", level))
+    for line in _validation_lines(found["scores"], level):
+        console().print(line)
+
+
+_SINGLE = {"single_step": "single-step (N, D)", "compute_only": "single-step C"}
+
+
+def _validation_table(found: dict, title: str, level: float):
+    """One row per held-out run: actual, two-step with interval, single-step variants."""
     pct = round(100 * level)
+    singles = [k for k in _SINGLE if k in found["scores"]]
     table = new_table(
-        f"{metric}: held out {holdout}",
-        [
-            "run",
-            "N",
-            "D",
-            "actual",
-            "predicted",
-            f"{pct}% interval",
-            "abs err",
-            "covered",
-        ],
+        title,
+        ["run", "N", "D", "actual", "two-step", f"{pct}% interval", "covered"]
+        + [_SINGLE[k] for k in singles],
     )
     for r in found["rows"]:
         table.add_row(
@@ -329,16 +332,30 @@ def validate_cmd(
             f"{r['metric']:.4f}",
             f"{r['predicted']:.4f}",
             "[{:.4f}, {:.4f}]".format(*r["interval"]),
-            f"{r['abs_error']:.4f}",
             "yes" if r["covered"] else "no",
+            *(f"{r[k]:.4f}" for k in singles),
         )
-    console().print(table)
-    s = found["scores"]
-    console().print(
-        f"mean abs error {s['abs_error']:.4f}, relative {100 * s['rel_error']:.2f}%, "
-        f"task-loss relative {100 * s['task_loss_rel_error']:.2f}%, "
-        f"{pct}% coverage {s['coverage']:.2f} over {s['held_out_runs']} runs"
+    return table
+
+
+def _validation_lines(s: dict, level: float) -> list[str]:
+    """The mean errors of the two-step prediction and of each single-step variant."""
+    first = (
+        f"two-step: mean abs error {s['abs_error']:.4f}, relative "
+        f"{100 * s['rel_error']:.2f}%, task-loss relative "
+        f"{100 * s['task_loss_rel_error']:.2f}%, {round(100 * level)}% coverage "
+        f"{s['coverage']:.2f} over {s['held_out_runs']} runs"
     )
+    lines = [first]
+    for key, label in _SINGLE.items():
+        if key in s:
+            lines.append(
+                f"{label}: mean abs error {s[key]['abs_error']:.4f}, relative "
+                f"{100 * s[key]['rel_error']:.2f}%"
+            )
+    if len(lines) == 1:
+        lines.append("single-step variants: only with --link sigmoid")
+    return lines
 
 
 @loss2loss_app.command("fit")

@@ -63,12 +63,19 @@ def validate_task(
     """Fit :func:`~scalinglab.downstream.fit_task` on the rows ``holdout`` keeps and
     predict the final checkpoint of every held-out run.
 
+    With the sigmoid link, the two single-step baselines (Bhagia et al. 2024, section
+    5) are fitted on the same final checkpoints and scored beside it: (N, D) -> metric
+    and C -> metric (``C = 6 N D``); point fits, without intervals.
+
     Returns
     -------
     dict
         ``fit`` (the TaskFit), ``rows`` (per held-out run: N, D, actual and predicted
-        metric and task loss, the metric's interval, errors, covered) and ``scores``
-        (mean absolute and relative error of metric and task loss, coverage).
+        metric and task loss, the metric's interval, errors, covered, and with the
+        sigmoid link ``single_step`` and ``compute_only`` predictions) and ``scores``
+        (mean absolute and relative error of metric and task loss, coverage, and with
+        the sigmoid link ``single_step`` and ``compute_only``: each variant's
+        ``abs_error`` and ``rel_error``).
     """
     frame, _ = load_frame(data)
     held = holdout_mask(frame, holdout, N=N, D=D)
@@ -114,7 +121,28 @@ def validate_task(
         "level": level,
         "held_out_runs": len(rows),
     }
+    if task.link == "sigmoid":
+        _score_single_steps(frame[~held], task, n, d, actual, rows, scores)
     return {"fit": task, "rows": rows, "scores": scores}
+
+
+def _score_single_steps(train, task, n, d, actual, rows, scores) -> None:
+    """Add the (N, D) and C single-step predictions and errors to ``rows``/``scores``."""
+    from .single import fit_single_step, fit_single_step_compute
+
+    both = fit_single_step(train, task, bootstrap=0, seed=task.seed)
+    compute = fit_single_step_compute(train, task, bootstrap=0, seed=task.seed)
+    for key, point in (
+        ("single_step", both.predict(N=n, D=d)),
+        ("compute_only", compute.predict(C=6.0 * n * d)),
+    ):
+        error = np.abs(np.asarray(point, dtype=float) - actual)
+        for i, row in enumerate(rows):
+            row[key] = float(point[i])
+        scores[key] = {
+            "abs_error": float(np.mean(error)),
+            "rel_error": float(np.mean(error / actual)),
+        }
 
 
 def _final_rows(frame, *, D: str, run: str | None):
