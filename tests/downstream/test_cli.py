@@ -230,3 +230,53 @@ def test_fit_plot_draws_the_three_panels(invoke, table, tmp_path):
     x, y = link_line.get_data()
     np.testing.assert_allclose(y, task.link_law.predict(task.link_params, x=x))
     assert len(figure.axes) == 3
+
+
+def test_predict_plot_draws_the_chained_prediction_with_bands(
+    invoke, invoke_json, table, tmp_path
+):
+    from scalinglab.downstream import load_task_fit
+    from scalinglab.plot.downstream import prediction_figure
+
+    saved = tmp_path / "t.json"
+    args = ["--task-loss", "task_loss", "--metric", "metric", "--chance", "0.25"]
+    code, _, err = invoke(
+        "task",
+        "fit",
+        str(table),
+        "--run",
+        "run",
+        *args,
+        "--bootstrap",
+        "50",
+        "-o",
+        str(saved),
+    )
+    assert code == 0, err
+    found = invoke_json(
+        "task",
+        "predict",
+        "--fit",
+        str(saved),
+        "--N",
+        "4e9",
+        "--D",
+        "8e10",
+        "--plot",
+        str(tmp_path / "p.png"),
+    )
+    assert (tmp_path / "p.png").stat().st_size > 10_000
+    task = load_task_fit(saved)
+    figure = prediction_figure(task, N=4e9, D=8e10)
+    for ax, key in zip(figure.axes, ("task_loss", "metric")):
+        d, y = ax.get_lines()[0].get_data()
+        np.testing.assert_allclose(y, task.predict(N=4e9, D=d)[key])
+        # The planned point and its interval bar are the numbers `predict` prints.
+        point, _, (bar,) = ax.containers[0].lines
+        assert point.get_data()[1][0] == pytest.approx(found[key])
+        (_, low), (_, high) = bar.get_segments()[0]
+        assert [low, high] == pytest.approx(found["ci95"][key])
+        # The interval band holds the point curve.
+        edges = ax.collections[0].get_paths()[0].vertices[:, 1]
+        assert edges.min() <= y.min() and y.max() <= edges.max()
+    assert figure.axes[1].get_lines()[-1].get_ydata()[0] == 0.25  # chance line

@@ -219,6 +219,7 @@ def predict_cmd(
         ..., "--D", help="Training tokens of the planned run, e.g. 4T."
     ),
     level: float = LevelOpt,
+    plot: Path | None = PlotOpt,
     json_out: bool = JsonOpt,
 ) -> None:
     """Predict the metric and task loss of a planned run, with joint intervals.
@@ -228,6 +229,8 @@ def predict_cmd(
     fits, multi = _load_fits(fit)
     n, d = quantity(N, "--N"), quantity(D, "--D")
     found = {name: _prediction(task, n, d, level) for name, task in fits.items()}
+    if plot is not None:
+        _plot_prediction(fits, plot, n, d, level, many=multi)
     if json_out:
         print_json({"tasks": found} if multi else next(iter(found.values())))
         return
@@ -248,6 +251,16 @@ def predict_cmd(
     # The (N, D) range warnings are the same for every task: each is printed once.
     for message in dict.fromkeys(m for p in found.values() for m in p["warnings"]):
         err_console().print(f"[yellow]warning:[/yellow] {message}")
+
+
+def _plot_prediction(fits: dict, path: Path, n: float, d: float, level, *, many):
+    """The chained prediction of the (first) task at (n, d), intervals as bands."""
+    from ..plot.downstream import prediction_figure
+
+    task = next(iter(fits.values()))
+    if many:
+        err_console().print(f"[dim]--plot shows the first task, {task.task}[/dim]")
+    save_plot(prediction_figure(task, N=n, D=d, level=level), path)
 
 
 def _prediction(task, n: float, d: float, level: float) -> dict:

@@ -8,7 +8,7 @@ import numpy as np
 
 from .style import COLOURS, band, pyplot, set_axes, styled
 
-__all__ = ["task_figure"]
+__all__ = ["prediction_figure", "task_figure"]
 
 
 @styled
@@ -88,4 +88,42 @@ def task_figure(
         )
         axes[2].legend()
     set_axes(axes[2], "D", "metric", title="chained: (N, D) -> metric")
+    return figure
+
+
+@styled
+def prediction_figure(task: Any, *, N: float, D: float, level: float = 0.95):
+    """The chained prediction of a :class:`~scalinglab.downstream.TaskFit` at a planned
+    (N, D), from the saved fit alone: (1) the task loss and (2) the metric against
+    tokens at that N, from the smallest fitted D to twice the planned one, each with
+    its joint ``level`` interval as a band and the planned run's point and interval.
+    Panel 2 marks chance (when known).
+    """
+    d_low = min(task.step1.input_ranges["D"][0], D / 10)
+    d_grid = np.geomspace(d_low, 2 * D, 80)
+    point = task.predict(N=N, D=D)
+    interval = task.predict_interval(level, N=N, D=D)
+    curve = task.predict(N=N, D=d_grid)
+    bands = task.predict_interval(level, N=N, D=d_grid)
+    figure, axes = pyplot().subplots(1, 2, figsize=(10, 4))
+    pct = round(100 * level)
+    for ax, key, name in zip(axes, ("task_loss", "metric"), ("task loss", "metric")):
+        band(ax, d_grid, *bands[key], colour=COLOURS["fit"], text=f"{pct}% interval")
+        ax.plot(d_grid, curve[key], color=COLOURS["fit"], label=f"fit at N={N:.3g}")
+        value = float(point[key])
+        low, high = (float(v) for v in interval[key])
+        ax.errorbar(
+            [D],
+            [value],
+            yerr=[[value - low], [high - value]],
+            fmt="o",
+            color=COLOURS["heldout"],
+            capsize=3,
+            label=f"planned D={D:.3g}: {value:.4f} [{low:.4f}, {high:.4f}]",
+        )
+        set_axes(ax, "D", name, title=f"{task.task}: {name} at N={N:.3g}")
+    if task.chance is not None:
+        axes[1].axhline(task.chance, color=COLOURS["observed"], ls=":", label="chance")
+    axes[0].legend()
+    axes[1].legend(loc="center right")
     return figure
