@@ -15,15 +15,18 @@ step). Averaging within a group also averages out step-to-step noise; the bias
 from the curve's curvature inside a group moves fitted exponents by less than 1e-3
 relative on a 200,000-point curve kept at 1,000 points (``tests/curves``).
 
-Intervals. Points of one curve are strongly correlated, so the bootstrap resamples
-contiguous *blocks* of each curve (``blocks`` per curve, drawn within each curve so
-every curve keeps its length) with the shared run bootstrap
-(:func:`scalinglab.fit.bootstrap.bootstrap`), every replicate warm-started at the
-converged point estimate. Replicates that do not converge within
-``REPLICATE_OPTIONS["max_iter"]`` iterations are left out and counted in a
-diagnostic. Prediction intervals (``ci95``) are percentiles of the replicates'
-predicted curves: parameter uncertainty only, not run-to-run noise. An interval
-that does not contain its own estimate is reported, never printed silently.
+Intervals. The logged steps are a fixed design and the noise of neighbouring points
+may be correlated, so the bootstrap keeps every point and perturbs the residuals:
+log residuals, corrected for their leverage, redrawn in circular
+blocks within each curve, the block length chosen from the curve's residual
+autocorrelation (Politis & White 2004; single points, Efron's residual bootstrap,
+for white noise). Every replicate is warm-started at the converged point estimate.
+Replicates that do not converge within ``REPLICATE_OPTIONS["max_iter"]`` iterations
+are left out and counted in a diagnostic. Prediction intervals (``ci95``) are
+percentiles of the replicates' predicted curves: parameter uncertainty only, not
+run-to-run noise. An interval that does not contain its own estimate is reported,
+never printed silently. docs/calibration.md has the coverage of these bands and
+why a bootstrap over blocks of points ran 0.8x too narrow.
 """
 
 from __future__ import annotations
@@ -38,9 +41,8 @@ from .._json import read_saved, write_json
 from ..errors import ScalinglabError
 from ..fit import diagnostics as diag
 from ..fit import fit
-from ..fit.bootstrap import bootstrap as run_bootstrap
 from ..fit.diagnostics import Diagnostic
-from ..fit.engine import Problem
+from ..fit.engine import Problem, jacobian, predictions, refine
 from ..fit.intervals import percentile_interval
 from ..laws.curves import (
     CURVE_LAWS,
@@ -57,6 +59,7 @@ __all__ = [
     "CurvePrediction",
     "ScheduleSearch",
     "aggregate",
+    "block_length",
     "curve_from_log",
     "evaluate_curve",
     "fit_curves",
@@ -266,7 +269,7 @@ class CurveFit:
     converged : bool
         Whether the engine met its tolerances.
     draws : numpy.ndarray or None
-        (replicates, params) block-bootstrap parameter draws in ``param_names`` order,
+        (replicates, params) bootstrap parameter draws in ``param_names`` order,
         converged replicates only; None without a bootstrap or when more than 20 % of
         the replicates failed (see the ``bootstrap_not_converged`` diagnostic).
     param_names : tuple of str
@@ -293,7 +296,7 @@ class CurveFit:
 
     # -- intervals ---------------------------------------------------------
     def conf_int(self, alpha: float = 0.05) -> dict[str, tuple[float, float]]:
-        """Percentile block-bootstrap interval of each parameter."""
+        """Percentile bootstrap interval of each parameter."""
         if self.draws is None:
             raise ScalinglabError(
                 "this curve fit has no bootstrap draws; refit with bootstrap > 0."
@@ -473,7 +476,7 @@ def fit_curves(
     *,
     law: str = "multipower",
     bootstrap: int = 100,
-    blocks: int = 10,
+    blocks: int | None = None,
     seed: int = 0,
     max_points: int = DEFAULT_MAX_POINTS,
     skip_warmup: bool = True,
@@ -495,8 +498,10 @@ def fit_curves(
         Multi-power law (Luo et al. 2025) or LR-annealing law (Tissue et al. 2024).
     bootstrap : int
         Block-bootstrap replicates (0: no intervals).
-    blocks : int
-        Contiguous blocks per curve resampled by the bootstrap.
+    blocks : int, optional
+        Blocks per curve in which the bootstrap redraws residuals (block length =
+        points / blocks); default: each curve's length over :func:`block_length` of its residuals (one
+        point per block when they look independent).
     seed : int
         Seed of the bootstrap; the fit itself is deterministic.
     max_points : int
@@ -555,39 +560,38 @@ def fit_curves(
     data = {
         "point": np.arange(loss.size),
         "loss": loss,
-        "run": _block_index(used, blocks).astype(str),
+        "run": np.repeat(np.arange(len(used)), [c.steps.size for c in used]).astype(
+            str
+        ),
     }
     if law == "multipower":
         built = _warm_start(built, design, data, loss, weights, objective, fixed)
-    options = dict(objective=objective, weights=weights, fixed=fixed)
+    options = {"objective": objective, "weights": weights, "fixed": fixed}
     result = _converged_fit(built, data, options, refine_starts)
     found = [d for d in result.diagnostics if d.code not in ("few_runs", "outliers")]
     found += _outliers(used, result.params, law, design)
-    draws = None
-    if bootstrap > 0:
-        draws, failed, ran = _block_bootstrap(
-            result, used, blocks, bootstrap, seed, progress
-        )
-        if failed > _MAX_FAILED * ran:
-            draws = None
-        found += _replicate_failures(failed, ran, bootstrap)
+    draws, counts, failures = _bootstrap_draws(
+        result, used, blocks, bootstrap, seed, progress
+    )
+    found += failures
     summary = tuple(
         _curve_summary(c, raw, result.params, law, design)
         for c, raw in zip(used, curves)
     )
-    settings = dict(
-        bins_per_octave=bins_per_octave,
-        tissue_decay=tissue_decay,
-        max_points=max_points,
-        skip_warmup=skip_warmup,
-        bootstrap=bootstrap,
-        blocks=blocks,
-        seed=seed,
-        objective=result.objective_spec.to_dict(),
-        replicate_options=dict(REPLICATE_OPTIONS),
-        aggregation="groups of consecutive points (linear + geometric step "
+    settings = {
+        "bins_per_octave": bins_per_octave,
+        "tissue_decay": tissue_decay,
+        "max_points": max_points,
+        "skip_warmup": skip_warmup,
+        "bootstrap": bootstrap,
+        "bootstrap_method": "circular block bootstrap of leverage-corrected log residuals",
+        "blocks": counts,
+        "seed": seed,
+        "objective": result.objective_spec.to_dict(),
+        "replicate_options": dict(REPLICATE_OPTIONS),
+        "aggregation": "groups of consecutive points (linear + geometric step "
         "boundaries): mean step, mean loss, weight = group size",
-    )
+    }
     fitted = CurveFit(
         law,
         result.params,
@@ -652,66 +656,154 @@ def _warm_start(built, design, data, loss, weights, objective, fixed):
     return built.with_init(**values)
 
 
-def _block_index(curves: Sequence[Curve], blocks: int) -> np.ndarray:
-    """Block id of every point: ``blocks`` contiguous blocks per curve (equal counts)."""
-    ids, base = [], 0
-    for c in curves:
-        k = max(1, min(blocks, c.steps.size))
-        ids.append(base + (np.arange(c.steps.size) * k) // c.steps.size)
-        base += k
-    return np.concatenate(ids)
+def block_length(residuals: np.ndarray) -> int:
+    """Block length for a series' bootstrap from its autocorrelation (1 for white noise).
+
+    The automatic choice of Politis & White (2004, with the correction of Patton,
+    Politis & White 2009) for the circular block bootstrap: the lag window ends where
+    the autocorrelations become insignificant (Politis 2003: 5 lags in a row within
+    2 sqrt(log10(n) / n)), and the length is (2 G^2 / D)^(1/3) n^(1/3) from the
+    window's spectral estimates.
+
+    Parameters
+    ----------
+    residuals : numpy.ndarray
+        One curve's residuals in step order.
+
+    Returns
+    -------
+    int
+        Block length in points, between 1 and ``residuals.size``.
+    """
+    n = residuals.size
+    x = residuals - residuals.mean()
+    acov = np.correlate(x, x, "full")[n - 1 :] / n
+    if n < 8 or acov[0] <= 0:
+        return 1
+    small = np.abs(acov[1:] / acov[0]) < 2.0 * np.sqrt(np.log10(n) / n)
+    runs = [m for m in range(n - 6) if small[m : m + 5].all()]
+    bandwidth = min(2 * (runs[0] if runs else n // 2), n - 1)
+    if bandwidth == 0:
+        return 1
+    lags = np.arange(-bandwidth, bandwidth + 1)
+    window = np.clip(2.0 * (1.0 - np.abs(lags) / bandwidth), 0.0, 1.0)
+    g = np.sum(window * np.abs(lags) * acov[np.abs(lags)])
+    spectrum = np.sum(window * acov[np.abs(lags)])
+    if spectrum <= 0:
+        return 1
+    length = (2.0 * g**2 / (4.0 / 3.0 * spectrum**2)) ** (1 / 3) * n ** (1 / 3)
+    return int(np.clip(np.ceil(length), 1, n))
 
 
-def _block_bootstrap(result, curves, blocks, replicates, seed, progress):
-    """Parameter draws of the converged replicates (blocks resampled within each curve),
-    how many replicates did not converge, and how many ran.
+def _bootstrap_draws(result, curves, blocks, replicates, seed, progress):
+    """Draws (None without a bootstrap or when more than 20 % of replicates failed),
+    blocks per curve (None without a bootstrap) and the failure diagnostics."""
+    if replicates <= 0:
+        return None, None, []
+    draws, failed, ran, counts = _residual_bootstrap(
+        result, curves, blocks, replicates, seed, progress
+    )
+    if failed > _MAX_FAILED * ran:
+        draws = None
+    return draws, counts, _replicate_failures(failed, ran, replicates)
+
+
+def _residual_bootstrap(result, curves, blocks, replicates, seed, progress):
+    """Parameter draws of the converged replicates of a residual block bootstrap, how
+    many replicates did not converge, how many ran, and the blocks per curve.
+
+    The logged steps are a fixed design, so every replicate keeps them all: its log
+    losses are the fitted curve plus residuals drawn in circular blocks within each
+    curve (:func:`_resampled_residuals`), refitted from the point estimate. With white
+    noise the blocks are single points (Efron's residual bootstrap, pooling a curve's
+    residuals into one noise estimate). Resampling blocks of points as runs instead
+    (10 per curve) left the block that pins a curve's final loss out of a third of
+    the replicates and lost the noise the fit absorbs into its smooth terms: its bands
+    ran 0.8x the estimate's spread (docs/calibration.md).
 
     A first batch of ``_PILOT`` replicates runs alone: when more than half of it fails,
     the rest is not run (were at most 20 % of all replicates to fail, 6 or more of 10
     would happen with probability 0.6 %), which spares the minutes a law the curves
     do not identify would cost.
     """
-    block = _block_index(curves, blocks)
-    strata = np.zeros(int(block.max()) + 1, int)
-    strata[block] = np.repeat(np.arange(len(curves)), [c.steps.size for c in curves])
     loss = np.concatenate([c.loss for c in curves])
     weights = np.concatenate([c.weights for c in curves])
-    problem = Problem(
-        result.law,
-        {"point": np.arange(loss.size)},
-        loss,
-        result.objective_spec,
-        weights,
+    inputs = {"point": np.arange(loss.size)}
+    spec, theta = result.objective_spec, result.law.pack(result.params)
+    base = Problem(result.law, inputs, loss, spec, weights)
+    fitted = _loss_scale(spec, predictions(base, theta[None])[0])
+    raw = np.log(loss / fitted)
+    counts = (
+        [blocks] * len(curves)
+        if blocks
+        else _block_counts(curves, raw * np.sqrt(weights))
     )
-
-    def run(count: int, offset: int, chunk: int):
-        moved = (
-            None
-            if progress is None
-            else lambda done, _: progress(offset + done, replicates)
-        )
-        return run_bootstrap(
-            problem,
-            result.law.pack(result.params),
-            block,
-            replicates=count,
-            # One stream per (seed, batch): seed 0's second batch is not seed 10's first.
-            seed=int(np.random.SeedSequence([seed, offset]).generate_state(1)[0]),
-            chunk=chunk,
-            progress=moved,
-            strata=strata,
-            **REPLICATE_OPTIONS,
-        )
-
-    pilot = min(_PILOT, replicates)
-    parts = [run(pilot, 0, pilot)]
-    if (~parts[0].converged).sum() <= pilot / 2 and replicates > pilot:
-        parts.append(run(replicates - pilot, pilot, _chunk(replicates)))
-    converged = np.concatenate([p.converged for p in parts])
-    values = result.law.unpack(np.concatenate([p.theta for p in parts])[converged])
+    residuals = raw / np.sqrt(1.0 - _leverage(base, theta))
+    rng = np.random.default_rng(seed)
+    thetas, converged = [], []
+    for done in range(replicates):
+        if done == _PILOT and sum(converged) < _PILOT / 2:
+            break
+        noise = _resampled_residuals(curves, residuals, counts, rng)
+        target = fitted * np.exp(noise)
+        out = refine(replace(base, target=target), theta[None], **REPLICATE_OPTIONS)
+        thetas.append(out.theta[0])
+        converged.append(bool(out.converged[0]))
+        if progress is not None and (done + 1) % _chunk(replicates) == 0:
+            progress(done + 1, replicates)
+    converged = np.array(converged)
+    values = result.law.unpack(np.array(thetas)[converged])
     draws = np.column_stack([values[n][:, 0] for n in result.law.param_names])
     ran = converged.size
-    return (draws if draws.shape[0] >= 2 else None), int(ran - converged.sum()), ran
+    failed = int(ran - converged.sum())
+    return (draws if draws.shape[0] >= 2 else None), failed, ran, list(counts)
+
+
+def _block_counts(curves: Sequence[Curve], residuals: np.ndarray) -> list[int]:
+    """Blocks per curve: its length over :func:`block_length` of its residuals."""
+    ends = np.cumsum([c.steps.size for c in curves])
+    parts = np.split(residuals, ends[:-1])
+    return [-(-part.size // block_length(part)) for part in parts]
+
+
+def _loss_scale(spec, values: np.ndarray) -> np.ndarray:
+    """Engine predictions in the objective's residual space, as losses."""
+    return np.exp(values) if spec.space == "log" else values
+
+
+def _leverage(problem: Problem, theta: np.ndarray) -> np.ndarray:
+    """Leverage of every point in the weighted linearised fit (hat-matrix diagonal).
+
+    A point of leverage h keeps a residual of variance (1 - h) times the noise's; the
+    last points of a curve, which pin its final loss, shrink most. Kept <= 0.99.
+    """
+    root = np.sqrt(problem.weights)
+    X = root[:, None] * jacobian(problem, theta[None])[0]
+    h = np.einsum("ij,jk,ik->i", X, np.linalg.pinv(X.T @ X), X)
+    return np.clip(h, 0.0, 0.99)
+
+
+def _resampled_residuals(curves, residuals, blocks: Sequence[int], rng) -> np.ndarray:
+    """Log residuals of one replicate: per curve, circular blocks of its centred
+    residuals (``blocks[i]`` blocks' length, so correlated noise stays correlated;
+    every point equally likely, Politis & Romano 1992), joined to the curve's length.
+
+    ``residuals`` are leverage-corrected (divided by sqrt(1 - h); Davison & Hinkley
+    1997, Algorithm 6.1). Aggregated points carry ``weight`` raw points (residual
+    variance / weight), so blocks are drawn on residuals times sqrt(weight) and
+    divided back at their new place.
+    """
+    out, start = [], 0
+    for c, count in zip(curves, blocks):
+        n, root = c.steps.size, np.sqrt(c.weights)
+        unit = residuals[start : start + n] * root
+        unit = unit - unit.mean()
+        length = -(-n // max(1, min(count, n)))
+        heads = rng.integers(0, n, size=-(-n // length))
+        picks = (heads[:, None] + np.arange(length)).ravel()[:n] % n
+        out.append(unit[picks] / root)
+        start += n
+    return np.concatenate(out)
 
 
 def _chunk(replicates: int) -> int:
