@@ -66,12 +66,13 @@ def ladder_frame(root: Path | str):
 def evaluate(root: Path | str, *, bootstrap: int = 200, seed: int = 0) -> dict:
     """Fit every paper task on 190M-1B, predict the final checkpoint of every 3B run.
 
-    Returns, per task: mean absolute and relative error of the two-step and the
-    single-step prediction, the two-step 95% interval coverage (prediction kind) and
-    its mean width, and the task-loss relative error of step 1.
+    Returns, per task: mean absolute and relative error of the two-step prediction and
+    of the two single-step variants ((N, D) -> metric: ``single_*``; C -> metric:
+    ``compute_*``), the two-step 95% interval coverage (prediction kind) and its mean
+    width, and the task-loss relative error of step 1.
     """
     from scalinglab.downstream import fit_task
-    from scalinglab.downstream.single import fit_single_step
+    from scalinglab.downstream.single import fit_single_step, fit_single_step_compute
 
     frame = ladder_frame(root)
     train = frame[frame["size"] != "3B"]
@@ -94,11 +95,15 @@ def evaluate(root: Path | str, *, bootstrap: int = 200, seed: int = 0) -> dict:
         point = two.predict(N=N, D=D)
         low, high = two.predict_interval(N=N, D=D)["metric"]
         single = one.predict(N=N, D=D)
+        compute = fit_single_step_compute(train, two, bootstrap=0, seed=seed)
+        by_compute = compute.predict(C=6.0 * N * D)
         found[task] = {
             "abs": float(np.mean(np.abs(point["metric"] - actual))),
             "rel": float(np.mean(np.abs(point["metric"] - actual) / actual)),
             "single_abs": float(np.mean(np.abs(single - actual))),
             "single_rel": float(np.mean(np.abs(single - actual) / actual)),
+            "compute_abs": float(np.mean(np.abs(by_compute - actual))),
+            "compute_rel": float(np.mean(np.abs(by_compute - actual) / actual)),
             "coverage": float(np.mean((actual >= low) & (actual <= high))),
             "width": float(np.mean(high - low)),
             "task_loss_rel": float(

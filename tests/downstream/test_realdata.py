@@ -3,7 +3,8 @@
 Measured numbers (bootstrap 200, seed 0; rerun with `-s` to print them):
 - olmo_ladder, fit on 190M-1B, predict the final checkpoints of the six 3B runs for
   the paper's 8 tasks: two-step mean relative error 3.1% (0.8-7.3% by task; the
-  single-step baseline 3.2%), 95% intervals cover 47 of 48 (bootstrap 1000).
+  single-step (N, D) baseline 3.2%, 0.7-5.1%; the compute-only C baseline 2.5%,
+  0.6-6.3%), 95% intervals cover 47 of 48 (bootstrap 1000).
 - gadre_overtraining: 17-task average top-1 error from C4 loss, exp link on the
   11M-154M models, predicts the 23 0.4B models with mean |error| 1.7 points (max 4.1).
 - loss_to_loss train-to-train (fineweb-100b -> each other corpus): kappa 1.04-1.16
@@ -35,10 +36,13 @@ def test_olmo_ladder_3b(shared_data):
     assert set(found) == set(PAPER_TASKS)
     rel = np.array([v["rel"] for v in found.values()])
     single = np.array([v["single_rel"] for v in found.values()])
+    compute = np.array([v["compute_rel"] for v in found.values()])
     coverage = np.mean([v["coverage"] for v in found.values()])
     assert rel.mean() < 0.04  # measured 0.031; the paper's on its 13B run is about 0.06
     assert rel.max() < 0.09  # measured 0.073 (HellaSwag)
     assert rel.mean() < single.mean()  # measured 0.031 vs 0.032 (point fits, no noise)
+    # C alone does better here (0.025; why is not established, see docs/downstream.md).
+    assert compute.mean() < 0.035 and compute.max() < 0.08  # measured 0.025, 0.063
     assert coverage >= 0.85  # measured 0.98
     assert all(v["task_loss_rel"] < 0.05 for v in found.values())
 
