@@ -280,3 +280,123 @@ def test_predict_plot_draws_the_chained_prediction_with_bands(
         edges = ax.collections[0].get_paths()[0].vertices[:, 1]
         assert edges.min() <= y.min() and y.max() <= edges.max()
     assert figure.axes[1].get_lines()[-1].get_ydata()[0] == 0.25  # chance line
+
+
+def _two_tasks(table):
+    import pandas as pd
+
+    frame = pd.read_csv(table)
+    frame = frame.rename(columns={"task_loss": "bpb/a", "metric": "acc/a"}).assign(
+        **{
+            "bpb/b": frame["task_loss"] * 1.1,
+            "acc/b": frame["metric"] * 0.9,
+            "bpb/c": frame["task_loss"] * 1.2,
+            "acc/c": frame["metric"] * 0.8,
+        }
+    )
+    frame.to_csv(table, index=False)
+
+
+@pytest.mark.parametrize(
+    ("rows", "header", "scale"),
+    [
+        ("a,0.25\nb,0.2\n", "task,chance", 1.0),
+        ("a,25\nb,20\n", "Eval Task,Random baseline", 100.0),
+    ],
+)
+def test_average_takes_each_tasks_chance_from_the_table(
+    invoke_json, table, tmp_path, rows, header, scale
+):
+    _two_tasks(table)
+    chances = tmp_path / "chances.csv"
+    chances.write_text(f"{header}\n{rows}")
+    fitted = invoke_json(
+        "task",
+        "fit",
+        str(table),
+        "--run",
+        "run",
+        "--tasks",
+        "acc/*",
+        "--task-loss",
+        "bpb/*",
+        "--only",
+        "a,b",
+        "--average",
+        "--chances",
+        str(chances),
+        "--bootstrap",
+        "20",
+        "-o",
+        str(tmp_path / "t.json"),
+    )
+    found = {name: t["chance"] for name, t in fitted["tasks"].items()}
+    assert found == pytest.approx({"a": 0.25, "b": 0.2, "average": 0.225})
+
+
+def test_chance_table_fallback_and_error_metrics(invoke_json, table, tmp_path):
+    from scalinglab.downstream.many import task_chances
+
+    _two_tasks(table)
+    chances = tmp_path / "chances.csv"
+    chances.write_text("task,chance\na,0.25\n")
+    fitted = invoke_json(
+        "task",
+        "fit",
+        str(table),
+        "--run",
+        "run",
+        "--tasks",
+        "acc/*",
+        "--task-loss",
+        "bpb/*",
+        "--average",
+        "--chances",
+        str(chances),
+        "--chance",
+        "0.1",
+        "--bootstrap",
+        "20",
+        "-o",
+        str(tmp_path / "t.json"),
+    )
+    found = {name: t["chance"] for name, t in fitted["tasks"].items()}
+    assert found == pytest.approx({"a": 0.25, "b": 0.1, "c": 0.1, "average": 0.15})
+    # An error metric's chance is 1 - the chance accuracy.
+    levels = task_chances(["a", "b"], {"a": 0.25}, default=None, error=True)
+    assert levels == {"a": 0.75, "b": None}
+
+
+@pytest.mark.parametrize(
+    ("text", "extra", "needle"),
+    [
+        ("task,chance\na,25\n", [], "data row 1"),
+        ("name,p\na,0.2\n", [], "'task' and 'chance'"),
+        ("task,chance\na,0.2\n", ["--only", "a,zz"], "zz"),
+    ],
+)
+def test_bad_chance_table_or_subset_exit_1(
+    invoke, table, tmp_path, text, extra, needle
+):
+    _two_tasks(table)
+    chances = tmp_path / "chances.csv"
+    chances.write_text(text)
+    code, _, err = invoke(
+        "task",
+        "fit",
+        str(table),
+        "--run",
+        "run",
+        "--tasks",
+        "acc/*",
+        "--task-loss",
+        "bpb/*",
+        "--chances",
+        str(chances),
+        *extra,
+        "--bootstrap",
+        "20",
+        "-o",
+        str(tmp_path / "t.json"),
+    )
+    assert code == 1 and needle in err

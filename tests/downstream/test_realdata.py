@@ -7,12 +7,19 @@ Measured numbers (bootstrap 200, seed 0; rerun with `-s` to print them):
   0.6-6.3%), 95% intervals cover 47 of 48 (bootstrap 1000).
 - gadre_overtraining: 17-task average top-1 error from C4 loss, exp link on the
   11M-154M models, predicts the 23 0.4B models with mean |error| 1.7 points (max 4.1).
+- gadre_overtraining through `task fit --tasks 'acc_*' --only <the 17> --average
+  --chances raw/eval_metadata.csv` (sigmoid, step 1 on C4 loss, 72 models below 0.4B,
+  bootstrap 20): the average's chance 0.191 (the mean random baseline); the 23 0.4B
+  models' average accuracy predicted from (N, D) within 2.3 points mean (max 7.0,
+  95% coverage 0.74), from their C4 loss through the link alone 2.3 (max 6.6).
 - loss_to_loss train-to-train (fineweb-100b -> each other corpus): kappa 1.04-1.16
   with 95% intervals about 0.005-0.03 wide; the largest budget held out is predicted
   from its L_x within 0.04-0.55% mean (at most 1.2%) relative error.
 """
 
 from __future__ import annotations
+
+import json
 
 import numpy as np
 import pytest
@@ -21,7 +28,7 @@ from scalinglab.downstream import make_link
 from scalinglab.downstream.loss2loss import fit_loss2loss
 from scalinglab.fit import fit
 
-from .gadre import gadre_frame
+from .gadre import SUBSET, gadre_frame
 from .l2l import OWN_LOSS, train_to_train
 from .olmo import PAPER_TASKS, evaluate
 
@@ -65,6 +72,55 @@ def test_gadre_average_error_from_c4_loss(shared_data):
     assert np.mean(np.abs(error)) < 0.025  # measured 0.017
     assert np.max(np.abs(error)) < 0.06  # measured 0.041
     assert np.mean((actual >= low) & (actual <= high)) >= 0.7  # measured 0.83
+
+
+@pytest.mark.slow
+def test_gadre_average_through_the_cli_with_chances_from_metadata(
+    shared_data, invoke_json, tmp_path
+):
+    from scalinglab.downstream.chain import load_task_fit_dict
+
+    root = shared_data / "gadre_overtraining"
+    frame, chance_error = gadre_frame(root)
+    small, large = frame[frame["params"] < 3e8], frame[frame["params"] >= 3e8]
+    small.to_csv(tmp_path / "small.csv", index=False)
+    saved = tmp_path / "tasks.json"
+    fitted = invoke_json(
+        "task",
+        "fit",
+        str(tmp_path / "small.csv"),
+        "--N",
+        "params",
+        "--D",
+        "tokens",
+        "--tasks",
+        "acc_*",
+        "--only",
+        ",".join(SUBSET),
+        "--task-loss",
+        "loss_c4_val",
+        "--average",
+        "--chances",
+        str(root / "raw" / "eval_metadata.csv"),
+        "--bootstrap",
+        "20",
+        "-o",
+        str(saved),
+    )
+    chances = {name: t["chance"] for name, t in fitted["tasks"].items()}
+    assert chances["boolq"] == 0.5 and chances["squad"] == 0.0
+    assert chances["average"] == pytest.approx(1 - chance_error, abs=1e-12)  # 0.191
+    average = load_task_fit_dict(json.loads(saved.read_text())["tasks"]["average"])
+    N, D = large["params"].to_numpy(), large["tokens"].to_numpy()
+    actual = 1 - large["err17"].to_numpy()
+    error = average.predict(N=N, D=D)["metric"] - actual
+    low, high = average.predict_interval(N=N, D=D)["metric"]
+    assert (
+        np.mean(np.abs(error)) < 0.03 and np.max(np.abs(error)) < 0.08
+    )  # 0.023, 0.070
+    assert np.mean((actual >= low) & (actual <= high)) >= 0.7  # measured 0.74
+    link = average.link_law.predict(average.link_params, x=large["loss_c4_val"])
+    assert np.mean(np.abs(link - actual)) < 0.03  # measured 0.023
 
 
 @pytest.mark.parametrize("y", [c for c in OWN_LOSS if c != "fineweb-100b"])

@@ -79,6 +79,16 @@ TasksOpt = typer.Option(
 AverageOpt = flag(
     "--average", "With --tasks: also fit the average of the tasks as a task."
 )
+ChancesOpt = typer.Option(
+    None,
+    "--chances",
+    help="With --tasks: a table of each task's chance accuracy (columns task, chance; "
+    "or LLM Foundry's 'Eval Task', 'Random baseline' in percent); 1 - chance with "
+    "--link exp. Tasks it lacks take --chance; the average takes the mean.",
+)
+OnlyOpt = typer.Option(
+    None, "--only", help="With --tasks: comma-separated task names to keep."
+)
 OutputOpt = typer.Option(..., "-o", "--output", help="Where to save the fit (JSON).")
 FitOpt = typer.Option(..., "--fit", help="A fit saved by `scalinglab task fit`.")
 SeedOpt = typer.Option(
@@ -115,7 +125,9 @@ def fit_cmd(
     law: str = LawOpt,
     link_rows: str = LinkRowsOpt,
     tasks: str | None = TasksOpt,
+    only: str | None = OnlyOpt,
     average: bool = AverageOpt,
+    chances: Path | None = ChancesOpt,
     bootstrap: int = bootstrap_option(1000, "Joint run-bootstrap replicates.", 20),
     seed: int = SeedOpt,
     output: Path = OutputOpt,
@@ -128,23 +140,19 @@ def fit_cmd(
     --metric acc --chance 0.25 -o hellaswag.json
     """
     from ..downstream import fit_task
-    from ..downstream._data import load_frame
-    from ..downstream.many import fit_tasks, match_tasks, with_average
 
     options = _options(N, D, run, link, chance, floor, law, link_rows, bootstrap, seed)
     if tasks is None:
-        if metric is None:
+        if metric is None or only or chances or average:
             raise ScalinglabError(
-                "give --metric COLUMN, or --tasks GLOB for many tasks."
+                "give --metric COLUMN, or --tasks GLOB for many tasks (--only, "
+                "--chances and --average need --tasks)."
             )
         fits = {metric: fit_task(data, task_loss=task_loss, metric=metric, **options)}
         payload = fits[metric].to_dict()
     else:
-        frame, _ = load_frame(data)
-        pairs = match_tasks(frame.columns, tasks, task_loss)
-        if average:
-            frame, pairs, _ = with_average(frame, pairs)
-        fits = fit_tasks(frame, pairs, **options)
+        names = [t.strip() for t in only.split(",") if t.strip()] if only else None
+        fits = _fit_many(data, tasks, task_loss, names, average, chances, options)
         payload = {
             "format": MULTI_FORMAT,
             "tasks": {k: f.to_dict() for k, f in fits.items()},
@@ -162,6 +170,28 @@ def fit_cmd(
     for task in fits.values():
         console().print(task.summary(), markup=False, highlight=False)
     err_console().print(f"[dim]fit saved to {output}[/dim]")
+
+
+def _fit_many(data, tasks, task_loss, only, average, chances, options) -> dict:
+    """One fit per task the glob matches (and their average), each at its chance."""
+    from ..downstream._data import load_frame
+    from ..downstream.many import (
+        AVERAGE,
+        fit_tasks,
+        match_tasks,
+        read_chances,
+        task_chances,
+        with_average,
+    )
+
+    frame, _ = load_frame(data)
+    pairs = match_tasks(frame.columns, tasks, task_loss, only)
+    table = read_chances(chances) if chances is not None else {}
+    error = options["link"] == "exp"
+    levels = task_chances(pairs, table, default=options["chance"], error=error)
+    if average:
+        frame, pairs, levels[AVERAGE] = with_average(frame, pairs, levels)
+    return fit_tasks(frame, pairs, chances=levels, **options)
 
 
 def _plot_first(fits: dict, data: Path, path: Path, *, many: bool) -> None:
