@@ -246,13 +246,17 @@ def test_widening_raises_coverage_of_the_largest_runs(calibration):
     """The README's claim, pooled over its 52 held-out points. Measured with bootstrap
     seeds 0 and 1: chinchilla 31 and 36 of 52 covered by the bootstrap alone, 45 and 47
     widened; overtraining 40 and 40, widened 49 and 48. Seed to seed a count moved by up
-    to 5 points, so each bound sits 2-3 points beyond the measured range."""
+    to 5 points, so each bound sits 2-3 points beyond the measured range. Since the run
+    scatter is Huber's proposal 2 with n - p degrees of freedom (issue 8; the MAD of a
+    near-L1 fit ran 0.88-0.93 sigma), the bootstrap-alone intervals carry more scatter:
+    seeds 0 and 1 both gave chinchilla 38 plain, 47 widened; overtraining 44 plain, 49
+    widened."""
     plain = _pooled_coverage(calibration, "chinchilla", ("plain",))
     widened = _pooled_coverage(calibration, "chinchilla")
-    assert plain <= 39 / 52
+    assert plain <= 40 / 52
     assert widened >= 43 / 52
     assert widened - plain >= 7 / 52
-    assert _pooled_coverage(calibration, "overtraining", ("plain",)) <= 43 / 52
+    assert _pooled_coverage(calibration, "overtraining", ("plain",)) <= 46 / 52
     assert _pooled_coverage(calibration, "overtraining") >= 46 / 52
 
 

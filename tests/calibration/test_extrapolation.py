@@ -36,8 +36,14 @@ def _targets(inputs) -> dict[str, np.ndarray]:
 
 @pytest.mark.xfail(
     strict=False,
-    reason="extrapolation widening is being reworked (fit/extrapolation.py); "
-    "the numbers are printed and kept in docs/calibration.md",
+    reason="honest but wide with the right law (100% at 1.22x and 1.44x the oracle "
+    "width, 1 and 2 decades): the rolling-origin tau counts the folds' own parameter "
+    "spread (already in the bootstrap draws) and truncates the scatter point by point "
+    "(about 0.48 sigma^2 kept per point) as shape error. Taking both out passes here "
+    "(98%/99% at 1.08x/1.18x; the fold-sum truncation alone 99%/99% at 1.18x/1.32x) "
+    "but lowers coverage where a law is biased beyond the data (loss_to_loss "
+    "fineweb-edu, overtraining: 48% -> 39% and 43%), breaking the README's realdata "
+    "claim; see docs/calibration.md",
 )
 def test_prediction_intervals_beyond_the_range():
     law, truth = sl.get_law("chinchilla"), example("chinchilla")
