@@ -14,6 +14,15 @@ from .downstream.chain import TaskFit
 from .downstream.chain import fit_task as fit
 from .downstream.chain import load_task_fit as load
 from .downstream.many import fit_tasks
+from .downstream.single import fit_single_step, fit_single_step_compute
 from .downstream.validate import validate_task as validate
 
-__all__ = ["TaskFit", "fit", "fit_tasks", "load", "validate"]
+__all__ = [
+    "TaskFit",
+    "fit",
+    "fit_single_step",
+    "fit_single_step_compute",
+    "fit_tasks",
+    "load",
+    "validate",
+]

@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 from scalinglab.downstream import fit_task
-from scalinglab.downstream.single import fit_single_step, fit_single_step_compute
 from scalinglab.errors import ScalinglabError
+from scalinglab.task import fit_single_step, fit_single_step_compute
 
 from .synthetic import LINK, STEP1, ladder, sigmoid, task_loss
 
