@@ -67,3 +67,15 @@ def test_single_step_needs_the_sigmoid_link():
     linear = fit_task(frame, **COLUMNS, link="linear", bootstrap=20)
     with pytest.raises(ScalinglabError, match="--link linear"):
         fit_single_step_compute(frame, linear, bootstrap=0)
+
+
+def test_validate_scores_single_steps_only_with_the_sigmoid():
+    from scalinglab.task import validate
+
+    options = {**COLUMNS, "holdout": "N >= 1e9", "bootstrap": 20}
+    found = validate(ladder(), chance=0.25, **options)
+    assert found["scores"]["single_step"]["abs_error"] < 1e-4  # exact data
+    assert found["scores"]["compute_only"]["abs_error"] > 1e-3  # ratios 5-100
+    linear = validate(ladder(link=lambda x: 0.1 + 0.5 * x), link="linear", **options)
+    assert "single_step" not in linear["scores"]
+    assert "compute_only" not in linear["rows"][0]
