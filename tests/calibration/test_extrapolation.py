@@ -36,7 +36,7 @@ def _targets(inputs) -> dict[str, np.ndarray]:
 
 @pytest.mark.xfail(
     strict=False,
-    reason="honest but wide with the right law (100% at 1.22x and 1.44x the oracle "
+    reason="honest but wide with the right law (100% at 1.21x and 1.41x the oracle "
     "width, 1 and 2 decades): the rolling-origin tau counts the folds' own parameter "
     "spread (already in the bootstrap draws) and truncates the scatter point by point "
     "(about 0.48 sigma^2 kept per point) as shape error. Taking both out passes here "
