@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-SHARED_DATA = Path(os.environ.get("SCALINGLAB_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
+SHARED_DATA = Path(
+    os.environ.get("SCALINGLAB_SHARED_DATA", REPO_ROOT.parent / "shared" / "data")
+)
 
 
 @pytest.fixture(scope="session")
@@ -20,3 +23,32 @@ def shared_data() -> Path:
             "to the shared/data folder to run this test"
         )
     return SHARED_DATA
+
+
+@pytest.fixture
+def invoke(capsys):
+    """Run the CLI in-process: ``invoke(*args)`` returns (exit code, stdout, stderr)."""
+    from scalinglab.cli import main
+
+    def run(*args: str) -> tuple[int, str, str]:
+        try:
+            main(list(args))
+            code = 0
+        except SystemExit as stop:
+            code = stop.code if isinstance(stop.code, int) else 1
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run
+
+
+@pytest.fixture
+def invoke_json(invoke):
+    """Run the CLI with ``--json``, assert exit 0 and return the parsed output."""
+
+    def run(*args: str) -> dict:
+        code, out, err = invoke(*args, "--json")
+        assert code == 0, err
+        return json.loads(out)
+
+    return run

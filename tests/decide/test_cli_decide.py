@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
-from scalinglab.cli import main
 from scalinglab.decide import Demand, lifetime_optimum
 from scalinglab.decide.hardware import PROFILES, parse_cost
 from scalinglab.errors import ScalinglabError
@@ -23,29 +20,10 @@ _CONTRACT = (
 )
 
 
-@pytest.fixture
-def invoke(capsys):
-    def run(*args: str) -> tuple[int, str, str]:
-        try:
-            main(list(args))
-            code = 0
-        except SystemExit as stop:
-            code = stop.code if isinstance(stop.code, int) else 1
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return run
-
-
-def _json(invoke, *args):
-    code, out, err = invoke(*args, "--json")
-    assert code == 0, err
-    return json.loads(out)
-
-
-def test_target_loss_with_inference_tokens_json_contract(invoke, fitted, fitted_json):
-    out = _json(
-        invoke,
+def test_target_loss_with_inference_tokens_json_contract(
+    invoke_json, fitted, fitted_json
+):
+    out = invoke_json(
         "optimal",
         "--fit",
         str(fitted_json),
@@ -68,9 +46,8 @@ def test_target_loss_with_inference_tokens_json_contract(invoke, fitted, fitted_
     assert out["saving_flops"] > 0 and out["chinchilla"]["N"] > out["N"]
 
 
-def test_preset_says_it_has_no_intervals(invoke):
-    out = _json(
-        invoke,
+def test_preset_says_it_has_no_intervals(invoke_json):
+    out = invoke_json(
         "optimal",
         "--preset",
         "besiroglu2024",
@@ -85,9 +62,8 @@ def test_preset_says_it_has_no_intervals(invoke):
     assert out["total_flops"] == pytest.approx(1e23, rel=1e-9)
 
 
-def test_custom_inference_cost_and_dollar_budget(invoke):
-    out = _json(
-        invoke,
+def test_custom_inference_cost_and_dollar_budget(invoke_json):
+    out = invoke_json(
         "optimal",
         "--preset",
         "besiroglu2024",
@@ -166,8 +142,8 @@ def test_mfu_outside_unit_interval_is_refused_in_python():
     assert parse_cost("gpus=1,peak=1e15,mfu=1,price=1").mfu == 1.0
 
 
-def test_plain_optimal_is_unchanged(invoke):
-    out = _json(invoke, "optimal", "--preset", "besiroglu2024", "--compute", "5.88e23")
+def test_plain_optimal_is_unchanged(invoke_json):
+    out = invoke_json("optimal", "--preset", "besiroglu2024", "--compute", "5.88e23")
     assert "ci95" not in out and out["N"] == pytest.approx(7.30e10, rel=2e-3)
     assert get_preset("besiroglu2024").draws is None
 
@@ -194,7 +170,7 @@ def attempts_csv(tmp_path):
     return tmp_path
 
 
-def test_testtime_fit_json_contract_and_both_layouts_agree(invoke, attempts_csv):
+def test_testtime_fit_json_contract_and_both_layouts_agree(invoke_json, attempts_csv):
     from scalinglab.decide.testtime import pass_at_k
 
     args = [
@@ -207,8 +183,7 @@ def test_testtime_fit_json_contract_and_both_layouts_agree(invoke, attempts_csv)
         "--bootstrap",
         "50",
     ]
-    per_attempt = _json(
-        invoke,
+    per_attempt = invoke_json(
         "testtime",
         "fit",
         str(attempts_csv / "attempts.csv"),
@@ -216,8 +191,7 @@ def test_testtime_fit_json_contract_and_both_layouts_agree(invoke, attempts_csv)
         "correct",
         *args,
     )
-    per_problem = _json(
-        invoke,
+    per_problem = invoke_json(
         "testtime",
         "fit",
         str(attempts_csv / "counts.csv"),
@@ -244,10 +218,9 @@ def test_testtime_fit_json_contract_and_both_layouts_agree(invoke, attempts_csv)
 
 
 def test_testtime_fit_single_model_prints_params_at_top_level(
-    invoke, attempts_csv, tmp_path
+    invoke_json, attempts_csv, tmp_path
 ):
-    out = _json(
-        invoke,
+    out = invoke_json(
         "testtime",
         "fit",
         str(attempts_csv / "attempts.csv"),
@@ -306,7 +279,7 @@ def test_testtime_bad_samples_exit_1_naming_rows(invoke, tmp_path):
     assert code == 1 and "no column 'problm'" in err
 
 
-def test_testtime_optimal_json_and_bad_task(invoke, tmp_path):
+def test_testtime_optimal_json_and_bad_task(invoke, invoke_json, tmp_path):
     from scalinglab.decide.t2 import TaskModel, t2_optimum
 
     args = [
@@ -323,8 +296,7 @@ def test_testtime_optimal_json_and_bad_task(invoke, tmp_path):
         "--k-max",
         "100",
     ]
-    out = _json(
-        invoke,
+    out = invoke_json(
         *args,
         "--task",
         "L50=2.05,scale=0.08,concentration=0.5",

@@ -75,20 +75,3 @@ def ladder_report(ladder_runs, tmp_path_factory) -> str:
         seed=0,
     )
     return path.read_text(encoding="utf-8")
-
-
-@pytest.fixture
-def invoke(capsys):
-    """Run the CLI in-process: ``invoke(*args)`` returns (exit code, stdout, stderr)."""
-    from scalinglab.cli import main
-
-    def run(*args: str) -> tuple[int, str, str]:
-        try:
-            main(list(args))
-            code = 0
-        except SystemExit as stop:
-            code = stop.code if isinstance(stop.code, int) else 1
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return run

@@ -8,7 +8,6 @@ import pandas as pd
 import pytest
 import yaml
 
-from scalinglab.cli import main
 from scalinglab.data import read_runs
 from scalinglab.fit import fit
 from scalinglab.plan import load_plan
@@ -31,20 +30,6 @@ def chinchilla_trial(task, emit):
     )
     emit({"step": run.steps, "tokens": run.D, "train_loss": loss, "eval_loss": loss})
     return {"final": loss}
-
-
-@pytest.fixture
-def invoke(capsys):
-    def run(*args: str) -> tuple[int, str, str]:
-        try:
-            main(list(args))
-            code = 0
-        except SystemExit as stop:
-            code = stop.code if isinstance(stop.code, int) else 1
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return run
 
 
 def test_plan_ladder_json_and_file(invoke, tmp_path):
