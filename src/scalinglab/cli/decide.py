@@ -166,18 +166,9 @@ def _cost_payload(hardware, best) -> dict:
     }
 
 
-_ROWS = (
-    "N",
-    "D",
-    "tokens_per_param",
-    "train_flops",
-    "inference_flops",
-    "total_flops",
-    "loss",
-)
-
-
 def _print_lifetime(payload: dict) -> None:
+    from ..decide.lifetime import QUANTITIES
+
     console = stdout_console()
     what = (
         "lowest loss for the budget"
@@ -193,7 +184,7 @@ def _print_lifetime(payload: dict) -> None:
     ):
         table.add_column(column, justify="right")
     ci, twin = payload["ci95"] or {}, payload["chinchilla"]
-    for name in _ROWS:
+    for name in QUANTITIES:
         interval = ci.get(name)
         shown = f"[{interval[0]:.4g}, {interval[1]:.4g}]" if interval else ""
         table.add_row(name, f"{payload[name]:.4g}", shown, _fmt(twin.get(name)))

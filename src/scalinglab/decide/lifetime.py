@@ -306,7 +306,8 @@ def _check_nonnegative(value: float, name: str) -> None:
 
 # -- the public answer --------------------------------------------------------
 
-_QUANTITIES = (
+# The answer's quantities, in the order the JSON payload and the CLI table show them.
+QUANTITIES = (
     "N",
     "D",
     "tokens_per_param",
@@ -353,7 +354,7 @@ class LifetimeOptimum:
 
     def to_dict(self) -> dict:
         """JSON-safe: every quantity, the comparison, ``ci95`` (or None) and notes."""
-        payload = {k: getattr(self, k) for k in ("form", *_QUANTITIES, "epochs")}
+        payload = {k: getattr(self, k) for k in ("form", *QUANTITIES, "epochs")}
         payload |= {
             "inference_tokens": self.demand.inference_tokens,
             "unique_tokens": self.demand.unique_tokens,
@@ -569,7 +570,7 @@ def _assemble(form, one: dict, ci, demand: Demand, notes) -> LifetimeOptimum:
     epochs = d["D"] / demand.unique_tokens if demand.unique_tokens is not None else None
     return LifetimeOptimum(
         form=form,
-        **{k: d[k] for k in _QUANTITIES},
+        **{k: d[k] for k in QUANTITIES},
         epochs=epochs,
         chinchilla=twin,
         saving_flops=d["saving_flops"],
