@@ -58,16 +58,24 @@ def test_fit_then_predict_contract(invoke, invoke_json, table, tmp_path):
     assert code == 0 and f"{found['metric']:.4f}" in text
 
 
-def test_many_tasks_and_their_average(invoke_json, table, tmp_path):
+def _many_tasks(table, count):
+    """Rewrite ``table`` as ``count`` tasks a, b, ...: task i scales the loss by
+    1 + i/10 and the metric by 1 - i/10."""
     import pandas as pd
 
     frame = pd.read_csv(table)
-    frame = frame.rename(columns={"task_loss": "bpb/a", "metric": "acc/a"}).assign(
-        **{"bpb/b": frame["task_loss"] * 1.1, "acc/b": frame["metric"] * 0.9}
+    columns = {}
+    for i, name in enumerate("abc"[:count]):
+        columns[f"bpb/{name}"] = frame["task_loss"] * (1 + i / 10)
+        columns[f"acc/{name}"] = frame["metric"] * (1 - i / 10)
+    frame.drop(columns=["task_loss", "metric"]).assign(**columns).to_csv(
+        table, index=False
     )
-    frame.to_csv(table, index=False)
-    out = tmp_path / "tasks.json"
-    fitted = invoke_json(
+
+
+def _fit_many(table, out, *options):
+    """``task fit`` arguments for the tasks :func:`_many_tasks` writes."""
+    return (
         "task",
         "fit",
         str(table),
@@ -77,13 +85,17 @@ def test_many_tasks_and_their_average(invoke_json, table, tmp_path):
         "acc/*",
         "--task-loss",
         "bpb/*",
-        "--average",
-        "--chance",
-        "0.2",
-        "--bootstrap",
-        "50",
+        *options,
         "-o",
         str(out),
+    )
+
+
+def test_many_tasks_and_their_average(invoke_json, table, tmp_path):
+    _many_tasks(table, 2)
+    out = tmp_path / "tasks.json"
+    fitted = invoke_json(
+        *_fit_many(table, out, "--average", "--chance", "0.2", "--bootstrap", "50")
     )
     assert set(fitted["tasks"]) == {"a", "b", "average"}
     found = invoke_json(
@@ -282,21 +294,6 @@ def test_predict_plot_draws_the_chained_prediction_with_bands(
     assert figure.axes[1].get_lines()[-1].get_ydata()[0] == 0.25  # chance line
 
 
-def _two_tasks(table):
-    import pandas as pd
-
-    frame = pd.read_csv(table)
-    frame = frame.rename(columns={"task_loss": "bpb/a", "metric": "acc/a"}).assign(
-        **{
-            "bpb/b": frame["task_loss"] * 1.1,
-            "acc/b": frame["metric"] * 0.9,
-            "bpb/c": frame["task_loss"] * 1.2,
-            "acc/c": frame["metric"] * 0.8,
-        }
-    )
-    frame.to_csv(table, index=False)
-
-
 @pytest.mark.parametrize(
     ("rows", "header", "scale"),
     [
@@ -307,28 +304,16 @@ def _two_tasks(table):
 def test_average_takes_each_tasks_chance_from_the_table(
     invoke_json, table, tmp_path, rows, header, scale
 ):
-    _two_tasks(table)
+    _many_tasks(table, 3)
     chances = tmp_path / "chances.csv"
     chances.write_text(f"{header}\n{rows}")
     fitted = invoke_json(
-        "task",
-        "fit",
-        str(table),
-        "--run",
-        "run",
-        "--tasks",
-        "acc/*",
-        "--task-loss",
-        "bpb/*",
-        "--only",
-        "a,b",
-        "--average",
-        "--chances",
-        str(chances),
-        "--bootstrap",
-        "20",
-        "-o",
-        str(tmp_path / "t.json"),
+        *_fit_many(
+            table,
+            tmp_path / "t.json",
+            *("--only", "a,b", "--average", "--chances", str(chances)),
+            *("--bootstrap", "20"),
+        )
     )
     found = {name: t["chance"] for name, t in fitted["tasks"].items()}
     assert found == pytest.approx({"a": 0.25, "b": 0.2, "average": 0.225})
@@ -337,28 +322,16 @@ def test_average_takes_each_tasks_chance_from_the_table(
 def test_chance_table_fallback_and_error_metrics(invoke_json, table, tmp_path):
     from scalinglab.downstream.many import task_chances
 
-    _two_tasks(table)
+    _many_tasks(table, 3)
     chances = tmp_path / "chances.csv"
     chances.write_text("task,chance\na,0.25\n")
     fitted = invoke_json(
-        "task",
-        "fit",
-        str(table),
-        "--run",
-        "run",
-        "--tasks",
-        "acc/*",
-        "--task-loss",
-        "bpb/*",
-        "--average",
-        "--chances",
-        str(chances),
-        "--chance",
-        "0.1",
-        "--bootstrap",
-        "20",
-        "-o",
-        str(tmp_path / "t.json"),
+        *_fit_many(
+            table,
+            tmp_path / "t.json",
+            *("--average", "--chances", str(chances), "--chance", "0.1"),
+            *("--bootstrap", "20"),
+        )
     )
     found = {name: t["chance"] for name, t in fitted["tasks"].items()}
     assert found == pytest.approx({"a": 0.25, "b": 0.1, "c": 0.1, "average": 0.15})
@@ -378,25 +351,14 @@ def test_chance_table_fallback_and_error_metrics(invoke_json, table, tmp_path):
 def test_bad_chance_table_or_subset_exit_1(
     invoke, table, tmp_path, text, extra, needle
 ):
-    _two_tasks(table)
+    _many_tasks(table, 3)
     chances = tmp_path / "chances.csv"
     chances.write_text(text)
     code, _, err = invoke(
-        "task",
-        "fit",
-        str(table),
-        "--run",
-        "run",
-        "--tasks",
-        "acc/*",
-        "--task-loss",
-        "bpb/*",
-        "--chances",
-        str(chances),
-        *extra,
-        "--bootstrap",
-        "20",
-        "-o",
-        str(tmp_path / "t.json"),
+        *_fit_many(
+            table,
+            tmp_path / "t.json",
+            *("--chances", str(chances), *extra, "--bootstrap", "20"),
+        )
     )
     assert code == 1 and needle in err
