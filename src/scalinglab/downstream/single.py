@@ -41,22 +41,13 @@ def _single(N, D, *, a, k, c, A, alpha, B, beta, b):
 
 def single_step_law(chance: float | None = None) -> Law:
     """The single-step law; ``chance`` fixes the floor ``b``."""
-    law = make_law(
-        _single,
-        {
-            "a": {"init": 0.5, "lower": 0.0, "upper": 1.0},
-            "k": {"init": -5.0, "lower": -100.0, "upper": 0.0},
-            "c": {"init": 0.5, "lower": -10.0, "upper": 10.0},
-            "A": {"init": 10.0, "lower": 0.0, "upper": 1e8, "log": True},
-            "alpha": {"init": 0.3, "lower": 0.0, "upper": 2.0},
-            "B": {"init": 10.0, "lower": 0.0, "upper": 1e8, "log": True},
-            "beta": {"init": 0.3, "lower": 0.0, "upper": 2.0},
-            "b": {"init": 0.25, "lower": 0.0, "upper": 1.0},
-        },
-        name="single-step sigmoid",
-        reference="Bhagia et al. 2024, section 5",
-    )
-    return law if chance is None else law.fix(b=float(chance))
+    scale = {
+        "A": {"init": 10.0, "lower": 0.0, "upper": 1e8, "log": True},
+        "alpha": {"init": 0.3, "lower": 0.0, "upper": 2.0},
+        "B": {"init": 10.0, "lower": 0.0, "upper": 1e8, "log": True},
+        "beta": {"init": 0.3, "lower": 0.0, "upper": 2.0},
+    }
+    return _sigmoid_law(_single, scale, name="single-step sigmoid", chance=chance)
 
 
 def _compute(C, *, a, k, c, G, gamma, b):
@@ -66,17 +57,29 @@ def _compute(C, *, a, k, c, G, gamma, b):
 
 def compute_step_law(chance: float | None = None) -> Law:
     """The compute-only single-step law of ``C``; ``chance`` fixes the floor ``b``."""
+    scale = {
+        "G": {"init": 1e3, "lower": 0.0, "upper": 1e12, "log": True},
+        "gamma": {"init": 0.15, "lower": 0.0, "upper": 2.0},
+    }
+    return _sigmoid_law(
+        _compute, scale, name="single-step sigmoid of compute", chance=chance
+    )
+
+
+def _sigmoid_law(function, scale: dict, *, name: str, chance: float | None) -> Law:
+    """The law ``function``: a sigmoid (height ``a``, slope ``k``, centre ``c``) of a
+    scale term with parameters ``scale``, above the floor ``b`` (fixed to ``chance``
+    when given)."""
     law = make_law(
-        _compute,
+        function,
         {
             "a": {"init": 0.5, "lower": 0.0, "upper": 1.0},
             "k": {"init": -5.0, "lower": -100.0, "upper": 0.0},
             "c": {"init": 0.5, "lower": -10.0, "upper": 10.0},
-            "G": {"init": 1e3, "lower": 0.0, "upper": 1e12, "log": True},
-            "gamma": {"init": 0.15, "lower": 0.0, "upper": 2.0},
+            **scale,
             "b": {"init": 0.25, "lower": 0.0, "upper": 1.0},
         },
-        name="single-step sigmoid of compute",
+        name=name,
         reference="Bhagia et al. 2024, section 5",
     )
     return law if chance is None else law.fix(b=float(chance))
