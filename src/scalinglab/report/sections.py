@@ -485,17 +485,11 @@ def isoflop_section(runs: Any, draws: int, seed: int) -> Section:
     except ScalinglabError as err:
         section.why = f"the IsoFLOP fit failed: {err}"
         return section
-    a, b = result.a, result.b
-    section.blocks.append(
-        Paragraph(
-            f"{sum(bp.used for bp in result.budgets)} budgets fitted with a {result.profile} in log N: "
-            f"N_opt ~ C^{a.exponent:.3f} {interval(*a.ci95)}, D_opt ~ C^{b.exponent:.3f} "
-            f"{interval(*b.ci95)} (95% intervals, {draws} draws)."
-        )
-    )
-    if result.notes:
-        section.blocks.append(Notes(tuple(result.notes)))
-    section.blocks.append(
+    _add_optimum(
+        section,
+        result,
+        f"{sum(bp.used for bp in result.budgets)} budgets fitted with a {result.profile} in log N",
+        f"{draws} draws",
         figure(
             isoflop_figure(result, N, loss, C),
             (
@@ -504,9 +498,25 @@ def isoflop_section(runs: Any, draws: int, seed: int) -> Section:
                 "whose minimum sits at the edge of the sizes tried: those budgets bracket the optimum "
                 "poorly."
             ),
-        )
+        ),
     )
     return section
+
+
+def _add_optimum(section: Section, result: Any, lead: str, spread: str, plot) -> None:
+    """Append the exponents of N_opt and D_opt in C with their 95% intervals (``lead``
+    says what was fitted, ``spread`` how the intervals were drawn), ``result.notes``
+    and the figure ``plot``."""
+    a, b = result.a, result.b
+    section.blocks.append(
+        Paragraph(
+            f"{lead}: N_opt ~ C^{a.exponent:.3f} {interval(*a.ci95)}, "
+            f"D_opt ~ C^{b.exponent:.3f} {interval(*b.ci95)} (95% intervals, {spread})."
+        )
+    )
+    if result.notes:
+        section.blocks.append(Notes(tuple(result.notes)))
+    section.blocks.append(plot)
 
 
 def envelope_section(runs: Any, replicates: int, seed: int) -> Section:
@@ -533,16 +543,11 @@ def envelope_section(runs: Any, replicates: int, seed: int) -> Section:
     except ScalinglabError as err:
         section.why = f"the envelope could not be formed: {err}"
         return section
-    section.blocks.append(
-        Paragraph(
-            f"{result.C.size} envelope points from {result.n_runs} runs: N_opt ~ "
-            f"C^{result.a.exponent:.3f} {interval(*result.a.ci95)}, D_opt ~ C^{result.b.exponent:.3f} "
-            f"{interval(*result.b.ci95)} (95% intervals, {replicates} replicates)."
-        )
-    )
-    if result.notes:
-        section.blocks.append(Notes(tuple(result.notes)))
-    section.blocks.append(
+    _add_optimum(
+        section,
+        result,
+        f"{result.C.size} envelope points from {result.n_runs} runs",
+        f"{replicates} replicates",
         figure(
             envelope_figure(result, runs.array("C"), runs.array("loss")),
             (
@@ -550,7 +555,7 @@ def envelope_section(runs: Any, replicates: int, seed: int) -> Section:
                 "Right: the model size and tokens of the envelope runs. Few envelope points, or points "
                 "all from one size, make the exponents weak."
             ),
-        )
+        ),
     )
     return section
 
