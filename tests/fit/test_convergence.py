@@ -48,9 +48,8 @@ def test_a_wrong_jacobian_is_reported_as_not_converged(objective):
         fit(wrong, data, objective=objective, bootstrap=0, strict=True)
 
 
-def test_stopping_tolerances_cannot_declare_convergence():
-    """Tolerances loose enough to stop after the first accepted step: the members stop, but
-    away from a stationary point, so none is converged; with the defaults all are."""
+def _chinchilla_huber():
+    """The noisy chinchilla example, its law and the unweighted Huber problem on it."""
     data = _noisy("chinchilla")
     law = sl.get_law("chinchilla")
     problem = Problem(
@@ -60,6 +59,13 @@ def test_stopping_tolerances_cannot_declare_convergence():
         get_objective("huber"),
         np.ones(data["loss"].size),
     )
+    return data, law, problem
+
+
+def test_stopping_tolerances_cannot_declare_convergence():
+    """Tolerances loose enough to stop after the first accepted step: the members stop, but
+    away from a stationary point, so none is converged; with the defaults all are."""
+    _, law, problem = _chinchilla_huber()
     theta0 = law.start_grid()[::900]
     early = refine(problem, theta0, xtol=1.0, ftol=1.0)
     assert np.all(early.iterations < 10)
@@ -93,15 +99,7 @@ def test_huber_optimum_with_as_many_quadratic_points_as_parameters_converges():
     """A bootstrap replicate of the chinchilla example whose optimum has 5 points inside the
     Huber delta for 5 parameters: the linear IRLS majoriser crawled to the 500-iteration
     limit (not converged); the exact curvature converges in under 200 iterations."""
-    data = _noisy("chinchilla")
-    law = sl.get_law("chinchilla")
-    problem = Problem(
-        law,
-        {"N": data["N"], "D": data["D"]},
-        data["loss"],
-        get_objective("huber"),
-        np.ones(data["loss"].size),
-    )
+    data, law, problem = _chinchilla_huber()
     optimum = law.pack(fit(law, data, bootstrap=0).params)
     weights = run_weights(np.arange(data["loss"].size), 200, np.random.default_rng(0))
     replicate = refine(problem, optimum[None], weights=weights[[140]])
