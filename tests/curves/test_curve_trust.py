@@ -75,35 +75,37 @@ def _write_curve(path, schedule, warmup, every=25, spike_row=None, noise=0.0):
     return path
 
 
+def _cosine_and_constant(folder):
+    """Noise-free cosine and constant curves (4,000 steps, peak 3e-4, warmup 200)."""
+    from scalinglab.schedules import constant, cosine
+
+    return [
+        _write_curve(
+            folder / "cos.csv", cosine(4000, 3e-4, final=3e-5, warmup=200), 200
+        ),
+        _write_curve(folder / "const.csv", constant(4000, 3e-4, warmup=200), 200),
+    ]
+
+
+def _fit_tissue(files, *options):
+    """``scalinglab curve fit FILES --law tissue --bootstrap 0 OPTIONS``."""
+    return _cli(
+        "curve",
+        "fit",
+        *map(str, files),
+        "--law",
+        "tissue",
+        "--bootstrap",
+        "0",
+        *options,
+    )
+
+
 @pytest.fixture()
 def fitted(tmp_path):
     """A Tissue-law fit (saved JSON) of a cosine and a constant curve with warmup 200."""
-    from typer.testing import CliRunner
-
-    from scalinglab.cli import app
-    from scalinglab.schedules import constant, cosine
-
-    files = [
-        _write_curve(
-            tmp_path / "cos.csv", cosine(4000, 3e-4, final=3e-5, warmup=200), 200
-        ),
-        _write_curve(tmp_path / "const.csv", constant(4000, 3e-4, warmup=200), 200),
-    ]
     saved = tmp_path / "fit.json"
-    out = CliRunner().invoke(
-        app,
-        [
-            "curve",
-            "fit",
-            *map(str, files),
-            "--law",
-            "tissue",
-            "--bootstrap",
-            "0",
-            "-o",
-            str(saved),
-        ],
-    )
+    out = _fit_tissue(_cosine_and_constant(tmp_path), "-o", str(saved))
     assert out.exit_code == 0, out.output
     return saved
 
@@ -163,20 +165,7 @@ def test_typed_schedule_refuses_ambiguous_warmup(tmp_path):
         _write_curve(tmp_path / "b.csv", constant(4000, 3e-4, warmup=1000), 1000),
     ]
     saved = tmp_path / "fit.json"
-    assert (
-        _cli(
-            "curve",
-            "fit",
-            *map(str, files),
-            "--law",
-            "tissue",
-            "--bootstrap",
-            "0",
-            "-o",
-            str(saved),
-        ).exit_code
-        == 0
-    )
+    assert _fit_tissue(files, "-o", str(saved)).exit_code == 0
     out = _cli(
         "curve",
         "predict",
@@ -284,7 +273,7 @@ def test_outliers_are_named_by_file_and_row(tmp_path):
             noise=2e-3,
         ),
     ]
-    out = _cli("curve", "fit", *map(str, files), "--law", "tissue", "--bootstrap", "0")
+    out = _fit_tissue(files)
     assert out.exit_code == 0, out.output
     text = " ".join(out.output.split())
     # Row 40 of const.csv is step 200 + 39 * 25; numbered across both files it was row 196.
@@ -341,22 +330,8 @@ def test_prediction_figure_skips_the_first_steps():
 def test_fit_takes_the_fix_and_bound_its_advice_names(fitted, tmp_path):
     import json
 
-    from scalinglab.schedules import constant, cosine
-
-    files = [
-        _write_curve(
-            tmp_path / "c.csv", cosine(4000, 3e-4, final=3e-5, warmup=200), 200
-        ),
-        _write_curve(tmp_path / "k.csv", constant(4000, 3e-4, warmup=200), 200),
-    ]
-    out = _cli(
-        "curve",
-        "fit",
-        *map(str, files),
-        "--law",
-        "tissue",
-        "--bootstrap",
-        "0",
+    out = _fit_tissue(
+        _cosine_and_constant(tmp_path),
         "--fix",
         "alpha=0.55",
         "--bound",
