@@ -326,16 +326,7 @@ def multipower_law(
     return make_law(
         multipower,
         {
-            "L0": dict(
-                init=max(loss_min - 0.3, 1e-3),
-                lower=0.0,
-                upper=loss_min * 1.5,
-                grid=tuple(max(loss_min - d, 1e-3) for d in (0.05, 0.3, 0.8)),
-            ),
-            "A": dict(
-                init=a_ref, lower=0.0, log=True, grid=(a_ref * 0.2, a_ref, a_ref * 5)
-            ),
-            "alpha": dict(init=0.5, lower=1e-3, upper=3.0, grid=(0.25, 0.5, 1.0)),
+            **_power_params(loss_min, a_ref),
             "B": dict(
                 init=0.1 / peak,
                 lower=0.0,
@@ -382,16 +373,7 @@ def tissue_law(
     return make_law(
         tissue,
         {
-            "L0": dict(
-                init=max(loss_min - 0.3, 1e-3),
-                lower=0.0,
-                upper=loss_min * 1.5,
-                grid=tuple(max(loss_min - d, 1e-3) for d in (0.05, 0.3, 0.8)),
-            ),
-            "A": dict(
-                init=a_ref, lower=0.0, log=True, grid=(a_ref * 0.2, a_ref, a_ref * 5)
-            ),
-            "alpha": dict(init=0.5, lower=1e-3, upper=3.0, grid=(0.25, 0.5, 1.0)),
+            **_power_params(loss_min, a_ref),
             "C": dict(
                 init=0.1 * loss_span / s2_ref,
                 lower=0.0,
@@ -404,6 +386,23 @@ def tissue_law(
         reference="Tissue et al. 2024, Scaling Law with Learning Rate Annealing, arXiv 2408.11029",
         log_jacobian=log_jacobian,
     )
+
+
+def _power_params(loss_min: float, a_ref: float) -> dict:
+    """The specs both curve laws share: the floor ``L0`` below the lowest loss
+    ``loss_min`` and the power term ``A S1^-alpha`` with ``A`` near ``a_ref``."""
+    return {
+        "L0": dict(
+            init=max(loss_min - 0.3, 1e-3),
+            lower=0.0,
+            upper=loss_min * 1.5,
+            grid=tuple(max(loss_min - d, 1e-3) for d in (0.05, 0.3, 0.8)),
+        ),
+        "A": dict(
+            init=a_ref, lower=0.0, log=True, grid=(a_ref * 0.2, a_ref, a_ref * 5)
+        ),
+        "alpha": dict(init=0.5, lower=1e-3, upper=3.0, grid=(0.25, 0.5, 1.0)),
+    }
 
 
 CURVE_LAWS = {"multipower": multipower_law, "tissue": tissue_law}
