@@ -25,6 +25,7 @@ _OUTPUT = typer.Option(
     None, "-o", "--output", help="Plan file to write (.json or .yaml)."
 )
 _JSON = JsonOpt
+_SEED = typer.Option(0, "--seed", help="Training seed of every run.")
 _LR_SCALE = typer.Option(
     1.0,
     "--lr-scale",
@@ -77,7 +78,7 @@ def plan_ladder(
         "--hparams",
         help="Learning-rate and batch-size law: steplaw or deepseek.",
     ),
-    seed: int = typer.Option(0, "--seed", help="Training seed of every run."),
+    seed: int = _SEED,
     lr_scale: float = _LR_SCALE,
     schedule: str = _SCHEDULE,
     cooldowns: Optional[str] = typer.Option(
@@ -130,7 +131,7 @@ def plan_isoflop(
         "--hparams",
         help="Learning-rate and batch-size law: steplaw or deepseek.",
     ),
-    seed: int = typer.Option(0, "--seed", help="Training seed of every run."),
+    seed: int = _SEED,
     lr_scale: float = _LR_SCALE,
     schedule: str = _SCHEDULE,
     corpus: str = _CORPUS,
@@ -190,7 +191,7 @@ def plan_sweep(
     hparams: str = typer.Option(
         "steplaw", "--hparams", help="Preset the x grids centre on."
     ),
-    seed: int = typer.Option(0, "--seed", help="Training seed of every run."),
+    seed: int = _SEED,
     lr_scale: float = _LR_SCALE,
     schedule: str = _SCHEDULE,
     corpus: str = _CORPUS,
