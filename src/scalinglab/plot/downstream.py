@@ -77,14 +77,8 @@ def task_figure(
     if N is not None and D is not None:
         lo, hi = task.predict_interval(N=N, D=D)["metric"]
         point = float(task.predict(N=N, D=D)["metric"])
-        axes[2].errorbar(
-            [D],
-            [point],
-            yerr=[[point - lo], [hi - point]],
-            fmt="o",
-            color=COLOURS["heldout"],
-            capsize=3,
-            label=f"predicted, 95% interval at N={N:.2g}",
+        _point_and_interval(
+            axes[2], D, point, lo, hi, f"predicted, 95% interval at N={N:.2g}"
         )
         axes[2].legend()
     set_axes(axes[2], "D", "metric", title="chained: (N, D) -> metric")
@@ -112,14 +106,13 @@ def prediction_figure(task: Any, *, N: float, D: float, level: float = 0.95):
         ax.plot(d_grid, curve[key], color=COLOURS["fit"], label=f"fit at N={N:.3g}")
         value = float(point[key])
         low, high = (float(v) for v in interval[key])
-        ax.errorbar(
-            [D],
-            [value],
-            yerr=[[value - low], [high - value]],
-            fmt="o",
-            color=COLOURS["heldout"],
-            capsize=3,
-            label=f"planned D={D:.3g}: {value:.4f} [{low:.4f}, {high:.4f}]",
+        _point_and_interval(
+            ax,
+            D,
+            value,
+            low,
+            high,
+            f"planned D={D:.3g}: {value:.4f} [{low:.4f}, {high:.4f}]",
         )
         set_axes(ax, "D", name, title=f"{task.task}: {name} at N={N:.3g}")
     if task.chance is not None:
@@ -127,3 +120,16 @@ def prediction_figure(task: Any, *, N: float, D: float, level: float = 0.95):
     axes[0].legend()
     axes[1].legend(loc="center right")
     return figure
+
+
+def _point_and_interval(ax, x: float, value: float, low: float, high: float, label):
+    """Mark ``value`` at ``x`` with an interval bar from ``low`` to ``high``."""
+    ax.errorbar(
+        [x],
+        [value],
+        yerr=[[value - low], [high - value]],
+        fmt="o",
+        color=COLOURS["heldout"],
+        capsize=3,
+        label=label,
+    )
