@@ -55,16 +55,7 @@ def task_rows(
         A missing column, non-numeric or non-positive N or D, a metric outside [0, 1],
         a constant task loss or metric column (naming the column and rows).
     """
-    for column in (N, D, task_loss, metric) + ((run,) if run else ()):
-        if column not in frame.columns:
-            raise InputError(
-                f"column {column!r} is not in the table; its columns are "
-                f"{', '.join(map(str, frame.columns[:40]))}"
-                + (" ..." if len(frame.columns) > 40 else "")
-                + ".",
-                source=source,
-                column=column,
-            )
+    check_columns(frame, (N, D, task_loss, metric) + ((run,) if run else ()), source)
     values = {c: _numeric(frame, c, source) for c in (N, D, task_loss, metric)}
     keep = np.isfinite(values[task_loss]) & np.isfinite(values[metric])
     for column in (N, D):
@@ -95,6 +86,21 @@ def task_rows(
         final=d == last[index],
         dropped=int((~keep).sum()),
     )
+
+
+def check_columns(frame, columns, source: str) -> None:
+    """Raise :class:`InputError` naming the first of ``columns`` not in ``frame`` and
+    listing the table's columns (the first 40)."""
+    for column in columns:
+        if column not in frame.columns:
+            raise InputError(
+                f"column {column!r} is not in the table; its columns are "
+                f"{', '.join(map(str, frame.columns[:40]))}"
+                + (" ..." if len(frame.columns) > 40 else "")
+                + ".",
+                source=source,
+                column=column,
+            )
 
 
 def _numeric(frame, column: str, source: str) -> np.ndarray:

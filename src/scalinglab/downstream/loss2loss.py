@@ -29,7 +29,7 @@ from ..fit.intervals import percentile_interval
 from ..fit.objectives import get_objective
 from ..fit.result import FitResult
 from ..laws.base import Law, make_law
-from ._data import _numeric, _positive, load_frame
+from ._data import _numeric, _positive, check_columns, load_frame
 from ._joint import joint_draws
 
 __all__ = ["Loss2LossFit", "fit_loss2loss", "shifted_power_law"]
@@ -259,14 +259,7 @@ def fit_loss2loss(
 
 
 def _arrays(frame, columns, run, source) -> dict[str, np.ndarray]:
-    for column in columns + ((run,) if run else ()):
-        if column not in frame.columns:
-            raise InputError(
-                f"column {column!r} is not in the table; its columns are "
-                f"{', '.join(map(str, frame.columns[:40]))}.",
-                source=source,
-                column=column,
-            )
+    check_columns(frame, columns + ((run,) if run else ()), source)
     out = {}
     for column in columns:
         values = _numeric(frame, column, source)

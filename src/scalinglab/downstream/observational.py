@@ -28,7 +28,7 @@ import numpy as np
 from ..errors import InputError, ScalinglabError
 from ..fit.result import FitResult
 from ..laws.base import Law, make_law
-from ._data import load_frame
+from ._data import check_columns, load_frame
 
 __all__ = ["ObservationalFit", "capability_law", "fit_observational"]
 
@@ -183,7 +183,7 @@ def fit_observational(
     from ..fit import fit
 
     frame, source = load_frame(data)
-    _check_columns(frame, [*benchmarks, target, family, compute], source)
+    check_columns(frame, [*benchmarks, target, family, compute], source)
     if target in benchmarks or len(benchmarks) <= k:
         raise ScalinglabError(
             f"the target must not be a capability benchmark, and {len(benchmarks)} "
@@ -233,17 +233,6 @@ def fit_observational(
             "left_out": int((~keep).sum()),
         },
     )
-
-
-def _check_columns(frame, columns, source) -> None:
-    for column in columns:
-        if column not in frame.columns:
-            raise InputError(
-                f"column {column!r} is not in the table; its columns are "
-                f"{', '.join(map(str, frame.columns))}.",
-                source=source,
-                column=column,
-            )
 
 
 def _check_scores(values: np.ndarray, columns: list[str], source: str) -> None:
