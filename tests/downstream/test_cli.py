@@ -149,6 +149,22 @@ def test_validate_text_compares_the_three_predictions(invoke, table):
         assert label in out
 
 
+def _fit_one(table, out, *options):
+    """``task fit`` arguments for the one task of ``table`` (columns task_loss, metric)."""
+    return (
+        "task",
+        "fit",
+        str(table),
+        "--task-loss",
+        "task_loss",
+        "--metric",
+        "metric",
+        *options,
+        "-o",
+        str(out),
+    )
+
+
 @pytest.mark.parametrize(
     ("change", "needle"),
     [
@@ -160,32 +176,12 @@ def test_bad_columns_exit_1_naming_the_column(invoke, table, tmp_path, change, n
     import pandas as pd
 
     pd.read_csv(table).assign(**change).to_csv(table, index=False)
-    code, _, err = invoke(
-        "task",
-        "fit",
-        str(table),
-        "--task-loss",
-        "task_loss",
-        "--metric",
-        "metric",
-        "-o",
-        str(tmp_path / "x.json"),
-    )
+    code, _, err = invoke(*_fit_one(table, tmp_path / "x.json"))
     assert code == 1 and needle in err and "Traceback" not in err
 
 
 def test_chance_above_accuracy_and_unknown_link_exit_1(invoke, table, tmp_path):
-    base = (
-        "task",
-        "fit",
-        str(table),
-        "--task-loss",
-        "task_loss",
-        "--metric",
-        "metric",
-        "-o",
-        str(tmp_path / "x.json"),
-    )
+    base = _fit_one(table, tmp_path / "x.json")
     code, _, err = invoke(*base, "--chance", "0.95")
     assert code == 1 and "chance level 0.95" in err
     code, _, err = invoke(*base, "--link", "logit")
@@ -216,21 +212,11 @@ def test_fit_plot_draws_the_three_panels(invoke, table, tmp_path):
     from scalinglab.plot.downstream import task_figure
 
     code, _, err = invoke(
-        "task",
-        "fit",
-        str(table),
-        "--run",
-        "run",
-        "--task-loss",
-        "task_loss",
-        "--metric",
-        "metric",
-        "--bootstrap",
-        "20",
-        "-o",
-        str(tmp_path / "t.json"),
-        "--plot",
-        str(tmp_path / "t.png"),
+        *_fit_one(
+            table,
+            tmp_path / "t.json",
+            *("--run", "run", "--bootstrap", "20", "--plot", str(tmp_path / "t.png")),
+        )
     )
     assert code == 0, err
     assert (tmp_path / "t.png").stat().st_size > 10_000
