@@ -132,6 +132,11 @@ def _cli(*args):
     return _Result(code, out.getvalue() + err.getvalue())
 
 
+def _predict(fit, schedule, *options):
+    """``scalinglab curve predict --fit FIT --schedule SCHEDULE OPTIONS``."""
+    return _cli("curve", "predict", "--fit", str(fit), "--schedule", schedule, *options)
+
+
 def test_typed_schedule_takes_the_fitted_warmup(fitted):
     import json
 
@@ -139,15 +144,7 @@ def test_typed_schedule_takes_the_fitted_warmup(fitted):
 
     # Before: warmup silently 0, so the prediction for the fitted curve itself was far off
     # (the area S1 lacks the warmup's 200 * peak / 2).
-    out = _cli(
-        "curve",
-        "predict",
-        "--fit",
-        str(fitted),
-        "--schedule",
-        "constant:steps=4000,peak=3e-4",
-        "--json",
-    )
+    out = _predict(fitted, "constant:steps=4000,peak=3e-4", "--json")
     assert out.exit_code == 0, out.output
     payload = json.loads(out.output)
     assert payload["schedule"].endswith("warmup=200")
@@ -166,24 +163,10 @@ def test_typed_schedule_refuses_ambiguous_warmup(tmp_path):
     ]
     saved = tmp_path / "fit.json"
     assert _fit_tissue(files, "-o", str(saved)).exit_code == 0
-    out = _cli(
-        "curve",
-        "predict",
-        "--fit",
-        str(saved),
-        "--schedule",
-        "constant:steps=4000,peak=3e-4",
-    )
+    out = _predict(saved, "constant:steps=4000,peak=3e-4")
     assert out.exit_code == 1
     assert "do not share one warmup" in out.output and "a 200" in out.output
-    explicit = _cli(
-        "curve",
-        "predict",
-        "--fit",
-        str(saved),
-        "--schedule",
-        "constant:steps=4000,peak=3e-4,warmup=500",
-    )
+    explicit = _predict(saved, "constant:steps=4000,peak=3e-4,warmup=500")
     assert explicit.exit_code == 0, explicit.output
 
 
@@ -197,14 +180,7 @@ def test_spec_typo_lists_the_valid_keys(fitted):
         r"steps, peak, warmup, final\.",
     ):
         parse_spec("cosine:steps=100,peak=1e-3,finl=0")
-    out = _cli(
-        "curve",
-        "predict",
-        "--fit",
-        str(fitted),
-        "--schedule",
-        "cosine:steps=4000,peak=3e-4,finl=0",
-    )
+    out = _predict(fitted, "cosine:steps=4000,peak=3e-4,finl=0")
     assert out.exit_code == 1
     assert "unexpected keyword" not in out.output and "valid keys" in out.output
 
@@ -224,12 +200,8 @@ def test_actual_scores_the_prediction(fitted, tmp_path):
 
     held = cosine(6000, 3e-4, final=0.0, warmup=200)
     observed = _write_curve(tmp_path / "held.csv", held, 200, every=50)
-    out = _cli(
-        "curve",
-        "predict",
-        "--fit",
-        str(fitted),
-        "--schedule",
+    out = _predict(
+        fitted,
         "cosine:steps=6000,peak=3e-4,final=0",
         "--actual",
         str(observed),
@@ -241,16 +213,7 @@ def test_actual_scores_the_prediction(fitted, tmp_path):
     assert abs(score["final_rel_err"]) < 1e-3 and score["mean_abs_rel_err"] < 1e-3
     assert score["final_step"] == 5950 and score["notes"] == []
     # ... and a wrong schedule is scored as wrong, with a note on the LR mismatch.
-    wrong = _cli(
-        "curve",
-        "predict",
-        "--fit",
-        str(fitted),
-        "--schedule",
-        "constant:steps=6000,peak=3e-4",
-        "--actual",
-        str(observed),
-    )
+    wrong = _predict(fitted, "constant:steps=6000,peak=3e-4", "--actual", str(observed))
     assert wrong.exit_code == 0, wrong.output
     assert "observed held" in wrong.output and "learning rate differs" in wrong.output
 
