@@ -190,3 +190,11 @@ app = typer.Typer(
 def _group() -> None:
     # A callback makes typer build a group before any command module is imported.
     pass
+
+
+def sub_app(name: str) -> typer.Typer:
+    """A command group ``scalinglab NAME ...`` registered on :data:`app`, its help the
+    summary in :data:`COMMANDS` (one text for both listings)."""
+    group = typer.Typer(help=COMMANDS[name][1], no_args_is_help=True)
+    app.add_typer(group, name=name)
+    return group

@@ -6,15 +6,11 @@ from pathlib import Path
 
 import typer
 
-from ._app import app
+from ._app import sub_app
 from ._common import console, new_table, print_json
 from ._options import JsonOpt
 
-bench_app = typer.Typer(
-    help="Benchmarks: our laws on SLDBench's extrapolation splits beside the human laws.",
-    no_args_is_help=True,
-)
-app.add_typer(bench_app, name="bench")
+bench_app = sub_app("bench")
 
 
 @bench_app.command("sldbench")

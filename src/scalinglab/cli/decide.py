@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from ..errors import ScalinglabError
-from ._app import app
+from ._app import app, sub_app
 from ._common import console as stdout_console
 from ._common import print_json, save_plot
 from ._options import JsonOpt, PlotOpt, flops_per_token, parse_quantities
@@ -208,11 +208,7 @@ def _fmt(value) -> str:
     return "" if value is None else f"{value:.4g}"
 
 
-testtime_app = typer.Typer(
-    help="Test-time scaling: pass@k laws from repeated samples; N, D and k together (T^2).",
-    no_args_is_help=True,
-)
-app.add_typer(testtime_app, name="testtime")
+testtime_app = sub_app("testtime")
 
 
 @testtime_app.command("fit")

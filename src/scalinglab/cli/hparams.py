@@ -10,16 +10,12 @@ import typer
 from rich.console import Console
 
 from ..errors import InputError, ScalinglabError
-from ._app import app
+from ._app import app, sub_app
 from ._common import print_json, save_plot
 from ._options import JsonOpt
 
 console = Console()
-hparams_app = typer.Typer(
-    help="Learning-rate and batch-size laws from sweeps or presets.",
-    no_args_is_help=True,
-)
-app.add_typer(hparams_app, name="hparams")
+hparams_app = sub_app("hparams")
 
 
 def _columns(path: Path, names: dict[str, str]) -> dict[str, np.ndarray]:

@@ -7,15 +7,11 @@ from typing import Optional
 
 import typer
 
-from ._app import app
+from ._app import sub_app
 from ._common import console, new_table, print_json
 from ._options import JsonOpt, parse_bounds, parse_quantities
 
-mix_app = typer.Typer(
-    help="Data mixtures: the proportions that minimise fitted mixing laws, within bounds.",
-    no_args_is_help=True,
-)
-app.add_typer(mix_app, name="mix")
+mix_app = sub_app("mix")
 
 
 @mix_app.command("optimize")

@@ -11,15 +11,11 @@ from rich.table import Table
 
 from ..errors import ScalinglabError
 from ..units import parse_quantity, parse_range
-from ._app import app
+from ._app import app, sub_app
 from ._common import print_json
 from ._options import JsonOpt, flag
 
-plan_app = typer.Typer(
-    help="Design a ladder or an IsoFLOP grid of training runs and save it as a plan.",
-    no_args_is_help=True,
-)
-app.add_typer(plan_app, name="plan")
+plan_app = sub_app("plan")
 
 _OUTPUT = typer.Option(
     None, "-o", "--output", help="Plan file to write (.json or .yaml)."

@@ -9,7 +9,7 @@ import typer
 
 from .._json import jsonable
 from ..errors import ScalinglabError
-from ._app import app
+from ._app import sub_app
 from ._common import console, err_console, new_table, print_json, quantity, save_plot
 from ._options import (
     DataArg,
@@ -21,16 +21,8 @@ from ._options import (
     one_of,
 )
 
-task_app = typer.Typer(
-    help="Task accuracy through task loss: (N, D) -> task loss -> accuracy, joint intervals.",
-    no_args_is_help=True,
-)
-app.add_typer(task_app, name="task")
-loss2loss_app = typer.Typer(
-    help="Loss-to-loss laws: L_y = K (L_x - E_x)^kappa + E_y (Brandfonbrener et al. 2024).",
-    no_args_is_help=True,
-)
-app.add_typer(loss2loss_app, name="loss2loss")
+task_app = sub_app("task")
+loss2loss_app = sub_app("loss2loss")
 
 MULTI_FORMAT = "scalinglab-tasks/1"
 _LINKS = ("sigmoid", "exp", "linear")
@@ -440,11 +432,7 @@ def loss2loss_fit_cmd(
     console().print(table)
 
 
-observational_app = typer.Typer(
-    help="Observational scaling (Ruan et al. 2024): public models' benchmarks, no training.",
-    no_args_is_help=True,
-)
-app.add_typer(observational_app, name="observational")
+observational_app = sub_app("observational")
 
 
 @observational_app.command("fit")
