@@ -24,13 +24,14 @@ group's fit; replicates that do not converge are left out of the intervals
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
 from ..errors import InputError, ScalinglabError
 from ..fit.api import fit
 from ..fit.bootstrap import bootstrap as run_bootstrap
+from ..fit.bootstrap import offset_progress
 from ..fit.engine import Problem
 from ..fit.intervals import percentile_interval
 from ..fit.objectives import get_objective
@@ -194,6 +195,7 @@ def compare(
     bootstrap: int = 500,
     seed: int = 0,
     objective: str = "huber",
+    progress: Callable[[int, int], None] | None = None,
 ) -> Comparison:
     """Fit each group of ``runs`` and compare it with ``baseline`` by compute multiplier.
 
@@ -210,6 +212,8 @@ def compare(
     bootstrap : replicates of the (paired) run bootstrap.
     seed : seeds the bootstrap.
     objective : passed to :func:`scalinglab.fit`.
+    progress : called as ``progress(done, total)`` with bootstrap replicates done over
+        all groups.
 
     Returns
     -------
@@ -235,8 +239,9 @@ def compare(
     for i, g in enumerate(tables):
         # One seed for every group when paired: the same design points are drawn for all.
         group_seed = seed if pairing.startswith("paired") else seed + i
+        part = offset_progress(progress, i * bootstrap, len(tables) * bootstrap)
         draws[g], failed[g] = _refit(
-            fits[g], tables[g], index[g], bootstrap, group_seed
+            fits[g], tables[g], index[g], bootstrap, group_seed, part
         )
     C_all = runs.array("C")
     span = (float(C_all.min()), float(C_all.max()))
@@ -339,7 +344,7 @@ def _resampling_units(tables: dict, baseline: str) -> tuple[dict, str]:
     return index, "paired by design (same N, D runs in every group)"
 
 
-def _refit(result, table, units: np.ndarray, replicates: int, seed: int):
+def _refit(result, table, units: np.ndarray, replicates: int, seed: int, progress):
     """Bootstrap refits of one group's fit: parameter arrays (R, 1), NaN where a replicate
     did not converge, and how many did not."""
     law = result.law
@@ -352,7 +357,12 @@ def _refit(result, table, units: np.ndarray, replicates: int, seed: int):
         np.ones(len(table)),
     )
     reps = run_bootstrap(
-        problem, law.pack(result.params), units, replicates=replicates, seed=seed
+        problem,
+        law.pack(result.params),
+        units,
+        replicates=replicates,
+        seed=seed,
+        progress=progress,
     )
     bad = ~(reps.converged & np.isfinite(reps.objective))
     values = law.unpack(reps.theta)

@@ -28,7 +28,7 @@ came out too narrow or more than 3x wider than the errors.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,6 +36,7 @@ import numpy as np
 
 from ..errors import InputError, ScalinglabError
 from ..fit.api import fit
+from ..fit.bootstrap import offset_progress
 from ..fit.extrapolation import COVERS, MAX_LEVELS, ExtrapolationError, scale_levels
 from ..laws.base import Law
 from ..laws.registry import get_law
@@ -308,6 +309,7 @@ def validate(
     seed: int = 0,
     widen: str | None = "rolling",
     fit_options: dict | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> Validation:
     """Fit ``law`` on each split's training rows and score its predictions of the held-out rows.
 
@@ -322,6 +324,8 @@ def validate(
         estimate of extrapolation error measured inside each training set; None
         leaves them to the bootstrap and run scatter.
     fit_options : further keyword arguments for :func:`scalinglab.fit` (fixed, bounds, ...).
+    progress : called as ``progress(done, total)`` with bootstrap replicates done over
+        all splits.
 
     Returns
     -------
@@ -348,8 +352,10 @@ def validate(
         "extrapolation": widen,
     }
     fits, points = [], []
-    for split in splits:
-        result = fit(law, runs.subset(split.train), **options)
+    total = len(splits) * bootstrap
+    for i, split in enumerate(splits):
+        part = offset_progress(progress, i * bootstrap, total)
+        result = fit(law, runs.subset(split.train), **options, progress=part)
         fits.append(result)
         points.extend(_score(result, runs, split))
     summary = summarize(points, n_train=int(max(s.train.sum() for s in splits)))
@@ -505,11 +511,14 @@ def compare_laws(
     bootstrap: int = 200,
     seed: int = 0,
     widen: str | None = "rolling",
+    progress: Callable[[int, int], None] | None = None,
 ) -> tuple[list[LawScore], dict[str, Validation]]:
     """Validate every law under the same split(s) and rank them by held-out median error.
 
     A law that cannot be fitted to these runs (e.g. it needs a column the table
     lacks) is listed last with its error message rather than dropped silently.
+
+    ``progress(done, total)`` counts bootstrap replicates over every law and split.
 
     Returns
     -------
@@ -517,7 +526,8 @@ def compare_laws(
     """
     splits = [splits] if isinstance(splits, Split) else list(splits)
     scored, validations, failed = [], {}, []
-    for spec in laws:
+    per_law = len(splits) * bootstrap
+    for i, spec in enumerate(laws):
         law = get_law(spec)
         try:
             v = validate(
@@ -528,9 +538,12 @@ def compare_laws(
                 bootstrap=bootstrap,
                 seed=seed,
                 widen=widen,
+                progress=offset_progress(progress, i * per_law, len(laws) * per_law),
             )
         except ScalinglabError as err:
             failed.append((law, str(err)))
+            if progress is not None:
+                progress((i + 1) * per_law, len(laws) * per_law)
             continue
         validations[law.name] = v
         scored.append((law, v))

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -60,3 +63,53 @@ def save_plot(figure, path: Path | None) -> None:
 
     save_figure(figure, path)
     err_console().print(f"[dim]figure saved to {path}[/dim]")
+
+
+@contextmanager
+def progress_bar(
+    enabled: bool, label: str, *, delay: float = 1.0
+) -> Iterator[Callable[[int, int], None] | None]:
+    """A ``progress(done, total)`` callback drawing a rich bar on stderr for long work.
+
+    Parameters
+    ----------
+    enabled : False for ``--json`` (and when the command has no long work).
+    label : the bar's description, e.g. ``"bootstrap"``.
+    delay : seconds the work must last before the bar appears, so quick work prints nothing.
+
+    Yields
+    ------
+    callable or None
+        None when disabled or when stderr is not a terminal (library code then skips
+        its progress calls); otherwise the callback. The bar is removed when the block ends.
+    """
+    if not (enabled and sys.stderr.isatty()):
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    started, state = time.perf_counter(), {}
+
+    def update(done: int, total: int) -> None:
+        if "bar" not in state and done < total:
+            if time.perf_counter() - started < delay:
+                return
+            state["bar"] = Progress(
+                "{task.description}",
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=Console(stderr=True),
+                transient=True,
+            )
+            state["bar"].start()
+            state["task"] = state["bar"].add_task(label, total=total)
+        if "bar" in state:
+            state["bar"].update(state["task"], completed=done, total=total)
+
+    try:
+        yield update
+    finally:
+        if "bar" in state:
+            state["bar"].stop()

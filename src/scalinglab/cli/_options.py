@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import ast
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 
 import numpy as np
 import typer
@@ -170,32 +168,3 @@ def flops_per_token(
             )
     code = compile(tree, "<flops-per-token>", "eval")
     return lambda N: eval(code, {"__builtins__": {}}, {"N": N})
-
-
-@contextmanager
-def bootstrap_progress(
-    enabled: bool, label: str = "bootstrap"
-) -> Iterator[Callable[[int, int], None] | None]:
-    """A progress callback that shows a bar on stderr once the work has taken over a second."""
-    if not enabled:
-        yield None
-        return
-    from rich.console import Console
-    from rich.progress import Progress
-
-    started = time.perf_counter()
-    state: dict = {}
-
-    def update(done: int, total: int) -> None:
-        if "bar" not in state and time.perf_counter() - started > 1.0 and done < total:
-            state["bar"] = Progress(console=Console(stderr=True), transient=True)
-            state["bar"].start()
-            state["task"] = state["bar"].add_task(label, total=total)
-        if "bar" in state:
-            state["bar"].update(state["task"], completed=done)
-
-    try:
-        yield update
-    finally:
-        if "bar" in state:
-            state["bar"].stop()

@@ -14,7 +14,7 @@ from ..fit import load_fit
 from ..laws import all_laws, get_law
 from . import decide
 from ._app import app
-from ._common import console, new_table, print_json, save_plot
+from ._common import console, new_table, print_json, progress_bar, save_plot
 from ._options import (
     COpt,
     DataArg,
@@ -28,7 +28,6 @@ from ._options import (
     PlotOpt,
     RunOpt,
     bootstrap_option,
-    bootstrap_progress,
     flag,
     flops_per_token,
     one_of,
@@ -124,7 +123,7 @@ def fit(
     runs = read_columns(
         data, N, D, C, loss, run, U, N_kind, dropna, needs_compute=compute
     ).with_inputs(inputs)
-    with bootstrap_progress(not as_json and bootstrap > 0) as progress:
+    with progress_bar(not as_json and bootstrap > 0, "bootstrap") as progress:
         result, choice = _fit_or_choose(
             law,
             inputs,

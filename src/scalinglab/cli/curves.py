@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import typer
@@ -10,12 +9,11 @@ import typer
 from ..errors import ScalinglabError
 from ..schedules import FAMILIES, spec_help, spec_keys
 from ._app import app
-from ._common import console, new_table, print_json, save_plot
+from ._common import console, new_table, print_json, progress_bar, save_plot
 from ._options import (
     JsonOpt,
     PlotOpt,
     bootstrap_option,
-    bootstrap_progress,
     parse_assignments,
     parse_bounds,
 )
@@ -95,9 +93,7 @@ def fit_cmd(
     from ..analysis.curves import fit_curves
 
     data = _load_curves(curves, step, lr, loss, run, before)
-    with bootstrap_progress(
-        not as_json and bootstrap > 0 and sys.stderr.isatty()
-    ) as progress:
+    with progress_bar(not as_json and bootstrap > 0, "bootstrap") as progress:
         result = fit_curves(
             data,
             law=law,

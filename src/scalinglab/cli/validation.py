@@ -9,7 +9,7 @@ from typing import Optional
 import typer
 
 from ._app import app  # noqa: F401
-from ._common import console, new_table, print_json, save_plot
+from ._common import console, new_table, print_json, progress_bar, save_plot
 from ._options import (
     COpt,
     DataArg,
@@ -121,14 +121,16 @@ def validate(
         rolling,
         inputs,
     )
-    result = run_validate(
-        _law_taking(law, inputs),
-        runs,
-        splits,
-        bootstrap=bootstrap,
-        seed=seed,
-        widen=_widen(widen),
-    )
+    with progress_bar(not as_json, "validate (bootstrap)") as progress:
+        result = run_validate(
+            _law_taking(law, inputs),
+            runs,
+            splits,
+            bootstrap=bootstrap,
+            seed=seed,
+            widen=_widen(widen),
+            progress=progress,
+        )
     if plot is not None:
         from ..plot.validation import validation_figure
 
@@ -212,14 +214,16 @@ def compare_laws(
         inputs,
     )
     names = [name.strip() for name in laws.split(",") if name.strip()]
-    scores, validations = run_compare_laws(
-        [_law_taking(name, inputs) for name in names],
-        runs,
-        splits,
-        bootstrap=bootstrap,
-        seed=seed,
-        widen=_widen(widen),
-    )
+    with progress_bar(not as_json, "compare laws (bootstrap)") as progress:
+        scores, validations = run_compare_laws(
+            [_law_taking(name, inputs) for name in names],
+            runs,
+            splits,
+            bootstrap=bootstrap,
+            seed=seed,
+            widen=_widen(widen),
+            progress=progress,
+        )
     if plot is not None:
         from ..plot.validation import compare_laws_figure
 
@@ -288,16 +292,18 @@ def compare(
     from ..analysis.compare import compare as run_compare
 
     runs = load_runs(data, N, D, C, loss, run, N_kind, where)
-    result = run_compare(
-        law,
-        runs,
-        group,
-        baseline,
-        budgets=parse_quantities(budgets, "--budgets") if budgets else None,
-        target_loss=target_loss,
-        bootstrap=bootstrap,
-        seed=seed,
-    )
+    with progress_bar(not as_json, "compare (bootstrap)") as progress:
+        result = run_compare(
+            law,
+            runs,
+            group,
+            baseline,
+            budgets=parse_quantities(budgets, "--budgets") if budgets else None,
+            target_loss=target_loss,
+            bootstrap=bootstrap,
+            seed=seed,
+            progress=progress,
+        )
     if plot is not None:
         from ..plot.validation import compare_figure
 

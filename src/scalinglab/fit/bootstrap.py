@@ -31,6 +31,19 @@ def run_weights(
     return counts[:, run_index]
 
 
+def offset_progress(
+    progress: Callable[[int, int], None] | None, start: int, total: int
+) -> Callable[[int, int], None] | None:
+    """One stage's ``progress(done, stage_total)`` reported as ``(start + done, total)``.
+
+    For work made of several bootstraps (folds, laws, groups): the caller's callback
+    then sees one monotone count over all of them.
+    """
+    if progress is None:
+        return None
+    return lambda done, _stage_total: progress(start + done, total)
+
+
 def bootstrap(
     problem: Problem,
     theta_hat: np.ndarray,
