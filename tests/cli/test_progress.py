@@ -16,6 +16,8 @@ import pandas as pd
 import pytest
 
 from scalinglab import fit
+from scalinglab.analysis.chinchilla_approaches import chinchilla_approaches
+from scalinglab.analysis.envelope import envelope
 from scalinglab.analysis.validation import compare_laws, make_splits, validate
 from scalinglab.cli._common import progress_bar
 from scalinglab.data import read_runs
@@ -139,3 +141,34 @@ def test_cli_fit_draws_a_bar_on_a_terminal_and_json_stays_clean(tmp_path):
     out, quiet = _under_pty([*args, "--json"])
     assert "━" not in quiet
     assert json.loads(out)["law"]["name"] == "chinchilla"
+
+
+def test_envelope_and_the_three_approaches_count_their_bootstraps():
+    rows = [
+        (n, d, 1.7 + 400 / n**0.34 + 410 / d**0.28, f"r{i}")
+        for i, n in enumerate(np.geomspace(1e7, 1e10, 12))
+        for d in np.geomspace(0.5 * n, 500 * n, 15)
+    ]
+    N, D, L, run = (np.array(v) for v in zip(*rows))
+    calls = []
+    envelope(
+        N.astype(float),
+        D.astype(float),
+        6 * N * D,
+        L.astype(float),
+        run,
+        usable=np.ones(N.size, bool),
+        bootstrap=40,
+        fit_loss=False,
+        progress=lambda d, t: calls.append((d, t)),
+    )
+    _monotone_to_total(calls, 40)
+    assert len(calls) == 20  # every other replicate of 40, then the end
+    calls.clear()
+    frame = pd.DataFrame({"N": N, "D": D, "loss": L})  # one row per run
+    chinchilla_approaches(
+        read_runs(frame),
+        bootstrap=30,
+        progress=lambda d, t: calls.append((d, t)),
+    )
+    _monotone_to_total(calls, 60)

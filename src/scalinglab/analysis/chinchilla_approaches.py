@@ -15,12 +15,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from itertools import combinations
-from typing import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
 from ..errors import ScalinglabError
 from ..fit.api import fit
+from ..fit.bootstrap import offset_progress
 from ..fit.intervals import percentile_interval
 from .envelope import envelope, usable_rows
 from .isoflop import DEFAULT_WINDOW, isoflop
@@ -91,8 +92,10 @@ def _from_powers(name: str, result, budgets, detail: dict) -> ApproachEstimate:
     )
 
 
-def _parametric(final, budgets, bootstrap: int, seed: int) -> ApproachEstimate:
-    result = fit("chinchilla", final, bootstrap=bootstrap, seed=seed)
+def _parametric(
+    final, budgets, bootstrap: int, seed: int, progress
+) -> ApproachEstimate:
+    result = fit("chinchilla", final, bootstrap=bootstrap, seed=seed, progress=progress)
     d = result.draws_by_name()
     a_draws = d["beta"] / (d["alpha"] + d["beta"])
     p = result.params
@@ -129,6 +132,7 @@ def chinchilla_approaches(
     rtol: float = 0.05,
     bootstrap: int = 200,
     seed: int = 0,
+    progress: Callable[[int, int], None] | None = None,
 ) -> ApproachComparison:
     """Run approaches 1-3 on a :class:`~scalinglab.data.RunTable` and compare them.
 
@@ -141,6 +145,8 @@ def chinchilla_approaches(
         Approaches 2 and 3 use the final row of each run.
     profile, window, rtol : IsoFLOP options (see :func:`~scalinglab.analysis.isoflop.isoflop`).
     bootstrap, seed : replicates and seed for every approach's intervals.
+    progress : called as ``progress(done, total)`` with bootstrap replicates done by
+        the envelope and the parametric fit together.
 
     Returns
     -------
@@ -157,6 +163,7 @@ def chinchilla_approaches(
             usable=mask,
             bootstrap=bootstrap,
             seed=seed,
+            progress=offset_progress(progress, 0, 2 * bootstrap),
         )
         estimates.append(
             _from_powers("envelope", env, budgets, {"notes": list(env.notes)})
@@ -184,9 +191,12 @@ def chinchilla_approaches(
     except ScalinglabError as err:
         skipped["isoflop"] = str(err)
     try:
-        estimates.append(_parametric(final, budgets, bootstrap, seed))
+        part = offset_progress(progress, bootstrap, 2 * bootstrap)
+        estimates.append(_parametric(final, budgets, bootstrap, seed, part))
     except ScalinglabError as err:
         skipped["parametric"] = str(err)
+    if progress is not None:  # the end, also when an approach was skipped
+        progress(2 * bootstrap, 2 * bootstrap)
     return ApproachComparison(
         tuple(estimates), skipped, tuple(_disagreements(estimates))
     )

@@ -23,6 +23,7 @@ Hoffmann et al. 2022, arXiv 2203.15556, section 3.1 (approach 1).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -210,6 +211,7 @@ def envelope(
     bootstrap: int = 200,
     seed: int = 0,
     fit_loss: bool = True,
+    progress: Callable[[int, int], None] | None = None,
 ) -> EnvelopeResult:
     """Chinchilla approach 1: the lowest loss at each compute, then N_opt ~ C^a, D_opt ~ C^b.
 
@@ -223,6 +225,7 @@ def envelope(
     bootstrap : replicates of the run bootstrap (>= 20).
     seed : seeds the bootstrap.
     fit_loss : also fit ``L(C) = E + A C^-alpha`` to the envelope.
+    progress : called as ``progress(done, total)`` with bootstrap replicates done.
 
     Returns
     -------
@@ -251,7 +254,7 @@ def envelope(
             "Add runs of other sizes or use more checkpoints (--checkpoints)."
         )
     a_hat, b_hat = _lines(grid[cols], logN_run[who], logD[who, cols])
-    reps = _bootstrap(grid, logL, logD, logN_run, bootstrap, seed)
+    reps = _bootstrap(grid, logL, logD, logN_run, bootstrap, seed, progress)
     a = _power(a_hat, reps[:, 0], cols.size)
     b = _power(b_hat, reps[:, 1], cols.size)
     env_C, env_L = np.exp(grid[cols]), np.exp(logL[who, cols])
@@ -296,12 +299,15 @@ def _interior(cols, who, logN_run, keep=None):
     return cols[~edge], who[~edge], int(edge.sum())
 
 
-def _bootstrap(grid, logL, logD, logN_run, replicates, seed) -> np.ndarray:
+def _bootstrap(grid, logL, logD, logN_run, replicates, seed, progress) -> np.ndarray:
     """(replicates, 2, 2): (log k, exponent) of N_opt and D_opt per run-resampled replicate."""
     rng = np.random.default_rng(seed)
     n = logL.shape[0]
     out = np.full((replicates, 2, 2), np.nan)
+    every = max(1, replicates // 20)
     for r in range(replicates):
+        if progress is not None and r and r % every == 0:
+            progress(r, replicates)
         keep = np.zeros(n, dtype=bool)
         keep[rng.integers(0, n, size=n)] = True
         cols, who = _frontier(logL, keep)
@@ -309,6 +315,8 @@ def _bootstrap(grid, logL, logD, logN_run, replicates, seed) -> np.ndarray:
         if np.unique(who).size < 2:
             continue
         out[r, 0], out[r, 1] = _lines(grid[cols], logN_run[who], logD[who, cols])
+    if progress is not None:
+        progress(replicates, replicates)
     return out
 
 

@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from ._app import app  # noqa: F401
-from ._common import console, print_json, save_plot
+from ._common import console, print_json, progress_bar, save_plot
 from ._options import (
     COpt,
     DataArg,
@@ -159,14 +159,16 @@ def envelope(
     from ..analysis.envelope import usable_rows
 
     runs = load_runs(data, N, D, C, loss, run, N_kind, where)
-    result = run_envelope(
-        *(runs.array(k) for k in ("N", "D", "C", "loss")),
-        runs.frame["run"].to_numpy(),
-        usable=usable_rows(runs, checkpoints),
-        points=points,
-        bootstrap=bootstrap,
-        seed=seed,
-    )
+    with progress_bar(not as_json, "envelope (bootstrap)") as progress:
+        result = run_envelope(
+            *(runs.array(k) for k in ("N", "D", "C", "loss")),
+            runs.frame["run"].to_numpy(),
+            usable=usable_rows(runs, checkpoints),
+            points=points,
+            bootstrap=bootstrap,
+            seed=seed,
+            progress=progress,
+        )
     if plot is not None:
         from ..plot.approaches import envelope_figure
 
@@ -226,16 +228,18 @@ def chinchilla(
     from ..analysis.chinchilla_approaches import chinchilla_approaches
 
     runs = load_runs(data, N, D, C, loss, run, N_kind, where)
-    result = chinchilla_approaches(
-        runs,
-        budgets=parse_quantities(budgets, "--budgets"),
-        checkpoints=checkpoints,
-        profile=profile,
-        window=window,
-        rtol=rtol,
-        bootstrap=bootstrap,
-        seed=seed,
-    )
+    with progress_bar(not as_json, "approaches 1-3 (bootstrap)") as progress:
+        result = chinchilla_approaches(
+            runs,
+            budgets=parse_quantities(budgets, "--budgets"),
+            checkpoints=checkpoints,
+            profile=profile,
+            window=window,
+            rtol=rtol,
+            bootstrap=bootstrap,
+            seed=seed,
+            progress=progress,
+        )
     if plot is not None:
         from ..plot.approaches import approaches_figure
 
