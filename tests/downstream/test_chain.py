@@ -149,3 +149,16 @@ def test_python_api_mirrors_the_cli(tmp_path):
     assert "final checkpoint of each of 20 runs" in task.summary()
     again = sl.task.load(task.save(tmp_path / "t.json"))
     assert again.predict(N=1e9, D=2e10) == task.predict(N=1e9, D=2e10)
+
+
+
+def test_joint_bootstrap_reports_monotone_progress_over_both_steps():
+    calls = []
+    fit_task(
+        ladder(loss_noise=0.01, seed=1),
+        **COLUMNS,
+        chance=0.25,
+        bootstrap=300,
+        progress=lambda d, t: calls.append((d, t)),
+    )
+    assert calls == [(250, 600), (300, 600), (550, 600), (600, 600)]

@@ -10,7 +10,15 @@ import typer
 from .._json import jsonable
 from ..errors import ScalinglabError
 from ._app import sub_app
-from ._common import console, err_console, new_table, print_json, quantity, save_plot
+from ._common import (
+    console,
+    err_console,
+    new_table,
+    print_json,
+    progress_bar,
+    quantity,
+    save_plot,
+)
 from ._options import (
     DataArg,
     JsonOpt,
@@ -140,7 +148,16 @@ def fit_cmd(
                 "give --metric COLUMN, or --tasks GLOB for many tasks (--only, "
                 "--chances and --average need --tasks)."
             )
-        fits = {metric: fit_task(data, task_loss=task_loss, metric=metric, **options)}
+        with progress_bar(not json_out, "task fit (joint bootstrap)") as progress:
+            fits = {
+                metric: fit_task(
+                    data,
+                    task_loss=task_loss,
+                    metric=metric,
+                    **options,
+                    progress=progress,
+                )
+            }
         payload = fits[metric].to_dict()
     else:
         names = [t.strip() for t in only.split(",") if t.strip()] if only else None

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from ..errors import ScalinglabError
-from ..fit.bootstrap import run_weights
-from ..fit.engine import Problem, refine
+from ..fit.bootstrap import offset_progress, run_weights
+from ..fit.engine import Problem, Refined, refine
 
 
 def joint_draws(
@@ -15,6 +17,7 @@ def joint_draws(
     replicates: int,
     seed: int,
     max_iter: int = 2000,
+    progress: Callable[[int, int], None] | None = None,
 ) -> tuple[list[np.ndarray], np.ndarray]:
     """Refit every step on the same run resamples, each warm-started at its estimate.
 
@@ -26,6 +29,8 @@ def joint_draws(
     max_iter : refinement iterations per replicate; weakly identified laws (an
         exponent or E drifting towards a bound on some resamples) need more than the
         engine's default 500.
+    progress : called as ``progress(done, total)`` with replicates refitted over all
+        steps (``total = len(steps) * replicates``).
 
     Returns
     -------
@@ -38,15 +43,11 @@ def joint_draws(
     """
     counts = run_weights(np.arange(n_runs), replicates, np.random.default_rng(seed))
     refits = []
-    for problem, params, runs in steps:
-        theta = problem.law.pack(params)
+    for i, (problem, params, runs) in enumerate(steps):
+        part = offset_progress(progress, i * replicates, len(steps) * replicates)
+        weights = counts[:, runs] * problem.weights
         refits.append(
-            refine(
-                problem,
-                np.repeat(theta[None], replicates, axis=0),
-                weights=counts[:, runs] * problem.weights,
-                max_iter=max_iter,
-            )
+            _refine_chunks(problem, problem.law.pack(params), weights, max_iter, part)
         )
     ok = np.logical_and.reduce([r.converged for r in refits])
     if ok.sum() < max(10, replicates // 2):
@@ -62,3 +63,20 @@ def joint_draws(
             np.column_stack([values[n][:, 0] for n in problem.law.param_names])
         )
     return draws, np.flatnonzero(ok)
+
+
+def _refine_chunks(problem, theta, weights, max_iter, progress, chunk=250) -> Refined:
+    """:func:`refine` of every replicate (row of ``weights``) from ``theta``, in chunks.
+
+    Members are refined independently, so chunks change nothing but let
+    ``progress(done, replicates)`` move.
+    """
+    parts = []
+    for start in range(0, len(weights), chunk):
+        w = weights[start : start + chunk]
+        theta0 = np.repeat(theta[None], len(w), axis=0)
+        parts.append(refine(problem, theta0, weights=w, max_iter=max_iter))
+        if progress is not None:
+            progress(start + len(w), len(weights))
+    fields = Refined.__dataclass_fields__
+    return Refined(*(np.concatenate([getattr(p, f) for p in parts]) for f in fields))

@@ -16,6 +16,7 @@ Ladders", arXiv:2412.04403, sections 3-4.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -287,6 +288,7 @@ def fit_task(
     seed: int = 0,
     name: str | None = None,
     extrapolation: str | None = "rolling",
+    progress: Callable[[int, int], None] | None = None,
 ) -> TaskFit:
     """Fit the two-step task law with a joint run bootstrap.
 
@@ -312,6 +314,8 @@ def fit_task(
     extrapolation : step 1's extrapolation error (``"rolling"``, see
         :func:`scalinglab.fit`), added to prediction intervals beyond the fitted
         range; None leaves them to the joint bootstrap and the run scatter.
+    progress : called as ``progress(done, total)`` with joint-bootstrap refits done
+        (``total`` = 2 steps x ``bootstrap``).
 
     Returns
     -------
@@ -374,7 +378,7 @@ def fit_task(
         extrapolation=None,
     )
     (draws1, draws2), kept = _joint_draws(
-        step1, step2, rows, final, on_link, bootstrap, seed
+        step1, step2, rows, final, on_link, bootstrap, seed, progress
     )
     x = rows.task_loss[on_link]
     m = rows.metric[on_link]
@@ -401,7 +405,9 @@ def fit_task(
     )
 
 
-def _joint_draws(step1, step2, rows: TaskRows, final, on_link, replicates, seed):
+def _joint_draws(
+    step1, step2, rows: TaskRows, final, on_link, replicates, seed, progress
+):
     """Both steps refitted on the same run resamples (:func:`._joint.joint_draws`)."""
     steps = [
         (
@@ -427,7 +433,7 @@ def _joint_draws(step1, step2, rows: TaskRows, final, on_link, replicates, seed)
             rows.run[on_link],
         ),
     ]
-    return joint_draws(steps, len(rows.run_names), replicates, seed)
+    return joint_draws(steps, len(rows.run_names), replicates, seed, progress=progress)
 
 
 def _rows_used(rows: TaskRows, final, on_link) -> dict[str, Any]:
