@@ -18,6 +18,7 @@ import pytest
 from scalinglab import fit
 from scalinglab.analysis.chinchilla_approaches import chinchilla_approaches
 from scalinglab.analysis.envelope import envelope
+from scalinglab.analysis.lawaverage import fit_average
 from scalinglab.analysis.validation import compare_laws, make_splits, validate
 from scalinglab.cli._common import progress_bar
 from scalinglab.data import read_runs
@@ -172,3 +173,15 @@ def test_envelope_and_the_three_approaches_count_their_bootstraps():
         progress=lambda d, t: calls.append((d, t)),
     )
     _monotone_to_total(calls, 60)
+
+
+def test_a_law_average_counts_every_member_fit():
+    calls = []
+    average = fit_average(
+        read_runs(_runs()),
+        laws=["chinchilla", "power(N)"],
+        bootstrap=20,
+        extrapolation=None,
+        progress=lambda d, t: calls.append((d, t)),
+    )
+    _monotone_to_total(calls, 20 * len(average.fits))

@@ -34,6 +34,7 @@ import numpy as np
 from .._json import read_saved, write_json
 from ..errors import ScalinglabError
 from ..fit.api import fit
+from ..fit.bootstrap import offset_progress
 from ..fit.diagnostics import Diagnostic
 from ..fit.intervals import percentile_interval
 from ..fit.result import FitResult, from_dict
@@ -145,14 +146,25 @@ class LawAverage:
 
 def fit_average(runs, laws: list[str | Law] | None = None, **options) -> LawAverage:
     """Rank the candidates with :func:`choose_law`, fit every scored one on all runs,
-    and weight them by inverse held-out error. ``options`` go to :func:`scalinglab.fit`."""
+    and weight them by inverse held-out error. ``options`` go to :func:`scalinglab.fit`;
+    its ``progress`` callback counts the bootstrap replicates of every member together."""
     chosen = [get_law(law) for law in laws] if laws else candidate_laws(runs)
     candidates = {law.name: law for law in chosen}
     choice = choose_law(
         runs, list(candidates.values()), objective=options.get("objective")
     )
     weights = inverse_error_weights(choice)
-    fits = tuple(fit(candidates[name], runs, **options) for name in weights)
+    progress, replicates = options.pop("progress", None), options.get("bootstrap", 1000)
+    total = len(weights) * replicates
+    fits = tuple(
+        fit(
+            candidates[name],
+            runs,
+            **options,
+            progress=offset_progress(progress, i * replicates, total),
+        )
+        for i, name in enumerate(weights)
+    )
     return LawAverage(fits, tuple(weights.values()), choice)
 
 
