@@ -185,3 +185,22 @@ def test_a_law_average_counts_every_member_fit():
         progress=lambda d, t: calls.append((d, t)),
     )
     _monotone_to_total(calls, 20 * len(average.fits))
+
+
+def test_the_sweep_bars_count_runs_and_show_each_runs_tokens(monkeypatch):
+    from types import SimpleNamespace
+
+    from scalinglab.run.sweep import _Progress
+
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    study = SimpleNamespace(states=lambda: {"a": "finished", "b": "pending"})
+    runs = {"a": SimpleNamespace(steps=10), "b": SimpleNamespace(steps=10)}
+    bars = _Progress(study, runs, show=True)
+    bars.update("start", "b", None)
+    bars.update("rows", "b", [{"step": 4, "tokens": 4.0e6}])
+    tasks = {t.description.strip(): t for t in bars.bars.tasks}
+    assert tasks["b  4e+06 tokens"].completed == 4
+    assert tasks["sweep (runs)"].completed == 1 and tasks["sweep (runs)"].total == 2
+    bars.update("done", "b", None)
+    assert [t.description for t in bars.bars.tasks] == ["sweep (runs)"]
+    assert bars.bars.tasks[0].completed == 2

@@ -145,7 +145,11 @@ def run_study(
                 "external --command cannot run them. Plan without --cooldowns."
             )
     chosen = make_executor(
-        executor, address=address, workers=workers, threads=threads, options=executor_options
+        executor,
+        address=address,
+        workers=workers,
+        threads=threads,
+        options=executor_options,
     )
     configs = run_configs(plan, command=command, trial=trial)
     specs = [r.to_dict() for r in runs.values()]
@@ -520,7 +524,13 @@ class _Progress:
             steps = getattr(self.runs[run_id], "steps", None)
             self.tasks[run_id] = self.bars.add_task(f"  {run_id}", total=steps)
         elif kind == "rows" and run_id in self.tasks and payload:
-            self.bars.update(self.tasks[run_id], completed=payload[-1].get("step", 0))
+            row = payload[-1]
+            tokens = f"  {row['tokens']:.3g} tokens" if "tokens" in row else ""
+            self.bars.update(
+                self.tasks[run_id],
+                completed=row.get("step", 0),
+                description=f"  {run_id}{tokens}",
+            )
         elif kind in ("done", "failed"):
             if run_id in self.tasks:
                 self.bars.remove_task(self.tasks.pop(run_id))
