@@ -17,6 +17,7 @@ import pytest
 
 from scalinglab import fit
 from scalinglab.analysis.chinchilla_approaches import chinchilla_approaches
+from scalinglab.analysis.compare import compare
 from scalinglab.analysis.envelope import envelope
 from scalinglab.analysis.lawaverage import fit_average
 from scalinglab.analysis.validation import compare_laws, make_splits, validate
@@ -204,3 +205,17 @@ def test_the_sweep_bars_count_runs_and_show_each_runs_tokens(monkeypatch):
     bars.update("done", "b", None)
     assert [t.description for t in bars.bars.tasks] == ["sweep (runs)"]
     assert bars.bars.tasks[0].completed == 2
+
+
+def test_a_recipe_comparison_counts_every_groups_bootstrap():
+    frame = pd.concat([_runs(0).assign(recipe="A"), _runs(1).assign(recipe="B")])
+    calls = []
+    compare(
+        "chinchilla",
+        read_runs(frame),
+        "recipe",
+        "A",
+        bootstrap=30,
+        progress=lambda d, t: calls.append((d, t)),
+    )
+    _monotone_to_total(calls, 60)
