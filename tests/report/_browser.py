@@ -31,12 +31,20 @@ FLAGS = [
 ]
 
 
-def chromium() -> str:
-    """The Chromium executable, or skip the test saying how to get one."""
+def chromium_or_none() -> str | None:
+    """The Chromium executable on PATH, or None."""
     for name in ("chromium", "chromium-browser", "google-chrome"):
         found = shutil.which(name)
         if found:
             return found
+    return None
+
+
+def chromium() -> str:
+    """The Chromium executable, or skip the test saying how to get one."""
+    found = chromium_or_none()
+    if found:
+        return found
     pytest.skip(
         "no Chromium on PATH; install it with `apt-get install -y chromium` (.ci/run does)"
     )

@@ -78,6 +78,22 @@ def test_quick_demo_predicts_its_largest_model_from_the_rest(tmp_path, capsys):
     assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and result["plot"] == str(
         figure
     )
+    _demo_report_opens_cleanly(study / "report.html", tmp_path)
+
+
+def _demo_report_opens_cleanly(page, tmp_path):
+    """The demo's report loads in headless Chromium (when installed) with no page
+    errors and every figure drawn; the screenshot lands in build/test-artifacts."""
+    from report._browser import chromium_or_none, open_page  # tests/ is on sys.path
+    from report._html import count_svg, remote_resources
+
+    html = page.read_text(encoding="utf-8")
+    assert count_svg(html) >= 1 and remote_resources(html) == []
+    if chromium_or_none() is None:
+        return
+    check = open_page(page, tmp_path / "profile", "demo")
+    assert check.errors == [] and len(check.figure_sizes) == count_svg(html)
+    assert all(w > 100 and h > 100 for w, h in check.figure_sizes)
 
 
 def test_demo_of_another_seed_is_refused_and_new_study_runs_it_beside(
