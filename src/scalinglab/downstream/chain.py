@@ -122,7 +122,7 @@ class TaskFit:
             ).reshape(shape)
             if kind == "prediction":
                 z1, z2 = self._normals(shape)
-                task_loss = task_loss * np.exp(self._step1_sd(N, D) * z1)
+                task_loss = task_loss * np.exp(self.step1.new_run_sd(N=N, D=D) * z1)
             values2 = {
                 n: self.draws2[:, i : i + 1].reshape(-1, *([1] * N.ndim))
                 for i, n in enumerate(law2.param_names)
@@ -214,15 +214,6 @@ class TaskFit:
         z = rng.standard_normal((2, shape[0]))
         extra = (1,) * (len(shape) - 1)
         return z[0].reshape(-1, *extra), z[1].reshape(-1, *extra)
-
-    def _step1_sd(self, N, D) -> np.ndarray:
-        """Step 1's log-scale scatter of a new run plus its extrapolation error at (N, D)."""
-        scatter = self.step1.residual_scale
-        if self.step1.objective_spec.space != "log":
-            scatter = scatter / np.abs(self.step1.predict(N=N, D=D))
-        spread = self.step1.extrapolation_error
-        extra = 0.0 if spread is None else spread.extra_sd(N=N, D=D)
-        return np.sqrt(scatter**2 + extra**2)
 
 
 def _param_line(params, names, draws) -> str:

@@ -122,9 +122,7 @@ class Loss2LossFit:
         }
         rng = np.random.default_rng(self.seed + 7919)
         z = rng.standard_normal((2, len(self.draws), 1))
-        spread = self.fit_x.extrapolation_error
-        extra = 0.0 if spread is None else spread.extra_sd(N=N.ravel(), D=D.ravel())
-        sd = np.sqrt(self.fit_x.residual_scale**2 + extra**2)
+        sd = self.fit_x.new_run_sd(N=N.ravel(), D=D.ravel())
         with np.errstate(all="ignore"):
             x = law_x.evaluate({"N": N.ravel(), "D": D.ravel()}, values) * np.exp(
                 sd * z[0]

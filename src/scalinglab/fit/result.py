@@ -94,7 +94,8 @@ class FitResult(Display):
     def conf_int(self, alpha: float = 0.05) -> dict[str, tuple[float, float]]:
         """Percentile bootstrap interval of each parameter at level 1 - alpha."""
         return {
-            k: _percentile_interval(v, alpha) for k, v in self.draws_by_name().items()
+            k: percentile_interval(v, level=1 - alpha)
+            for k, v in self.draws_by_name().items()
         }
 
     def std_err(self) -> dict[str, float]:
@@ -143,7 +144,7 @@ class FitResult(Display):
             draws = self._add_noise(draws, inputs)
         elif kind != "mean":
             raise ScalinglabError(f"kind must be 'prediction' or 'mean'; got {kind!r}.")
-        return _percentile_interval(draws, 1 - level, axis=0)
+        return percentile_interval(draws, level=level, axis=0)
 
     def noise(self, count: int) -> np.ndarray:
         """The seeded standard normals (one per bootstrap draw) that every interval of this fit
@@ -152,14 +153,19 @@ class FitResult(Display):
             self.settings.get("seed", 0) + 7919
         ).standard_normal(count)
 
-    def _add_noise(self, draws: np.ndarray, inputs) -> np.ndarray:
-        z = self.noise(draws.shape[0]).reshape(-1, *([1] * (draws.ndim - 1)))
+    def new_run_sd(self, **inputs: np.ndarray | float) -> np.ndarray:
+        """Log-scale SD of a new run's loss about the law at ``inputs``: the run
+        scatter plus, beyond the fitted range, the measured extrapolation error."""
         scatter = self.residual_scale
         if self.objective_spec.space != "log":
             scatter = scatter / np.abs(self.predict(**inputs))
         spread = self.extrapolation_error
         extra = 0.0 if spread is None else spread.extra_sd(**inputs)
-        return draws * np.exp(np.sqrt(scatter**2 + extra**2) * z)
+        return np.sqrt(scatter**2 + extra**2)
+
+    def _add_noise(self, draws: np.ndarray, inputs) -> np.ndarray:
+        z = self.noise(draws.shape[0]).reshape(-1, *([1] * (draws.ndim - 1)))
+        return draws * np.exp(self.new_run_sd(**inputs) * z)
 
     def extrapolation(self, **inputs: np.ndarray | float) -> list[Diagnostic]:
         """Diagnostics for inputs outside the fitted range (how far, in factors)."""
@@ -281,7 +287,3 @@ def _rebuild_law(described: Mapping) -> Law:
             for k in ("init", "lower", "upper", "fixed")
         }
     return law._replace_params(changes)
-
-
-def _percentile_interval(values: np.ndarray, alpha: float, axis: int = 0):
-    return percentile_interval(values, level=1 - alpha, axis=axis)

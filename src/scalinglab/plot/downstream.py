@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from ..fit.intervals import percentile_interval
 from .style import COLOURS, band, pyplot, set_axes, styled
 
 __all__ = ["prediction_figure", "task_figure"]
@@ -56,7 +57,7 @@ def task_figure(
             for i, n in enumerate(task.link_law.param_names)
         },
     )
-    low, high = np.nanpercentile(draws, [2.5, 97.5], axis=0)
+    low, high = percentile_interval(draws, level=0.95)
     axes[1].scatter(
         rows.task_loss,
         rows.metric,
