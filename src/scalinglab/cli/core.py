@@ -76,6 +76,18 @@ def fit(
     ),
     N_kind: str = NKindOpt,
     input: Optional[list[str]] = InputOpt,
+    domains: Optional[str] = typer.Option(
+        None,
+        "--domains",
+        help="With --law mixing: the columns holding each domain's proportion, "
+        'e.g. "academic,prose,dialogue" (the last is the reference domain).',
+    ),
+    loss_unit: str = typer.Option(
+        "nats",
+        "--loss-unit",
+        help="Unit of the loss column; one containing 'normalized' (e.g. "
+        "unigram_normalized, for tao2024) accepts losses <= 0.",
+    ),
     dropna: bool = flag(
         "--dropna", "Drop rows with a missing value (and say how many)."
     ),
@@ -117,12 +129,22 @@ def fit(
     """
     extrapolation = one_of(extrapolation, "--extrapolation", ("rolling", "none"))
     inputs = parse_inputs(input)
-    compute = law == "auto" or bool(
-        {"D", "C"} & set(get_law(law, inputs=inputs).inputs)
-    )
+    law = _with_domains(law, domains)
+    needs = {"N", "D"} if law == "auto" else set(get_law(law, inputs=inputs).inputs)
     runs = read_columns(
-        data, N, D, C, loss, run, U, N_kind, dropna, needs_compute=compute
-    ).with_inputs(inputs)
+        data,
+        N,
+        D,
+        C,
+        loss,
+        run,
+        U,
+        N_kind,
+        dropna,
+        needs_compute=bool({"D", "C"} & needs),
+        needs_N="N" in needs,
+        loss_unit=loss_unit,
+    ).with_inputs(inputs | _domain_columns(law, domains))
     with progress_bar(not as_json and bootstrap > 0, "bootstrap") as progress:
         result, choice = _fit_or_choose(
             law,
@@ -157,6 +179,23 @@ def fit(
         out.print(f"[dim]data: {note}[/dim]")
     if output is not None:
         out.print(f"saved fit to {output}")
+
+
+def _with_domains(law: str, domains: str | None) -> str:
+    """``--law mixing --domains a,b,c`` -> ``mixing(a,b,c)``: the columns are the law's inputs."""
+    if domains is None:
+        return law
+    if law != "mixing":
+        raise ScalinglabError(
+            f"--domains names the proportion columns of --law mixing; got --law {law}."
+        )
+    names = [d.strip() for d in domains.split(",")]
+    return f"mixing({','.join(names)})"
+
+
+def _domain_columns(law: str, domains: str | None) -> dict[str, str]:
+    """Each domain column as a law input of the same name (checked by ``with_inputs``)."""
+    return {} if domains is None else {name: name for name in get_law(law).inputs}
 
 
 def _fit_or_choose(law: str, inputs: dict, runs, average: bool, **options):

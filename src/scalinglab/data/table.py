@@ -291,6 +291,7 @@ def read_runs(
     columns: Mapping[str, str] | None = None,
     dropna: bool = False,
     needs_compute: bool = True,
+    needs_N: bool = True,
 ) -> RunTable:
     """Read and validate a table of training runs.
 
@@ -316,6 +317,10 @@ def read_runs(
     needs_compute : bool
         Require ``D`` or ``C`` (default). False reads a table without either, for
         a law of ``N`` and other inputs (e.g. experts, parallel streams).
+    needs_N : bool
+        Require ``N`` (default). False reads a table without it, for a law of
+        ``D`` alone (e.g. ``rectified``: fine-tuning data size); C is then
+        neither derived nor checked against 6 N D.
 
     Returns
     -------
@@ -348,8 +353,9 @@ def read_runs(
         list(raw.frame.columns), explicit, source=raw.source
     )
     notes = [*raw.notes, *notes]
-    _require(mapping, raw, needs_compute)
-    conventions = _N_kind_from_name(conventions, mapping["N"], notes)
+    _require(mapping, raw, needs_compute, needs_N)
+    if "N" in mapping:
+        conventions = _N_kind_from_name(conventions, mapping["N"], notes)
     return _build(raw, mapping, conventions, notes, dropna=dropna)
 
 
@@ -402,10 +408,13 @@ def _explicit_mapping(
 
 
 def _require(
-    mapping: dict[str, str], raw: RawTable, needs_compute: bool = True
+    mapping: dict[str, str],
+    raw: RawTable,
+    needs_compute: bool = True,
+    needs_N: bool = True,
 ) -> None:
     columns = list(raw.frame.columns)
-    for canonical in ("N", "loss"):
+    for canonical in ("N", "loss") if needs_N else ("loss",):
         if canonical not in mapping:
             raise missing_column_error(columns, canonical, raw.source)
     if needs_compute and "D" not in mapping and "C" not in mapping:
@@ -539,10 +548,13 @@ def _check_values(
 def _fill_compute(
     values: dict, conventions: Conventions, notes: list[str], where: check.Where
 ) -> Conventions:
-    n = len(values["N"])
     if "D" not in values and "C" not in values:
         notes.append("no D or C column: the law needs neither")
         return conventions
+    if "N" not in values:
+        notes.append("no N column: the law needs none; C not derived from 6 N D")
+        return conventions
+    n = len(values["N"])
     if "D" not in values:
         values["D"] = values["C"] / (6.0 * values["N"])
         notes.append(f"D derived as C / (6 N) for all {n} rows")
