@@ -1,0 +1,117 @@
+"""A real weight-decay sweep on this CPU, fitted with the Power Lines timescale law.
+
+Run ``python benchmarks/exp_weight_decay.py`` (about 15-25 min on 2 shared cores).
+It plans an AdamW weight-decay grid at two model sizes and three token budgets
+(``scalinglab.plan.sweep``; the learning rate and batch size are Step Law's times
+0.3, as in the demo), trains every run with the built-in trainer through
+``scalinglab run``, and fits the optimal AdamW timescale
+``tau = B / (lr * wd * D)`` as a power law in tokens per parameter with
+``scalinglab hparams fit STUDY --wd weight_decay --json``. The result (every run's
+final held-out loss, the fitted ``wd_law`` with intervals, wall time) is written to
+``benchmarks/exp_weight_decay.json``; docs/hparams.md quotes it.
+``--quick`` runs the reduced version the slow test guards (one size, two budgets).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+FULL = {"N": (3e4, 1e5), "tpp": (5.0, 10.0, 20.0), "wd": "0.03..3:5"}
+QUICK = {"N": (3e4,), "tpp": (5.0, 20.0), "wd": "0.03..3:5"}
+LR_SCALE = 0.3  # Step Law's lr overshoots on models this small (see run/demo.py)
+
+
+def plan_sweep(design: dict, seed: int, path: Path) -> dict:
+    """Write the sweep's plan to ``path``; return its total training FLOPs and run count."""
+    from scalinglab.plan import Grid, parse_grid, save_plan, sweep
+
+    plan = sweep(
+        design["N"],
+        tokens_per_param=design["tpp"],
+        lr=Grid((1.0,), relative=True),
+        weight_decay=parse_grid(design["wd"], "wd"),
+        lr_scale=LR_SCALE,
+        evals_per_run=1,  # one held-out evaluation, at the end
+        seed=seed,
+    )
+    save_plan(plan, path)
+    return {"runs": len(plan.runs), "C_exact_total": plan.settings["total_C_exact"]}
+
+
+def cli(*args: str) -> str:
+    """Run ``scalinglab ARGS`` and return its stdout; exit with its message on failure."""
+    done = subprocess.run(
+        [sys.executable, "-m", "scalinglab", *args],
+        check=False,
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode:
+        sys.exit(f"scalinglab {' '.join(args)} failed:\n{done.stderr}")
+    return done.stdout
+
+
+def export_runs(study: Path) -> list[dict]:
+    """``scalinglab export STUDY`` as a list of rows (the columns that matter here)."""
+    import csv
+
+    table = study.with_suffix(".runs.csv")
+    cli("export", str(study), "-o", str(table))
+    keep = ("run", "N", "D", "C", "loss", "lr", "batch_tokens", "weight_decay")
+    with table.open() as handle:
+        return [{k: row[k] for k in keep if k in row} for row in csv.DictReader(handle)]
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--study", type=Path, default=Path("build/exp-weight-decay"))
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--output", type=Path, default=HERE / "exp_weight_decay.json")
+    args = parser.parse_args(argv)
+
+    design = QUICK if args.quick else FULL
+    args.study.parent.mkdir(parents=True, exist_ok=True)
+    plan_path = args.study.with_suffix(".plan.json")
+    start = time.perf_counter()
+    cost = plan_sweep(design, args.seed, plan_path)
+    cli(
+        "run",
+        str(plan_path),
+        "--study",
+        str(args.study),
+        "--workers",
+        str(args.workers),
+        "--threads",
+        "1",
+        "--json",
+    )
+    train_seconds = time.perf_counter() - start
+    fit = json.loads(
+        cli("hparams", "fit", str(args.study), "--wd", "weight_decay", "--json")
+    )
+    runs = export_runs(args.study)
+    result = {
+        "command": "python benchmarks/exp_weight_decay.py"
+        + (" --quick" if args.quick else "")
+        + f" --seed {args.seed}",
+        "design": {**design, "lr_scale": LR_SCALE, "seed": args.seed},
+        **cost,
+        "train_seconds": round(train_seconds, 1),
+        "wd_law": fit["wd_law"],
+        "runs": runs,
+    }
+    args.output.write_text(json.dumps(result, indent=1) + "\n")
+    print(json.dumps(result["wd_law"], indent=1))
+    return result
+
+
+if __name__ == "__main__":
+    main()
