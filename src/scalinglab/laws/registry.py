@@ -11,11 +11,13 @@ from .chinchilla import chinchilla_law
 from .data_constrained import data_constrained_law
 from .kaplan import kaplan_law
 from .mixing import mixing_law
-from .moe import clark2022_law
+from .moe import clark2022_law, krajewski2024_law, ludziejewski2025_law
 from .overtraining import overtraining_law
 from .parscale import parscale_law
 from .power import power_law
+from .precision import kumar2024_law, kumar2024_ptq_law
 from .rectified import rectified_law
+from .sparsity import jin2025_law
 from .vocab import tao2024_law
 
 LAWS: dict[str, Callable[[], Law]] = {
@@ -29,6 +31,11 @@ LAWS: dict[str, Callable[[], Law]] = {
     "rectified": rectified_law,
     "mixing": mixing_law,
     "tao2024": tao2024_law,
+    "kumar2024": kumar2024_law,
+    "kumar2024_ptq": kumar2024_ptq_law,
+    "jin2025": jin2025_law,
+    "krajewski2024": krajewski2024_law,
+    "ludziejewski2025": ludziejewski2025_law,
 }
 
 _POWER_OF = re.compile(r"^power\((\w+)\)$")
