@@ -16,6 +16,14 @@ targets, ``B_crit`` is then fitted as a power law of the target loss
 fewest tokens that reach the target (Zhang et al. 2024 find B_crit grows with
 the data size).
 
+The simple gradient noise scale (McCandlish et al. 2018, sec. 2.2 and app. A)
+predicts B_crit from gradients alone: with per-example gradient covariance
+Sigma and true gradient G, :math:`B_{simple} = tr(\\Sigma) / |G|^2`.
+:func:`gradient_noise` gives unbiased estimates of both from squared gradient
+norms at two batch sizes (the trainer measures them within each step, see
+``TrainConfig.noise_microbatches``), and :func:`noise_scale_at_target` reads the
+logged scale where a run reaches a target loss, to set beside that target's B_crit.
+
 Units: E and B_crit are in the unit of the batch-size column (sequences or
 tokens); give batch sizes in tokens to compare with token counts.
 
@@ -37,8 +45,15 @@ from ..errors import InputError, ScalinglabError
 from ..fit.intervals import percentile_interval
 from .hparams import PowerLawFit, fit_power_law
 
-__all__ = ["TradeOff", "CriticalBatchFit", "fit_tradeoff", "fit_critical_batch",
-           "steps_to_target"]
+__all__ = [
+    "CriticalBatchFit",
+    "TradeOff",
+    "fit_critical_batch",
+    "fit_tradeoff",
+    "gradient_noise",
+    "noise_scale_at_target",
+    "steps_to_target",
+]
 
 
 @dataclass(frozen=True)
@@ -74,9 +89,15 @@ class TradeOff:
         return self.S_min * (1.0 + self.B_crit / np.asarray(batch, float))
 
     def to_dict(self) -> dict:
-        return {"target": self.target, "B_crit": self.B_crit, "S_min": self.S_min,
-                "E_min": self.E_min, "ci95": {k: list(v) for k, v in self.ci95.items()},
-                "n_batch_sizes": self.n_batch_sizes, "max_rel_residual": self.max_rel_residual}
+        return {
+            "target": self.target,
+            "B_crit": self.B_crit,
+            "S_min": self.S_min,
+            "E_min": self.E_min,
+            "ci95": {k: list(v) for k, v in self.ci95.items()},
+            "n_batch_sizes": self.n_batch_sizes,
+            "max_rel_residual": self.max_rel_residual,
+        }
 
 
 def _solve(inv_b: np.ndarray, steps: np.ndarray, weights: np.ndarray) -> np.ndarray:
@@ -90,16 +111,21 @@ def _solve(inv_b: np.ndarray, steps: np.ndarray, weights: np.ndarray) -> np.ndar
 def _check(name: str, values, n: int | None = None) -> np.ndarray:
     values = np.asarray(values, float).ravel()
     if n is not None and values.size != n:
-        raise InputError(f"expected {n} values like the other columns; got {values.size}.",
-                         column=name)
+        raise InputError(
+            f"expected {n} values like the other columns; got {values.size}.",
+            column=name,
+        )
     bad = np.flatnonzero(~(np.isfinite(values) & (values > 0)))
     if bad.size:
-        raise InputError("must be finite and > 0.", column=name, rows=(bad + 1).tolist())
+        raise InputError(
+            "must be finite and > 0.", column=name, rows=(bad + 1).tolist()
+        )
     return values
 
 
-def fit_tradeoff(batch, steps, *, target: float | None = None, bootstrap: int = 1000,
-                 seed: int = 0) -> TradeOff:
+def fit_tradeoff(
+    batch, steps, *, target: float | None = None, bootstrap: int = 1000, seed: int = 0
+) -> TradeOff:
     """Fit ``S = S_min + E_min / B`` to steps-to-target at several batch sizes.
 
     Parameters
@@ -120,33 +146,53 @@ def fit_tradeoff(batch, steps, *, target: float | None = None, bootstrap: int = 
     batch = _check("bs", batch)
     steps = _check("steps", steps, batch.size)
     if np.unique(batch).size < 3:
-        raise ScalinglabError(f"the trade-off needs at least 3 batch sizes reaching the target "
-                              f"{target}; got {np.unique(batch).size}.")
+        raise ScalinglabError(
+            f"the trade-off needs at least 3 batch sizes reaching the target "
+            f"{target}; got {np.unique(batch).size}."
+        )
     S_min, E_min = _solve(1.0 / batch, steps, np.ones((1, batch.size)))[0]
     if not (S_min > 0 and E_min > 0):
         raise ScalinglabError(
             f"target {target}: the fit gives S_min = {S_min:.4g}, E_min = {E_min:.4g}; steps do not "
             "fall with batch size the way the model needs (both must be > 0). Use batch sizes on "
-            "both sides of the critical batch size.")
+            "both sides of the critical batch size."
+        )
     ci95, draws = {}, None
     if bootstrap:
         rng = np.random.default_rng(seed)
         picks = rng.integers(0, batch.size, size=(bootstrap, batch.size))
-        counts = np.stack([np.bincount(p, minlength=batch.size) for p in picks]).astype(float)
+        counts = np.stack([np.bincount(p, minlength=batch.size) for p in picks]).astype(
+            float
+        )
         rep = _solve(1.0 / batch, steps, counts)
         with np.errstate(divide="ignore", invalid="ignore"):
             draws = rep[:, 1] / rep[:, 0]
-        for name, values in (("B_crit", draws), ("S_min", rep[:, 0]), ("E_min", rep[:, 1])):
+        for name, values in (
+            ("B_crit", draws),
+            ("S_min", rep[:, 0]),
+            ("E_min", rep[:, 1]),
+        ):
             ci95[name] = percentile_interval(values, 0.95)
     fitted = S_min + E_min / batch
-    return TradeOff(target, float(E_min / S_min), float(S_min), float(E_min), ci95,
-                    int(np.unique(batch).size), float(np.max(np.abs(fitted / steps - 1))), draws)
+    return TradeOff(
+        target,
+        float(E_min / S_min),
+        float(S_min),
+        float(E_min),
+        ci95,
+        int(np.unique(batch).size),
+        float(np.max(np.abs(fitted / steps - 1))),
+        draws,
+    )
 
 
 def steps_to_target(steps, loss, target: float) -> float:
     """First step at which a curve's running-minimum loss reaches ``target`` (linear
     interpolation between logged steps); NaN when it never does."""
-    steps, loss = np.asarray(steps, float), np.minimum.accumulate(np.asarray(loss, float))
+    steps, loss = (
+        np.asarray(steps, float),
+        np.minimum.accumulate(np.asarray(loss, float)),
+    )
     below = np.flatnonzero(loss <= target)
     if below.size == 0:
         return float("nan")
@@ -176,17 +222,20 @@ class CriticalBatchFit:
     vs_tokens: PowerLawFit | None
 
     def to_dict(self) -> dict:
-        return {"tradeoffs": [t.to_dict() for t in self.tradeoffs],
-                "vs_loss": None if self.vs_loss is None else _law_dict(self.vs_loss),
-                "vs_tokens": None if self.vs_tokens is None else _law_dict(self.vs_tokens)}
+        return {
+            "tradeoffs": [t.to_dict() for t in self.tradeoffs],
+            "vs_loss": None if self.vs_loss is None else _law_dict(self.vs_loss),
+            "vs_tokens": None if self.vs_tokens is None else _law_dict(self.vs_tokens),
+        }
 
 
 def _law_dict(law: PowerLawFit) -> dict:
     return {k: v for k, v in law.to_dict().items() if k != "draws"}
 
 
-def fit_critical_batch(batch, steps, targets, *, bootstrap: int = 1000,
-                       seed: int = 0) -> CriticalBatchFit:
+def fit_critical_batch(
+    batch, steps, targets, *, bootstrap: int = 1000, seed: int = 0
+) -> CriticalBatchFit:
     """Fit the trade-off at every target and B_crit against target loss and E_min.
 
     Parameters
@@ -204,16 +253,32 @@ def fit_critical_batch(batch, steps, targets, *, bootstrap: int = 1000,
     -------
     CriticalBatchFit
     """
-    batch, steps, targets = (np.asarray(v, float).ravel() for v in (batch, steps, targets))
+    batch, steps, targets = (
+        np.asarray(v, float).ravel() for v in (batch, steps, targets)
+    )
     reached = np.isfinite(steps)
     if np.all(np.isnan(targets)):  # one unnamed target
-        return CriticalBatchFit((fit_tradeoff(batch[reached], steps[reached], bootstrap=bootstrap,
-                                              seed=seed),), None, None)
+        return CriticalBatchFit(
+            (
+                fit_tradeoff(
+                    batch[reached], steps[reached], bootstrap=bootstrap, seed=seed
+                ),
+            ),
+            None,
+            None,
+        )
     fits = []
     for i, target in enumerate(np.unique(targets[reached])[::-1]):
         rows = reached & (targets == target)
-        fits.append(fit_tradeoff(batch[rows], steps[rows], target=float(target),
-                                 bootstrap=bootstrap, seed=seed + i))
+        fits.append(
+            fit_tradeoff(
+                batch[rows],
+                steps[rows],
+                target=float(target),
+                bootstrap=bootstrap,
+                seed=seed + i,
+            )
+        )
     return CriticalBatchFit(tuple(fits), *_trends(fits, bootstrap))
 
 
@@ -222,8 +287,10 @@ def _trends(fits: list[TradeOff], bootstrap: int):
         return None, None
     b = np.array([f.B_crit for f in fits])
     laws = []
-    for name, x in (("loss", np.array([f.target for f in fits])),
-                    ("E_min", np.array([f.E_min for f in fits]))):
+    for name, x in (
+        ("loss", np.array([f.target for f in fits])),
+        ("E_min", np.array([f.E_min for f in fits])),
+    ):
         draws = None
         if bootstrap:
             logs = np.log(np.column_stack([f.draws for f in fits]))  # (R, targets)
@@ -232,3 +299,69 @@ def _trends(fits: list[TradeOff], bootstrap: int):
             draws = np.linalg.lstsq(design, logs[ok].T, rcond=None)[0].T
         laws.append(fit_power_law("B_crit", {name: x}, b, draws=draws))
     return tuple(laws)
+
+
+def gradient_noise(small_sq, big_sq, b_small: float, b_big: float):
+    """Unbiased estimates of ``|G|^2`` and ``tr(Sigma)`` from gradient norms at two batch sizes.
+
+    A mean gradient over B independent examples has
+    :math:`E|G_B|^2 = |G|^2 + tr(\\Sigma) / B`; two batch sizes give two equations:
+
+    .. math::
+
+        |G|^2 = \\frac{B_{big} |G_{big}|^2 - B_{small} |G_{small}|^2}{B_{big} - B_{small}},
+        \\qquad
+        tr(\\Sigma) = \\frac{|G_{small}|^2 - |G_{big}|^2}{1/B_{small} - 1/B_{big}}
+
+    Each estimate is unbiased but noisy (it can be negative); average many
+    before taking the ratio :math:`B_{simple} = tr(\\Sigma) / |G|^2`.
+
+    Parameters
+    ----------
+    small_sq, big_sq : float or array_like
+        Squared norm of a mean gradient over ``b_small`` and over ``b_big`` examples
+        (e.g. the mean over microbatches of each one's squared norm, and the full
+        batch's).
+    b_small, b_big : float
+        The two batch sizes, ``b_small < b_big``, in examples.
+
+    Returns
+    -------
+    tuple
+        ``(grad_sq, trace)``, estimates of :math:`|G|^2` and :math:`tr(\\Sigma)`
+        (per example).
+
+    References
+    ----------
+    McCandlish et al. 2018, arXiv 1812.06162, appendix A.1.
+
+    Examples
+    --------
+    >>> gradient_noise(5.0, 3.0, 1, 2)   # |G|^2 + tr/1 = 5, |G|^2 + tr/2 = 3
+    (1.0, 4.0)
+    """
+    if not 0 < b_small < b_big:
+        raise ScalinglabError(
+            f"need 0 < b_small < b_big for the gradient noise estimate; got {b_small}, {b_big}."
+        )
+    small_sq, big_sq = np.asarray(small_sq, float), np.asarray(big_sq, float)
+    grad_sq = (b_big * big_sq - b_small * small_sq) / (b_big - b_small)
+    trace = (small_sq - big_sq) / (1.0 / b_small - 1.0 / b_big)
+    if grad_sq.ndim == 0:
+        return float(grad_sq), float(trace)
+    return grad_sq, trace
+
+
+def noise_scale_at_target(steps, loss, noise, target: float) -> float:
+    """The logged noise scale at the first step a curve's running-minimum loss reaches ``target``.
+
+    McCandlish et al. compare B_crit at a target with the noise scale measured
+    where training reaches it. ``noise`` is the trainer's ``noise_scale`` column
+    (NaN where not logged); the value at the last logged row at or before the
+    step (:func:`steps_to_target`) is returned, NaN if the target is never
+    reached or no value was logged by then.
+    """
+    steps, noise = np.asarray(steps, float), np.asarray(noise, float)
+    reached = steps_to_target(steps, loss, target)
+    logged = np.flatnonzero((steps <= reached) & np.isfinite(noise))
+    return float(noise[logged[-1]]) if logged.size else float("nan")

@@ -64,6 +64,10 @@ class TrainConfig:
     log_every: int = (
         1  # steps between metric rows; train_loss is the mean since the last row
     )
+    # 0: off. k >= 2: each batch runs as k equal microbatches (batch_size % k == 0) and
+    # the rows gain the gradient noise scale (McCandlish et al. 2018): noise_scale (tokens),
+    # grad_sq and grad_trace. Same update up to float summation order; costs k smaller passes.
+    noise_microbatches: int = 0
 
     # --- data and reproducibility ---
     corpus: str = "shakespeare"  # or a path to a .txt file / folder (see run.corpus)
@@ -122,9 +126,18 @@ class TrainConfig:
             raise ScalinglabError(
                 f"device must be one of {DEVICES}; got {self.device!r}."
             )
+        self._check_noise_microbatches()
         if self.num_threads is not None and self.num_threads < 1:
             raise ScalinglabError(
                 f"num_threads must be >= 1 or None; got {self.num_threads}."
+            )
+
+    def _check_noise_microbatches(self) -> None:
+        k = self.noise_microbatches
+        if not isinstance(k, int) or k == 1 or k < 0 or (k and self.batch_size % k):
+            raise ScalinglabError(
+                "noise_microbatches must be 0 (off) or an integer >= 2 that divides "
+                f"batch_size={self.batch_size}; got {k!r}."
             )
 
     @property
@@ -154,10 +167,13 @@ class TrainConfig:
         return asdict(self)
 
     def to_record(self) -> dict[str, Any]:
-        """:meth:`to_dict` without the muP fields when the parametrization is standard
-        and without ``optimizer`` when it is AdamW, so studies and checkpoints written
-        before these options existed still match their runs."""
+        """:meth:`to_dict` without the muP fields when the parametrization is standard,
+        without ``optimizer`` when it is AdamW and without ``noise_microbatches`` when
+        0, so studies and checkpoints written before these options existed still match
+        their runs."""
         out = self.to_dict()
+        if not self.noise_microbatches:
+            del out["noise_microbatches"]
         if self.parametrization == "standard":
             del out["parametrization"], out["base_width"]
         if self.optimizer == "adamw":
@@ -209,6 +225,7 @@ class TrainConfig:
             "parametrization",
             "base_width",
             "optimizer",
+            "noise_microbatches",
         ):
             if getattr(run, name, None) is not None:
                 values[name] = getattr(run, name)

@@ -20,6 +20,21 @@ the last step:
 ``wall_time``  seconds since the run started (resumed runs continue the clock)
 =============  ==============================================================
 
+With ``noise_microbatches = k >= 2`` each batch is split into k microbatches and
+the rows also carry the gradient noise (McCandlish et al. 2018), measured on the
+raw gradients before clipping, from the microbatch and full-batch gradient norms
+(:func:`scalinglab.analysis.critical_batch.gradient_noise`; a sequence is one example):
+
+===============  ============================================================
+``grad_sq``      estimate of the true gradient's squared norm |G|^2, mean over
+                 the steps since the last row
+``grad_trace``   estimate of tr(Sigma), the per-sequence gradient covariance's
+                 trace, mean over the same steps
+``noise_scale``  simple noise scale B_simple = tr(Sigma) / |G|^2 in **tokens**
+                 (sequences times ``seq_len``), the ratio of the two estimates'
+                 EMAs (decay 0.95); ``None`` while the |G|^2 EMA is not positive
+===============  ============================================================
+
 Determinism: batches are drawn from ``numpy.random.default_rng([seed, step])``,
 so the data position is a function of the step alone, and the model has no
 dropout. On the CPU, with a fixed thread count, the same config gives the same
@@ -32,9 +47,10 @@ import contextlib
 import math
 import os
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -51,6 +67,9 @@ _RUNTIME_FIELDS = {"device", "num_threads", "run_id", "deterministic"}
 # ... and that a cooldown branch may change from its trunk (see ``branch_from``).
 _BRANCH_FIELDS = {"steps", "schedule", "decay_fraction", "eval_every", "log_every"}
 _EVAL_CHUNK = 64  # held-out windows per forward pass
+# EMA decay of the gradient-noise estimates (~20 steps): each step's estimates are
+# unbiased but noisy, and McCandlish et al. take the ratio of smoothed sums.
+_NOISE_EMA = 0.95
 
 
 @dataclass(frozen=True)
@@ -164,6 +183,7 @@ def train(
             "loss_count": 0,
             "wall_time": 0.0,
             "last_row": None,
+            "noise": [0.0] * 4,  # grad_sq, trace: sums since last row; their EMAs
         }
         resumed_from = None
         if ckpt is not None and ckpt.exists():
@@ -185,11 +205,12 @@ def train(
             for group in optimizer.param_groups:
                 group["lr"] = lr * group.get("lr_scale", 1.0)
             x, y = _train_batch(corpus.train, cfg, step, dev)
-            with torch.autocast(
-                dev.type, dtype=torch.bfloat16, enabled=dev.type == "cuda"
-            ):
-                _, loss = model(x, y)
-            loss.backward()
+            if cfg.noise_microbatches:
+                loss = _noise_step(model, x, y, cfg.noise_microbatches, state, dev)
+            else:
+                with _autocast(dev):
+                    _, loss = model(x, y)
+                loss.backward()
             if cfg.grad_clip > 0:
                 torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
             optimizer.step()
@@ -217,6 +238,8 @@ def train(
                     "eval_loss": eval_loss,
                     "wall_time": time.perf_counter() - start,
                 }
+                if cfg.noise_microbatches:
+                    row |= _noise_row(state, cfg.seq_len)
                 state.update(loss_sum=0.0, loss_count=0, last_row=row)
                 rows += 1
                 if emit is not None:
@@ -336,6 +359,56 @@ def _averaged_weights(optimizer: torch.optim.Optimizer, cfg: TrainConfig):
         optimizer.train()
 
 
+def _autocast(dev: torch.device):
+    """bfloat16 autocast on the GPU; a no-op on the CPU."""
+    return torch.autocast(dev.type, dtype=torch.bfloat16, enabled=dev.type == "cuda")
+
+
+def _noise_step(model, x, y, k: int, state: dict, dev) -> torch.Tensor:
+    """Forward and backward over ``k`` microbatches; record the gradient noise.
+
+    Leaves the full batch's mean gradient in ``.grad`` (as one backward would) and
+    adds the unbiased ``|G|^2`` and ``tr(Sigma)`` estimates (per sequence, from the
+    microbatch and full-batch gradient norms; :func:`gradient_noise`) to
+    ``state["noise"]``: sums since the last row, then EMAs. Returns the batch's loss.
+    """
+    from ..analysis.critical_batch import gradient_noise
+
+    params = [p for p in model.parameters() if p.requires_grad]
+    total, small_sq = torch.zeros((), device=dev), torch.zeros((), device=dev)
+    for xs, ys in zip(x.chunk(k), y.chunk(k)):  # (B/k, T) each
+        with _autocast(dev):
+            _, loss = model(xs, ys)
+        grads = torch.autograd.grad(loss, params, allow_unused=True)
+        for p, g in zip(params, grads):
+            if g is None:
+                continue
+            small_sq += g.float().square().sum() / k
+            p.grad = g / k if p.grad is None else p.grad.add_(g, alpha=1.0 / k)
+        total += loss.detach() / k
+    big_sq = sum(p.grad.float().square().sum() for p in params if p.grad is not None)
+    grad_sq, trace = gradient_noise(small_sq.item(), float(big_sq), len(x) // k, len(x))
+    noise = state["noise"]
+    noise[0] += grad_sq
+    noise[1] += trace
+    noise[2] = _NOISE_EMA * noise[2] + (1 - _NOISE_EMA) * grad_sq
+    noise[3] = _NOISE_EMA * noise[3] + (1 - _NOISE_EMA) * trace
+    return total
+
+
+def _noise_row(state: dict, seq_len: int) -> dict:
+    """Noise columns of a metric row; resets the sums (``state["loss_count"]`` steps)."""
+    noise, steps = state["noise"], state["loss_count"]
+    row = {
+        "grad_sq": noise[0] / steps,
+        "grad_trace": noise[1] / steps,
+        # The EMAs' ratio (their bias corrections cancel); None until |G|^2 is positive.
+        "noise_scale": seq_len * noise[3] / noise[2] if noise[2] > 0 else None,
+    }
+    noise[0] = noise[1] = 0.0
+    return row
+
+
 def _train_batch(tokens: np.ndarray, cfg: TrainConfig, step: int, dev: torch.device):
     """Random windows; a function of (seed, step) only, so resuming needs no data state."""
     rng = np.random.default_rng([cfg.seed, step])
@@ -369,7 +442,7 @@ def _evaluate(
         chunk = torch.from_numpy(
             tokens[part[:, None] + np.arange(cfg.seq_len + 1)].astype(np.int64)
         ).to(dev)
-        with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=dev.type == "cuda"):
+        with _autocast(dev):
             _, loss = model(chunk[:, :-1], chunk[:, 1:])
         total += loss.item() * len(part)
     model.train()
@@ -429,4 +502,4 @@ def _load_checkpoint(
     optimizer.load_state_dict(payload["optimizer"])
     torch.set_rng_state(payload["torch_rng"].cpu())
     keys = ("step", "loss_sum", "loss_count", "wall_time", "last_row")
-    return {k: payload[k] for k in keys}
+    return {k: payload[k] for k in keys} | {"noise": payload.get("noise", [0.0] * 4)}
