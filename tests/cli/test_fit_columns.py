@@ -89,3 +89,39 @@ def test_tao2024_negative_losses_with_their_unit_named(tmp_path, invoke, invoke_
     assert code == 1 and "--loss-unit normalized" in err
     fitted = invoke_json(*args, "--loss-unit", "unigram_normalized")
     assert fitted["params"] == pytest.approx(TAO_TRUTH, rel=1e-3)
+
+
+def _regmix_files(folder, n: int, seed: int) -> None:
+    """RegMix's layout: mixtures and losses in two files joined on ``index``."""
+    shares = np.random.default_rng(seed).dirichlet(np.ones(3), size=n)
+    names = [f"train_{d}" for d in DOMAINS.split(",")]
+    mixtures = pd.DataFrame(shares, columns=names).assign(index=np.arange(n))
+    loss = shares @ np.array([3.2, 2.5, 4.0])
+    mixtures.to_csv(folder / f"mix{seed}.csv", index=False)
+    pd.DataFrame({"index": np.arange(n)[::-1], "target": loss[::-1]}).to_csv(
+        folder / f"loss{seed}.csv", index=False
+    )
+
+
+def test_mix_fit_regmix_then_optimize_under_bounds(tmp_path, invoke, invoke_json):
+    for seed in (0, 1):
+        _regmix_files(tmp_path, 30, seed)
+    fitted = invoke_json(
+        "mix", "fit", str(tmp_path / "mix0.csv"), "--losses", str(tmp_path / "loss0.csv"),
+        "--domains", "train_*", "--loss", "target", "--test", str(tmp_path / "mix1.csv"),
+        "--test-losses", str(tmp_path / "loss1.csv"), "-o", str(tmp_path / "rm.json"),
+    )  # fmt: skip
+    assert fitted["coef"] == pytest.approx([3.2, 2.5, 4.0], rel=1e-9)
+    assert fitted["rank_correlation"] == pytest.approx(1.0)
+    best = invoke_json(
+        "mix", "optimize", "--fit", str(tmp_path / "rm.json"),
+        "--bound", "train_web=0,0.4",
+    )  # fmt: skip
+    assert best["proportions"] == pytest.approx(
+        {"train_code": 0.6, "train_web": 0.4, "train_books": 0.0}, abs=1e-6
+    )
+    code, _, err = invoke(
+        "mix", "fit", str(tmp_path / "mix0.csv"), "--losses", str(tmp_path / "loss0.csv"),
+        "--domains", "train_*", "--loss", "nope",
+    )  # fmt: skip
+    assert code == 1 and "no column 'nope'" in err and "loss0.csv" in err
