@@ -100,8 +100,10 @@ def optimal_N(
 
 def _check_law(law: Law, fixed_inputs) -> None:
     needed = set(law.inputs) - {"N", "D"} - set(fixed_inputs or {})
-    if "N" not in law.inputs or "D" not in law.inputs or needed:
-        extra = f"; give values for {', '.join(sorted(needed))}" if needed else ""
+    of_N_and_D = "N" in law.inputs and "D" in law.inputs
+    if not of_N_and_D or needed:
+        # Holding other inputs fixed helps only a law of N and D (not e.g. N_bar, D).
+        extra = f"; give values for {', '.join(sorted(needed))}" if of_N_and_D else ""
         raise ScalinglabError(
             f"compute-optimal allocation needs a law of N and D; {law.name!r} takes "
             f"{', '.join(law.inputs)}{extra}."

@@ -177,6 +177,20 @@ def _chen2025(corpus: str, E: float, A: float, alpha: float, k: float) -> Preset
     )
 
 
+def _krajewski2024() -> Preset:
+    return Preset(
+        "krajewski2024",
+        "krajewski2024",
+        dict(c=0.47, g=2.1, gamma=0.58, a=18.1, alpha=0.115, b=30.8, beta=0.147),
+        "Krajewski et al. 2024 (arXiv 2402.07871, fine-grained MoE), values as "
+        "recalled in reference/formulas.md 12.3",
+        "N active non-embedding parameters; D tokens; G granularity (dense FFN size / "
+        "expert size); loss nats/token",
+        "UNVERIFIED: the reference recalls these values without the paper's text; "
+        "check them against the paper before relying on them.",
+    )
+
+
 _FACTORIES: dict[str, Callable[[], Preset]] = {
     "hoffmann2022": _hoffmann2022,
     "hoffmann2022_rounded": _hoffmann2022_rounded,
@@ -187,6 +201,7 @@ _FACTORIES: dict[str, Callable[[], Preset]] = {
         "stack_v2_python", 0.6912, 1.13e7, 0.1894, 0.3935
     ),
     "chen2025_pile": lambda: _chen2025("pile", 1.2888, 1.973e8, 0.1964, 0.3344),
+    "krajewski2024": _krajewski2024,
 }
 PRESETS: Mapping[str, Preset] = MappingProxyType(
     {k: f() for k, f in _FACTORIES.items()}
