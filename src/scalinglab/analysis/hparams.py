@@ -226,7 +226,8 @@ def fit_power_law(
     ci95 = {}
     if draws is not None and len(draws):
         lo, hi = percentile_interval(draws, 0.95, axis=0)
-        ci95 = {"coef": (float(np.exp(lo[0])), float(np.exp(hi[0])))}
+        with np.errstate(over="ignore"):  # an unidentified exponent: inf, diagnosed
+            ci95 = {"coef": (float(np.exp(lo[0])), float(np.exp(hi[0])))}
         ci95 |= {k: (float(a), float(b)) for k, a, b in zip(names, lo[1:], hi[1:])}
     return PowerLawFit(target_name, names, params, ci95, draws)
 
@@ -811,7 +812,7 @@ def fit_hparams(
         point="bootstrap mean" if method == "band" and bootstrap else "ols",
     )
     ranges = {k: (float(v.min()), float(v.max())) for k, v in inputs.items()}
-    found = _diagnose(cells, method)
+    found = _diagnose(cells, method) + _narrow_inputs(ranges, lr_inputs, bs_inputs)
     if timescale is None:
         return HparamFit(*laws, cells, method, settings, ranges, found)
     tpp = [x.D / x.N for x in timescale.lines if x.bracketed]
@@ -933,6 +934,31 @@ def _ols_per_draw(
     gram = np.einsum("bn,np,nq->bpq", counts, design, design)
     moment = np.einsum("bn,np,bn->bp", counts, design, targets)
     return np.einsum("bpq,bq->bp", np.linalg.pinv(gram), moment)
+
+
+#: An input spanning less than this factor cannot carry an exponent.
+_NARROW_FACTOR = 1.5
+
+
+def _narrow_inputs(ranges: dict, lr_inputs, bs_inputs) -> tuple[Diagnostic, ...]:
+    """Warn when a law's input barely varies over the cells (e.g. an MoE sweep at one
+    total N): its exponent is then set by noise, and the coefficient with it."""
+    found = []
+    for law, names in (("lr", lr_inputs), ("batch-size", bs_inputs)):
+        for name in names:
+            low, high = ranges[name]
+            if high < _NARROW_FACTOR * low:
+                found.append(
+                    Diagnostic(
+                        "input_not_spread",
+                        f"the {law} law's input {name} spans only {low:.4g}-{high:.4g} "
+                        f"(a factor {high / low:.4g}): its exponent is not identified. "
+                        f"Leave {name} out of the law's inputs, or give a column that "
+                        "varies (for MoE, the active parameters).",
+                        details={"law": law, "input": name, "range": [low, high]},
+                    )
+                )
+    return tuple(found)
 
 
 def _diagnose(cells: tuple[CellOptimum, ...], method: str) -> tuple[Diagnostic, ...]:
