@@ -9,10 +9,13 @@ fraction of a second.
 from __future__ import annotations
 
 import importlib
+from typing import TYPE_CHECKING, Any
 
-import click
 import typer
-from typer.core import TyperGroup
+from typer.core import TyperCommand, TyperGroup
+
+if TYPE_CHECKING:  # typer vendors its own click; importing the real one costs start-up
+    from typer._click import Context, HelpFormatter
 
 # Command name -> (module that registers it, first paragraph of its help), in --help order.
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -99,8 +102,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "hparams": ("hparams", "Learning-rate and batch-size laws from sweeps or presets."),
     "report": (
         "report",
-        "Fit, validate and compare laws, then write one offline HTML report with every "
-        "figure.",
+        (
+            "Fit, validate and compare laws, then write one offline HTML report with "
+            "every figure."
+        ),
     ),
     "plan": (
         "runner",
@@ -147,28 +152,43 @@ def load(name: str | None = None) -> None:
         importlib.import_module(f"{__package__}.{module}")
 
 
-class LazyGroup(TyperGroup):
-    """The top-level group: commands listed from :data:`COMMANDS`, imported when used."""
+def plain_help_flag(command: Any, ctx: Context) -> None:
+    """Show typer's own ``--help`` as the bare flag in ``command`` and its subcommands.
 
+    typer draws it with a ``<bool>`` value type nobody types; the project's flags
+    drop it the same way (:func:`scalinglab.cli._options.flag`).
+    """
+    option = command.get_help_option(ctx)
+    if option is not None:
+        option.metavar = ""
+    for sub in getattr(command, "commands", {}).values():
+        plain_help_flag(sub, ctx)
+
+
+class LazyGroup(TyperGroup):
     _listing = False
 
-    def list_commands(self, ctx: click.Context) -> list[str]:
+    def list_commands(self, ctx: Context) -> list[str]:
         return list(COMMANDS)
 
-    def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+    def format_help(self, ctx: Context, formatter: HelpFormatter) -> None:
         self._listing = True  # the command list needs names and summaries only
+        plain_help_flag(self, ctx)
         try:
             super().format_help(ctx, formatter)
         finally:
             self._listing = False
 
-    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+    def get_command(self, ctx: Context, name: str) -> TyperCommand | None:
         if self._listing and name in COMMANDS:
-            return click.Command(name, help=COMMANDS[name][1])
+            return TyperCommand(name, help=COMMANDS[name][1])
         if name not in self.commands:
             load(name)
             self.commands.update(typer.main.get_group(app).commands)
-        return self.commands.get(name)
+        command = self.commands.get(name)
+        if command is not None:
+            plain_help_flag(command, ctx)
+        return command
 
 
 app = typer.Typer(
