@@ -151,7 +151,6 @@ def test_python_api_mirrors_the_cli(tmp_path):
     assert again.predict(N=1e9, D=2e10) == task.predict(N=1e9, D=2e10)
 
 
-
 def test_joint_bootstrap_reports_monotone_progress_over_both_steps():
     calls = []
     fit_task(
@@ -162,3 +161,14 @@ def test_joint_bootstrap_reports_monotone_progress_over_both_steps():
         progress=lambda d, t: calls.append((d, t)),
     )
     assert calls == [(250, 600), (300, 600), (550, 600), (600, 600)]
+
+
+def test_chain_scales_step_one_noise_by_its_fits_own_normals():
+    # One noise mechanism: the task-loss noise of the chain's prediction draws is
+    # step 1's FitResult.noise, the normals its own prediction intervals use.
+    frame = ladder(loss_noise=0.01, seed=1)
+    task = fit_task(frame, **COLUMNS, chance=0.25, bootstrap=40, seed=3)
+    mean = task.predict_draws(N=3e9, D=1e11, kind="mean")["task_loss"]
+    noisy = task.predict_draws(N=3e9, D=1e11)["task_loss"]
+    z = np.log(noisy / mean) / task.step1.new_run_sd(N=3e9, D=1e11)
+    assert z == pytest.approx(task.step1.noise(len(mean)), rel=1e-9, abs=1e-12)

@@ -27,7 +27,7 @@ from .._json import jsonable
 from ..errors import ScalinglabError
 from ..fit.diagnostics import Diagnostic
 from ..fit.engine import Problem
-from ..fit.intervals import percentile_interval
+from ..fit.intervals import percentile_interval, seeded_normals
 from ..fit.objectives import get_objective
 from ..fit.result import FitResult
 from ..fit.result import from_dict as fit_from_dict
@@ -210,8 +210,7 @@ class TaskFit:
         return path
 
     def _normals(self, shape) -> tuple[np.ndarray, np.ndarray]:
-        rng = np.random.default_rng(self.seed + 7919)
-        z = rng.standard_normal((2, shape[0]))
+        z = seeded_normals(self.seed, shape[0], streams=2)
         extra = (1,) * (len(shape) - 1)
         return z[0].reshape(-1, *extra), z[1].reshape(-1, *extra)
 

@@ -25,7 +25,7 @@ import numpy as np
 
 from ..errors import InputError, ScalinglabError
 from ..fit.engine import Problem
-from ..fit.intervals import percentile_interval
+from ..fit.intervals import percentile_interval, seeded_normals
 from ..fit.objectives import get_objective
 from ..fit.result import FitResult
 from ..laws.base import Law, make_law
@@ -120,8 +120,7 @@ class Loss2LossFit:
         values = {
             n: self.draws_x[:, i : i + 1] for i, n in enumerate(law_x.param_names)
         }
-        rng = np.random.default_rng(self.seed + 7919)
-        z = rng.standard_normal((2, len(self.draws), 1))
+        z = seeded_normals(self.seed, len(self.draws), streams=2)[:, :, None]
         sd = self.fit_x.new_run_sd(N=N.ravel(), D=D.ravel())
         with np.errstate(all="ignore"):
             x = law_x.evaluate({"N": N.ravel(), "D": D.ravel()}, values) * np.exp(

@@ -6,7 +6,42 @@ import warnings
 
 import numpy as np
 
-__all__ = ["percentile_interval"]
+__all__ = ["percentile_interval", "seeded_normals"]
+
+#: Added to a fit's seed to seed its interval noise, apart from its bootstrap stream.
+NOISE_SEED_OFFSET = 7919
+
+
+def seeded_normals(seed: int, count: int, streams: int = 1) -> np.ndarray:
+    """The standard normals that prediction intervals scale their noise by.
+
+    One row of ``count`` (one per bootstrap draw) per noise source, all from one
+    generator seeded ``seed + NOISE_SEED_OFFSET``, so intervals repeat bit for bit.
+    Row 0 does not depend on ``streams``: a fit (one source) and a chain built on
+    it (task loss and metric, or two losses) share their first row.
+
+    Parameters
+    ----------
+    seed : int
+        The fit's seed.
+    count : int
+        Normals per row (the bootstrap draws).
+    streams : int
+        Rows, one per independent noise source.
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape ``(streams, count)``.
+
+    Examples
+    --------
+    >>> one, two = seeded_normals(0, 4), seeded_normals(0, 4, streams=2)
+    >>> bool((one[0] == two[0]).all()), two.shape
+    (True, (2, 4))
+    """
+    rng = np.random.default_rng(seed + NOISE_SEED_OFFSET)
+    return rng.standard_normal((streams, count))
 
 
 def percentile_interval(

@@ -14,7 +14,7 @@ from ..laws.base import Law
 from ..report._display import Display
 from .diagnostics import Diagnostic, extrapolation, interval_excludes_estimate
 from .extrapolation import ExtrapolationError
-from .intervals import percentile_interval
+from .intervals import percentile_interval, seeded_normals
 from .objectives import Objective, get_objective
 
 FORMAT_VERSION = 1
@@ -149,9 +149,7 @@ class FitResult(Display):
     def noise(self, count: int) -> np.ndarray:
         """The seeded standard normals (one per bootstrap draw) that every interval of this fit
         scales its run scatter and extrapolation error by, so intervals repeat bit for bit."""
-        return np.random.default_rng(
-            self.settings.get("seed", 0) + 7919
-        ).standard_normal(count)
+        return seeded_normals(self.settings.get("seed", 0), count)[0]
 
     def new_run_sd(self, **inputs: np.ndarray | float) -> np.ndarray:
         """Log-scale SD of a new run's loss about the law at ``inputs``: the run
