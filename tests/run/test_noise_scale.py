@@ -3,9 +3,11 @@ against a closed form, the trainer's microbatch measurement, its rows and resume
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from scalinglab.analysis.critical_batch import gradient_noise, noise_scale_at_target
@@ -64,7 +66,7 @@ def test_trainer_measurement_matches_the_closed_form_of_linear_regression():
             full = torch.autograd.grad(model(x, y)[1], model.w)[0]
             assert torch.allclose(model.w.grad, full, rtol=1e-5, atol=1e-7)
             assert float(loss.detach()) == pytest.approx(
-                float(model(x, y)[1]), rel=1e-6
+                float(model(x, y)[1].detach()), rel=1e-6
             )
         model.w.grad = None
     for estimate, truth in ((grad_sq, true_sq), (trace, true_trace)):
@@ -151,3 +153,121 @@ def test_noise_scale_at_target_reads_the_row_where_the_target_is_reached():
     assert math.isnan(
         noise_scale_at_target(steps, loss, noise, 3.5)
     )  # none logged by 15
+
+
+def test_critical_batch_cli_shows_the_noise_scale_beside_b_crit(tmp_path):
+    """Curves whose steps to each target follow S = S_min (1 + B_crit / B) and whose
+    logged noise scale equals B_crit at that loss (McCandlish's prediction), with
+    unevaluated rows (no loss) between: the CLI reports both, equal."""
+    from typer.testing import CliRunner
+
+    from scalinglab.cli import app
+
+    levels = np.linspace(3.6, 2.8, 41)
+    b_crit = 1e4 * levels**-4.0
+    s_min = 1e3 * (levels - 2.5) ** -2.0
+    rows = []
+    for batch in (64, 128, 256, 512, 1024):
+        for level, b, s in zip(levels, b_crit, s_min):
+            step = s * (1 + b / batch)
+            rows += [(batch, step, level, b), (batch, step + 0.5, np.nan, b)]
+    path = tmp_path / "curves.csv"
+    columns = ["batch_tokens", "step", "eval_loss", "noise_scale"]
+    pd.DataFrame(rows, columns=columns).to_csv(path, index=False)
+    out = CliRunner().invoke(
+        app,
+        [
+            "critical-batch",
+            str(path),
+            "--bs",
+            "batch_tokens",
+            "--steps",
+            "step",
+            "--loss",
+            "eval_loss",
+            "--targets",
+            "3.4,3.2,3.0",
+            "--noise-scale",
+            "noise_scale",
+            "--bootstrap",
+            "0",
+            "--json",
+        ],
+    )
+    assert out.exit_code == 0, out.output
+    payload = json.loads(out.output)
+    for tradeoff in payload["tradeoffs"]:
+        target = tradeoff["target"]
+        noise = payload["noise_scale"][str(target)]
+        assert tradeoff["B_crit"] == pytest.approx(1e4 * target**-4.0, rel=1e-6)
+        assert noise["median"] == pytest.approx(tradeoff["B_crit"], rel=1e-6)
+        assert noise["runs"] == 5
+    text = CliRunner().invoke(
+        app,
+        [
+            "critical-batch",
+            str(path),
+            "--bs",
+            "batch_tokens",
+            "--steps",
+            "step",
+            "--loss",
+            "eval_loss",
+            "--targets",
+            "3.4",
+            "--noise-scale",
+            "noise_scale",
+            "--bootstrap",
+            "0",
+        ],
+    )
+    assert "gradient noise scale B_simple" in text.output
+    bad = CliRunner().invoke(
+        app,
+        [
+            "critical-batch",
+            str(path),
+            "--bs",
+            "batch_tokens",
+            "--steps",
+            "step",
+            "--loss",
+            "eval_loss",
+            "--targets",
+            "3.4",
+            "--noise-scale",
+            "gns",
+        ],
+    )
+    assert bad.exit_code == 1 and "--noise-scale" in str(
+        bad.output + str(bad.exception)
+    )
+
+
+def test_plans_carry_the_option_to_the_trainer():
+    from scalinglab.plan import ladder
+    from scalinglab.plan.sweep import parse_grid, sweep
+
+    plan = sweep(
+        [1e5],
+        tokens_per_param=[10],
+        lr=parse_grid("3e-3", "lr"),
+        batch=parse_grid("4..16:3", "bs"),
+        noise_microbatches=4,
+    )
+    for run in plan.runs:
+        assert run.to_dict()["noise_microbatches"] == 4
+        assert TrainConfig.from_planned_run(run).noise_microbatches == 4
+    assert "noise_microbatches" not in ladder((1e5, 4e5), 2, (10,)).runs[0].to_dict()
+    with pytest.raises(
+        ScalinglabError, match="does not split into 3 equal microbatches"
+    ):
+        sweep(
+            [1e5],
+            tokens_per_param=[10],
+            lr=parse_grid("3e-3", "lr"),
+            batch=parse_grid("4", "bs"),
+            noise_microbatches=3,
+        )
+    with pytest.raises(ScalinglabError, match="noise_microbatches must be 0"):
+        ladder((1e5, 4e5), 2, (10,), noise_microbatches=1)

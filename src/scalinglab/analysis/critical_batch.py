@@ -52,6 +52,7 @@ __all__ = [
     "fit_tradeoff",
     "gradient_noise",
     "noise_scale_at_target",
+    "noise_scale_by_target",
     "steps_to_target",
 ]
 
@@ -188,11 +189,11 @@ def fit_tradeoff(
 
 def steps_to_target(steps, loss, target: float) -> float:
     """First step at which a curve's running-minimum loss reaches ``target`` (linear
-    interpolation between logged steps); NaN when it never does."""
-    steps, loss = (
-        np.asarray(steps, float),
-        np.minimum.accumulate(np.asarray(loss, float)),
-    )
+    interpolation between logged steps); NaN when it never does. Rows without a
+    loss (NaN, e.g. steps that were not evaluated) are skipped."""
+    steps, loss = np.asarray(steps, float), np.asarray(loss, float)
+    logged = np.isfinite(loss)
+    steps, loss = steps[logged], np.minimum.accumulate(loss[logged])
     below = np.flatnonzero(loss <= target)
     if below.size == 0:
         return float("nan")
@@ -365,3 +366,48 @@ def noise_scale_at_target(steps, loss, noise, target: float) -> float:
     reached = steps_to_target(steps, loss, target)
     logged = np.flatnonzero((steps <= reached) & np.isfinite(noise))
     return float(noise[logged[-1]]) if logged.size else float("nan")
+
+
+def noise_scale_by_target(batch, steps, loss, noise, targets) -> dict[float, dict]:
+    """The gradient noise scale where each run reaches each target, summarised per target.
+
+    Parameters
+    ----------
+    batch, steps, loss, noise : array_like
+        Whole curves, one row per logged step: the run's batch size (which tells
+        runs apart), step, loss and the logged ``noise_scale`` (NaN where absent).
+    targets : sequence of float
+        Target losses.
+
+    Returns
+    -------
+    dict
+        ``{target: {"median", "low", "high", "runs"}}``: median, smallest and
+        largest of :func:`noise_scale_at_target` over the runs that reached the
+        target with a logged scale (NaN and 0 runs when none did). To compare with
+        :class:`TradeOff` ``.B_crit`` at the same target (same unit as ``batch``).
+    """
+    batch, steps, loss, noise = (
+        np.asarray(v, float) for v in (batch, steps, loss, noise)
+    )
+    out = {}
+    for target in targets:
+        values = []
+        for b in np.unique(batch):
+            run = batch == b
+            order = np.argsort(steps[run])
+            values.append(
+                noise_scale_at_target(
+                    steps[run][order], loss[run][order], noise[run][order], target
+                )
+            )
+        found = np.array([v for v in values if np.isfinite(v)])
+        summary = (
+            (np.median(found), found.min(), found.max())
+            if found.size
+            else (np.nan,) * 3
+        )
+        out[float(target)] = dict(
+            zip(("median", "low", "high"), map(float, summary)), runs=int(found.size)
+        )
+    return out

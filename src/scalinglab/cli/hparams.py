@@ -288,6 +288,12 @@ def critical_batch_cmd(
     targets: Optional[str] = typer.Option(
         None, "--targets", help="Curves: target losses, e.g. 3.2,3.1."
     ),
+    noise_scale: Optional[str] = typer.Option(
+        None,
+        "--noise-scale",
+        help="Curves: column with the logged gradient noise scale (the trainer's "
+        "noise_scale, in tokens: use a batch column in tokens); shown beside B_crit.",
+    ),
     bootstrap: int = typer.Option(1000, help="Bootstrap replicates; 0 skips."),
     seed: int = typer.Option(0, help="Seed of the bootstrap."),
     as_json: bool = JsonOpt,
@@ -300,19 +306,47 @@ def critical_batch_cmd(
 
     batch, needed, goal = _critical_rows(data, bs, steps, target, loss, targets)
     result = fit_critical_batch(batch, needed, goal, bootstrap=bootstrap, seed=seed)
+    noise = _noise_by_target(data, bs, steps, loss, noise_scale, np.unique(goal))
     if as_json:
-        print_json(result.to_dict())
+        print_json(result.to_dict() | ({"noise_scale": noise} if noise else {}))
         return
     for t in result.tradeoffs:
-        ci = t.ci95.get("B_crit")
-        band = f" [{ci[0]:.4g}, {ci[1]:.4g}]" if ci else ""
-        console.print(
-            f"target {t.target}: B_crit {t.B_crit:.4g}{band}, S_min {t.S_min:.4g}, "
-            f"E_min {t.E_min:.4g} ({t.n_batch_sizes} batch sizes)"
-        )
+        _print_tradeoff(t, noise.get(t.target) if noise else None)
     for law in (result.vs_loss, result.vs_tokens):
         if law is not None:
             console.print(law.formula())
+
+
+def _print_tradeoff(t, noise: dict | None) -> None:
+    ci = t.ci95.get("B_crit")
+    band = f" [{ci[0]:.4g}, {ci[1]:.4g}]" if ci else ""
+    console.print(
+        f"target {t.target}: B_crit {t.B_crit:.4g}{band}, S_min {t.S_min:.4g}, "
+        f"E_min {t.E_min:.4g} ({t.n_batch_sizes} batch sizes)"
+    )
+    if noise is not None:
+        console.print(
+            f"  gradient noise scale B_simple where runs reach it: median "
+            f"{noise['median']:.4g} (range {noise['low']:.4g}-{noise['high']:.4g}, "
+            f"{noise['runs']} runs)"
+        )
+
+
+def _noise_by_target(data, bs, steps, loss, noise_scale, goals) -> dict | None:
+    """``--noise-scale``: the logged noise scale where the runs reach each target."""
+    if noise_scale is None:
+        return None
+    if loss is None:
+        raise ScalinglabError(
+            "--noise-scale reads whole curves: give --loss and --targets as well."
+        )
+    from ..analysis.critical_batch import noise_scale_by_target
+
+    names = {"bs": bs, "steps": steps, "loss": loss, "noise-scale": noise_scale}
+    cols = _columns(data, names)
+    return noise_scale_by_target(
+        cols["bs"], cols["steps"], cols["loss"], cols["noise-scale"], goals
+    )
 
 
 def _critical_rows(data, bs, steps, target, loss, targets):

@@ -51,6 +51,13 @@ _PARAMETRIZATION = typer.Option(
 _BASE_WIDTH = typer.Option(
     64, "--base-width", help="muP: the d_model at which muP equals the standard model."
 )
+_NOISE = typer.Option(
+    0,
+    "--noise-microbatches",
+    help="k >= 2: split each batch into k microbatches and log the gradient noise "
+    "scale per step (columns noise_scale, grad_sq, grad_trace; see critical-batch "
+    "--noise-scale). 0: off.",
+)
 _NEW_STUDY = flag(
     "--new-study",
     "If STUDY holds another plan's study, run this plan in the first of "
@@ -87,6 +94,7 @@ def plan_ladder(
     parametrization: str = _PARAMETRIZATION,
     base_width: int = _BASE_WIDTH,
     optimizer: str = _OPTIMIZER,
+    noise_microbatches: int = _NOISE,
     output: Optional[Path] = _OUTPUT,
     json_out: bool = _JSON,
 ) -> None:
@@ -109,6 +117,7 @@ def plan_ladder(
         parametrization=parametrization,
         base_width=base_width,
         optimizer=optimizer,
+        noise_microbatches=noise_microbatches,
     )
     _save_and_show(plan, output, json_out)
 
@@ -134,6 +143,7 @@ def plan_isoflop(
     parametrization: str = _PARAMETRIZATION,
     base_width: int = _BASE_WIDTH,
     optimizer: str = _OPTIMIZER,
+    noise_microbatches: int = _NOISE,
     output: Optional[Path] = _OUTPUT,
     json_out: bool = _JSON,
 ) -> None:
@@ -155,6 +165,7 @@ def plan_isoflop(
         parametrization=parametrization,
         base_width=base_width,
         optimizer=optimizer,
+        noise_microbatches=noise_microbatches,
     )
     _save_and_show(plan, output, json_out)
 
@@ -194,6 +205,7 @@ def plan_sweep(
     parametrization: str = _PARAMETRIZATION,
     base_width: int = _BASE_WIDTH,
     optimizer: str = _OPTIMIZER,
+    noise_microbatches: int = _NOISE,
     output: Optional[Path] = _OUTPUT,
     json_out: bool = _JSON,
 ) -> None:
@@ -219,6 +231,7 @@ def plan_sweep(
         parametrization=parametrization,
         base_width=base_width,
         optimizer=optimizer,
+        noise_microbatches=noise_microbatches,
     )
     _save_and_show(plan, output, json_out)
 

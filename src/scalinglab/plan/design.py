@@ -68,6 +68,7 @@ _OMIT_IF_NONE = (
     "trunk_step",
     "snapshot_steps",
     "optimizer",
+    "noise_microbatches",
 )
 _OPTIONAL = ("budget", *_OMIT_IF_NONE)
 
@@ -117,6 +118,7 @@ class PlannedRun:
     # trunk: the steps its branches start from
     snapshot_steps: tuple[int, ...] | None = None
     optimizer: str | None = None  # "schedulefree"; None: AdamW
+    noise_microbatches: int | None = None  # log the gradient noise scale; None: off
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict; the shape is a nested dict. Optional fields left at None are
@@ -201,6 +203,7 @@ class _RunSettings:
     parametrization: str = "standard"  # or "mup" (tune lr at base_width, transfer)
     base_width: int = 64
     optimizer: str = "adamw"  # or "schedulefree" (with schedule "constant")
+    noise_microbatches: int = 0  # >= 2: every run logs the gradient noise scale
 
 
 def ladder(
@@ -240,8 +243,9 @@ def ladder(
         ``warmup_fraction``, ``evals_per_run``, ``eval_tokens``, ``rows_per_run``,
         ``corpus`` (``shakespeare`` or a path to your text), ``parametrization``
         (``standard`` or ``mup``), ``base_width`` (muP: the d_model whose
-        tuned learning rate transfers to every width) and ``optimizer``
-        (``adamw`` or ``schedulefree``).
+        tuned learning rate transfers to every width), ``optimizer``
+        (``adamw`` or ``schedulefree``) and ``noise_microbatches`` (k >= 2: every
+        run logs the gradient noise scale from k microbatches per batch).
 
     Returns
     -------
@@ -406,6 +410,12 @@ def _make_run(
     weight_decay: float | None = None,
 ) -> PlannedRun:
     """A run with exact counts for a given shape, learning rate, batch and step count."""
+    if s.noise_microbatches and sequences % s.noise_microbatches:
+        raise ScalinglabError(
+            f"run {run_id}: its batch of {sequences} sequences does not split into "
+            f"{s.noise_microbatches} equal microbatches (--noise-microbatches); choose "
+            "a divisor of every batch size."
+        )
     params = count_params(shape)
     batch_tokens = sequences * s.seq_len
     D = steps * batch_tokens
@@ -442,6 +452,7 @@ def _make_run(
         parametrization="mup" if s.parametrization == "mup" else None,
         base_width=s.base_width if s.parametrization == "mup" else None,
         optimizer="schedulefree" if s.optimizer == "schedulefree" else None,
+        noise_microbatches=s.noise_microbatches or None,
     )
 
 
@@ -557,6 +568,10 @@ def _settings(**values: Any) -> _RunSettings:
             "schedule-free AdamW goes with the constant schedule and the constant schedule "
             "with schedule-free AdamW: pass --optimizer schedulefree --schedule constant; got "
             f"optimizer={s.optimizer!r}, schedule={s.schedule!r}."
+        )
+    if s.noise_microbatches == 1 or s.noise_microbatches < 0:
+        raise ScalinglabError(
+            f"noise_microbatches must be 0 (off) or >= 2; got {s.noise_microbatches}."
         )
     if s.parametrization not in ("standard", "mup"):
         raise ScalinglabError(

@@ -26,7 +26,8 @@ from .store import METRIC_COLUMNS, Study
 __all__ = ["study_status", "run_table", "curves_table", "export_study", "ExportSummary"]
 
 FIT_COLUMNS = ("run", "N", "D", "C", "loss")
-CURVE_RUN_COLUMNS = ("N", "N_non_embedding", "D", "C")  # copied from the plan onto every row
+# copied from the plan onto every row (batch_tokens: for critical-batch on curves)
+CURVE_RUN_COLUMNS = ("N", "N_non_embedding", "D", "C", "batch_tokens")
 
 
 def study_status(study_dir: str | Path) -> dict[str, Any]:
@@ -84,8 +85,9 @@ def run_table(study_dir: str | Path, *, include_unfinished: bool = False) -> pd.
 
 def curves_table(study_dir: str | Path) -> pd.DataFrame:
     """Every metric row of every run: ``run, step, tokens, flops, lr, train_loss,
-    eval_loss, wall_time`` (plus any extra keys a trainer emitted) and the run's
-    planned ``N``, ``N_non_embedding``, ``D``, ``C``."""
+    eval_loss, wall_time`` (plus any extra keys a trainer emitted, e.g. the gradient
+    noise columns) and the run's planned ``N``, ``N_non_embedding``, ``D``, ``C``,
+    ``batch_tokens``."""
     with Study.open(study_dir) as study:
         specs = {r["run_id"]: r["spec"] for r in study.runs()}
         rows = study.metric_rows()
