@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from pathlib import Path
 from typing import Any
 
@@ -12,22 +13,34 @@ import numpy as np
 from .errors import InputError
 
 
-def jsonable(value: Any) -> Any:
-    """Convert numpy scalars/arrays, tuples and non-finite floats (to None) to JSON-safe values."""
-    if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [jsonable(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return jsonable(value.tolist())
-    if isinstance(value, (np.integer, np.bool_, np.str_)):
-        return value.item()
-    if isinstance(value, (float, np.floating)):
-        value = float(value)
-        return value if math.isfinite(value) else None
-    if hasattr(value, "to_dict"):
-        return jsonable(value.to_dict())
-    return value
+def jsonable(value: Any, *, keep_nonfinite: bool = False) -> Any:
+    """Convert numpy scalars/arrays, tuples, sets (sorted), paths and objects with
+    ``to_dict`` or ``tolist`` to JSON-safe values; non-finite floats become None unless
+    ``keep_nonfinite`` (the study store keeps them, as ``NaN``/``Infinity``)."""
+
+    def convert(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {str(k): convert(v) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [convert(v) for v in value]
+        if isinstance(value, (set, frozenset)):
+            return convert(sorted(value))
+        if isinstance(value, np.ndarray):
+            return convert(value.tolist())
+        if isinstance(value, (np.integer, np.bool_, np.str_)):
+            return value.item()
+        if isinstance(value, (float, np.floating)):
+            value = float(value)
+            return value if keep_nonfinite or math.isfinite(value) else None
+        if isinstance(value, os.PathLike):
+            return os.fspath(value)
+        if hasattr(value, "to_dict"):
+            return convert(value.to_dict())
+        if hasattr(value, "tolist"):  # other array types (a torch tensor)
+            return convert(value.tolist())
+        return value
+
+    return convert(value)
 
 
 def write_json(path: str | Path, payload: Any) -> Path:

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
+from pathlib import Path
 
+import numpy as np
 import pytest
 
 from scalinglab.errors import ScalinglabError
-from scalinglab.run.store import PlanChanged, Study, read_journal
+from scalinglab.run import store
+from scalinglab.run.store import PlanChanged, Study, _dumps, read_journal
 
 RUNS = [{"run_id": "r-small", "N": 1e5}, {"run_id": "r-large", "N": 1e6}]
 PLAN = {"kind": "test", "runs": RUNS}
@@ -221,3 +225,72 @@ def test_duplicate_run_ids_are_refused_before_anything_is_written(tmp_path):
     with pytest.raises(ScalinglabError, match=r"duplicate run ids \['r-small'\]"):
         Study.create(tmp_path / "study", PLAN, [*RUNS, RUNS[0]])
     assert not (tmp_path / "study").exists()
+
+
+# -- one JSON sanitiser --------------------------------------------------------------
+
+
+def former_dumps(value):
+    """The store's serialiser before it used ``_json.jsonable`` (json.dumps' default
+    hook), kept here to write studies as the older code did."""
+
+    def default(value):
+        if hasattr(value, "to_dict"):
+            return value.to_dict()
+        if hasattr(value, "tolist"):
+            return value.tolist()
+        if isinstance(value, (set, frozenset)):
+            return sorted(value)
+        if isinstance(value, os.PathLike):
+            return os.fspath(value)
+        raise TypeError(f"cannot store {type(value).__name__} in the study: {value!r}")
+
+    return json.dumps(value, sort_keys=True, default=default)
+
+
+def awkward_payloads():
+    """Plans, configs and results as the runner stores them, with every odd value kind."""
+    from scalinglab.plan import ladder
+    from scalinglab.run.sweep import run_configs
+
+    plan = ladder((3e4, 1e5), 3, (4.0, 8.0), seed=0, lr_scale=0.3)
+    configs = run_configs(plan)
+    first = next(iter(configs))
+    configs[first] = {
+        **configs[first],
+        "grad_clip": float("inf"),
+        "lr": np.float32(3e-3),
+        "steps": np.int64(40),
+        "warmup": (1, np.float64(0.5)),
+        "tags": {"b", "a"},
+        "corpus": Path("/data/plays.txt"),
+        "flag": np.bool_(True),
+        "vector": np.arange(3.0),
+    }
+    result = {"final_loss": np.float64("nan"), "tokens_per_second": float("inf")}
+    return plan.to_dict(), [r.to_dict() for r in plan.runs], configs, result
+
+
+def test_the_store_writes_what_the_former_serialiser_wrote():
+    plan, specs, configs, result = awkward_payloads()
+    for payload in (plan, *specs, configs, result):
+        assert _dumps(payload) == former_dumps(payload)
+    assert '"grad_clip": Infinity' in _dumps(configs)
+    assert '"final_loss": NaN' in _dumps(result)
+
+
+def test_a_study_written_by_the_former_serialiser_resumes_unchanged(
+    tmp_path, monkeypatch
+):
+    plan, specs, configs, result = awkward_payloads()
+    path, first = tmp_path / "old", specs[0]["run_id"]
+    with monkeypatch.context() as old_code:
+        old_code.setattr(store, "_dumps", former_dumps)
+        with Study.create(path, plan, specs, configs) as old:
+            old.mark_running(first)
+            old.mark_finished(first, result, rows(range(1, 6)))
+    before = snapshot(path)
+    with Study.create(path, plan, specs, configs) as resumed:
+        assert resumed.added == ()
+        assert resumed.states()[first] == "finished"
+    assert snapshot(path) == before

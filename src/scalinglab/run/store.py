@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator
@@ -37,6 +36,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from .._json import jsonable
 from ..errors import ScalinglabError
 from ._resume import PlanChanged, PlanDiff, diff_configs
 
@@ -525,19 +525,8 @@ def _number(value: Any) -> float | None:
 
 
 def _dumps(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, default=_json_default)
-
-
-def _json_default(value: Any) -> Any:
-    if hasattr(value, "to_dict"):
-        return value.to_dict()
-    if hasattr(value, "tolist"):
-        return value.tolist()
-    if isinstance(value, (set, frozenset)):
-        return sorted(value)
-    if isinstance(value, os.PathLike):
-        return os.fspath(value)
-    raise TypeError(f"cannot store {type(value).__name__} in the study: {value!r}")
+    """Stored JSON: keys sorted, non-finite floats kept (``NaN``, ``Infinity``)."""
+    return json.dumps(jsonable(value, keep_nonfinite=True), sort_keys=True)
 
 
 def _check_unique(ids: list[str]) -> None:
