@@ -17,7 +17,7 @@ def stacked():
 
 
 def test_weights_are_inverse_held_out_errors(stacked):
-    errors = {c.law: c.holdout_error for c in stacked.choice.ranking}
+    errors = {c.law: c.median_error for c in stacked.choice.ranking}
     inverse = np.array([1 / errors[f.law.name] for f in stacked.fits])
     assert stacked.weights == pytest.approx(tuple(inverse / inverse.sum()), rel=1e-12)
 

@@ -3,31 +3,45 @@
 Every candidate law (by default each registered law whose inputs the run table
 has) is scored by rolling-origin extrapolation on the compute levels: fold k
 fits on the k smallest levels of ``C`` (:func:`~scalinglab.analysis.validation.
-split_rolling`) and predicts every larger level, so the score weighs near and
-far extrapolation alike, as the real question (beyond everything measured) does.
-A law's ``holdout_error`` is the median absolute relative error of all these
-held-out predictions; the lowest wins and is then fitted on every run.
+split_rolling`) and predicts every larger level. Each prediction gives a log
+error ``e`` at a distance ``d``, the decades of compute between it and the
+fold's largest fitted run (the same for every law, so the scores compare). As
+for the interval estimator (:mod:`scalinglab.fit.extrapolation`), a fold's
+error is its root-mean-square log error per decade, and the folds are weighted
+by the share of the rows they were fitted on:
 
-On the shared ladders (``benchmarks/bench_autolaw.py``, docs/laws.md) the
-choice is not reliably better than the default ``chinchilla`` law: a law that
-extrapolated best inside the data (``kaplan`` on the Gadre and OLMo ladders)
-can still be the worst beyond it. Read the ranking and its margin, not only
-the winner; averaging the candidates by the same scores
-(:mod:`scalinglab.analysis.lawaverage`, ``--average``) did better there than
-any single law.
+.. math::
+
+    \\tau_k = \\sqrt{\\frac{\\sum_{i \\in k} e_i^2}{\\sum_{i \\in k} d_i^2}},
+    \\qquad \\text{holdout\\_error} = \\frac{\\sum_k s_k \\tau_k}{\\sum_k s_k}.
+
+So a fold fitted on two small levels counts for little, a law whose error grows
+faster than the distance scores worse than one whose error stays in proportion,
+and ``holdout_error`` reads as the relative error one decade beyond the data.
+
+The default law (``chinchilla``, else the scored law with the fewest free
+parameters) is left only for a law that beats it beyond the noise of the
+folds: the runs are resampled (a paired run bootstrap of both laws' held-out
+errors, :data:`RESAMPLES` draws, seeded) and the challenger must score lower
+in at least :data:`CONFIDENT` of them. Otherwise the default is kept, and the
+notes say so. Candidates whose fit on every run is at a parameter bound or did
+not converge are not scored (the notes name why): their extrapolations rest on
+a fit the diagnostics already flag.
 
 When it is trustworthy: the choice is itself an extrapolation, from the
 largest levels inside the data to those beyond them. With fewer than
 :data:`FEW_LEVELS` compute levels there are one or two scored folds and the
-ranking rests on a handful of points; a margin of a few percent between the
-top two laws is within the noise of that ranking. Both are stated in ``notes``.
+ranking rests on a handful of points, and a law whose shape only fails beyond
+the data (a pure power law without irreducible loss, ``kaplan``, on the Gadre
+and OLMo ladders) can look best inside it: read the ranking, its margin and the
+confidence, not only the winner.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -51,10 +65,21 @@ __all__ = [
 ]
 
 BY = "C"
+# The law kept unless another one extrapolates better beyond the folds' noise.
+DEFAULT = "chinchilla"
 # Below this many compute levels the ranking rests on one or two folds.
 FEW_LEVELS = 5
 # A margin below this (relative) between the best two laws is called a near tie.
 CLOSE = 0.1
+# Share of run resamples in which a challenger must beat the default.
+CONFIDENT = 0.95
+RESAMPLES = 1000
+# Folds needed to project the fold errors' trend to the fit on every row.
+TREND_FOLDS = 3
+# Floor of a fold's error per decade (an exact fit), so its log is finite.
+TINY = 1e-12
+# Diagnostics of the fit on every run that exclude a candidate.
+EXCLUDING = ("at_bound", "not_converged")
 
 
 @dataclass(frozen=True)
@@ -64,25 +89,33 @@ class Candidate:
     Attributes
     ----------
     law : the law's name.
-    holdout_error : median |predicted / actual - 1| over every fold's held-out
-        rows (inf when the law could not be fitted).
+    holdout_error : RMS log error per decade of compute beyond each fold's fitted
+        runs, projected to the fit on every row (module docstring; inf when the law
+        was not scored). The ranking's score.
     n_heldout : held-out predictions scored (a row counts once per fold).
     error : why the law was not scored, or None.
+    median_error : median |predicted / actual - 1| of all held-out predictions, at
+        whatever distance (inf when not scored); ``--average`` weights by it.
+    log_errors : log(predicted / actual) per fold and row (folds, rows), NaN where
+        the row was not held out (empty when not scored or reloaded).
     """
 
     law: str
     holdout_error: float
     n_heldout: int
     error: str | None = None
+    median_error: float = math.inf
+    log_errors: np.ndarray = field(
+        default_factory=lambda: np.empty((0, 0)), repr=False, compare=False
+    )
 
     def to_dict(self) -> dict:
         return {
             "law": self.law,
-            "holdout_error": self.holdout_error
-            if math.isfinite(self.holdout_error)
-            else None,
+            "holdout_error": _finite_or_none(self.holdout_error),
             "n_heldout": self.n_heldout,
             "error": self.error,
+            "median_error": _finite_or_none(self.median_error),
         }
 
 
@@ -92,13 +125,18 @@ class LawChoice:
 
     Attributes
     ----------
-    law : name of the chosen law (the best ``holdout_error``).
-    ranking : every candidate, best first; unscored laws last.
-    margin : the runner-up's error over the winner's, minus 1 (0.25: 25% worse);
-        None with a single scored law.
+    law : name of the chosen law: the best-scoring one when it beat ``default`` in
+        at least :data:`CONFIDENT` of the run resamples, else ``default``.
+    ranking : every candidate, best ``holdout_error`` first; unscored laws last.
+    margin : the best other scored law's error over the chosen law's, minus 1
+        (0.25: the next law is 25% worse; negative: a law scored better, but not
+        beyond the noise); None with a single scored law.
     folds : how many rolling-origin folds were fitted.
     levels : how many compute levels the runs have.
-    notes : when the choice is weak (few levels, a near tie).
+    notes : when the choice is weak (few levels, a near tie, the default kept).
+    default : the law kept unless another beats it beyond the noise.
+    confidence : share of the run resamples in which the best-scoring law beat
+        ``default``; None when ``default`` scored best.
     """
 
     law: str
@@ -107,12 +145,17 @@ class LawChoice:
     folds: int
     levels: int
     notes: tuple[str, ...]
+    default: str | None = None
+    confidence: float | None = None
 
     def to_dict(self) -> dict:
         return {
             "law": self.law,
             "ranking": [c.to_dict() for c in self.ranking],
             "margin": self.margin,
+            "default": self.default,
+            "confidence": self.confidence,
+            "confident_at": CONFIDENT,
             "by": BY,
             "folds": self.folds,
             "levels": self.levels,
@@ -132,15 +175,21 @@ def candidate_laws(runs) -> list[Law]:
 
 
 def choose_law(
-    runs, laws: Sequence[str | Law] | None = None, *, objective: str | None = None
+    runs,
+    laws: Sequence[str | Law] | None = None,
+    *,
+    objective: str | None = None,
+    seed: int = 0,
 ) -> LawChoice:
-    """Rank ``laws`` (default :func:`candidate_laws`) by rolling-origin extrapolation error.
+    """Rank ``laws`` (default :func:`candidate_laws`) by rolling-origin extrapolation
+    error and keep the default law unless another beats it beyond the noise.
 
     Parameters
     ----------
     runs : a :class:`~scalinglab.data.RunTable` with a compute column ``C``.
     laws : candidate laws by name, formula or :class:`Law`.
     objective : the fitting objective of every fold fit (default: each law's own).
+    seed : seeds the run resamples of the paired comparison.
 
     Returns
     -------
@@ -150,12 +199,12 @@ def choose_law(
     ------
     ScalinglabError
         Fewer than three compute levels, no candidate, or no candidate that
-        could be fitted on the folds.
+        could be fitted and passed the diagnostics.
 
     Examples
     --------
     >>> choice = choose_law(runs)  # doctest: +SKIP
-    >>> choice.law, choice.ranking[0].holdout_error  # doctest: +SKIP
+    >>> choice.law, choice.margin, choice.confidence  # doctest: +SKIP
     """
     candidates = [get_law(law) for law in laws] if laws else candidate_laws(runs)
     if not candidates:
@@ -168,21 +217,32 @@ def choose_law(
     splits = [
         Split(s.train, ~s.train, s.description, s.fold) for s in split_rolling(runs, BY)
     ]
-    scored = [_score(law, runs, splits, objective) for law in candidates]
-    ranking = sorted(scored, key=lambda c: (c.error is not None, c.holdout_error))
+    folds = _Folds.of(runs, splits)
+    scored = [_score(law, runs, splits, folds, objective) for law in candidates]
+    ranking = tuple(
+        sorted(scored, key=lambda c: (c.error is not None, c.holdout_error))
+    )
     if ranking[0].error is not None:
         raise ScalinglabError(
-            "no candidate law could be fitted on the rolling-origin folds: "
-            + "; ".join(f"{c.law}: {c.error}" for c in ranking)
+            "no candidate law could be fitted on the rolling-origin folds and pass "
+            "the diagnostics: " + "; ".join(f"{c.law}: {c.error}" for c in ranking)
         )
-    margin = _margin(ranking)
+    default = _default(ranking, {law.name: law for law in candidates})
+    best = ranking[0]
+    confidence = None
+    if best.law != default.law:
+        confidence = folds.confidence(best, default, seed)
+    chosen = best if confidence is not None and confidence >= CONFIDENT else default
+    margin = _margin(ranking, chosen)
     return LawChoice(
-        law=ranking[0].law,
-        ranking=tuple(ranking),
+        law=chosen.law,
+        ranking=ranking,
         margin=margin,
         folds=len(splits),
         levels=levels,
-        notes=tuple(_notes(ranking, margin, levels)),
+        notes=tuple(_notes(ranking, chosen, default, margin, confidence, levels)),
+        default=default.law,
+        confidence=confidence,
     )
 
 
@@ -196,54 +256,154 @@ def fit_best(
     fit says how its law was chosen; it predicts like any other fit.
     """
     candidates = [get_law(law) for law in laws] if laws else candidate_laws(runs)
-    choice = choose_law(runs, candidates, objective=options.get("objective"))
+    choice = choose_law(
+        runs,
+        candidates,
+        objective=options.get("objective"),
+        seed=options.get("seed", 0),
+    )
     law = next(c for c in candidates if c.name == choice.law)
     result = fit(law, runs, **options)
     settings = {**result.settings, "law_selection": choice.to_dict()}
     return replace(result, settings=settings), choice
 
 
-def _score(law: Law, runs, splits: Sequence[Split], objective: str | None) -> Candidate:
-    errors = []
+@dataclass(frozen=True)
+class _Folds:
+    """What every law's score shares: the folds' distances, shares and the runs.
+
+    Attributes
+    ----------
+    decades : (folds, rows) decades of compute between each held-out row and its
+        fold's largest fitted run; NaN where the row was fitted.
+    shares : (folds,) share of the rows each fold was fitted on.
+    runs : (rows,) run index of each row (resampled together).
+    """
+
+    decades: np.ndarray
+    shares: np.ndarray
+    runs: np.ndarray
+
+    @classmethod
+    def of(cls, runs, splits: Sequence[Split]) -> _Folds:
+        C = runs.array(BY)
+        decades = np.full((len(splits), C.size), np.nan)
+        for k, split in enumerate(splits):
+            reach = np.log10(C[split.heldout] / C[split.train].max())
+            decades[k, split.heldout] = reach
+        shares = np.array([split.train.mean() for split in splits])
+        return cls(decades, shares, runs.runs())
+
+    def score(self, log_errors: np.ndarray, counts: np.ndarray) -> np.ndarray:
+        """The folds' RMS log error per decade projected to the fit on every row, one
+        per row of ``counts`` (draws, rows): how many times each row is drawn.
+
+        ``log tau_k`` is regressed on the share of rows fold k was fitted on (weighted
+        by that share) and read at share 1; with fewer than :data:`TREND_FOLDS` folds
+        the slope is 0 (the share-weighted geometric mean).
+        """
+        held = np.isfinite(self.decades)
+        squares = np.where(held, np.nan_to_num(log_errors) ** 2, 0.0) @ counts.T
+        reach = np.where(held, np.nan_to_num(self.decades) ** 2, 0.0) @ counts.T
+        drawn = reach > 0  # (folds, draws); a fold none of whose rows was drawn drops
+        with np.errstate(divide="ignore", invalid="ignore"):
+            tau = np.where(drawn, np.sqrt(squares / reach), 1.0)
+        y = np.log(np.maximum(tau, TINY))
+        w = np.where(drawn, self.shares[:, None], 0.0)
+        x = self.shares[:, None]
+        x_mean = (w * x).sum(0) / w.sum(0)
+        y_mean = (w * y).sum(0) / w.sum(0)
+        spread = (w * (x - x_mean) ** 2).sum(0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            slope = (w * (x - x_mean) * (y - y_mean)).sum(0) / spread
+        slope = np.where(drawn.sum(0) >= TREND_FOLDS, slope, 0.0)
+        return np.exp(y_mean + slope * (1.0 - x_mean))
+
+    def confidence(self, challenger: Candidate, default: Candidate, seed: int) -> float:
+        """Share of run resamples in which ``challenger`` scores below ``default``
+        (both laws' errors on the same resampled runs: a paired comparison)."""
+        rng = np.random.default_rng(seed)
+        n_runs = int(self.runs.max()) + 1
+        drawn = rng.multinomial(n_runs, np.full(n_runs, 1.0 / n_runs), RESAMPLES)
+        counts = drawn[:, self.runs].astype(float)
+        ahead = self.score(challenger.log_errors, counts) < self.score(
+            default.log_errors, counts
+        )
+        return float(ahead.mean())
+
+
+def _score(
+    law: Law, runs, splits: Sequence[Split], folds: _Folds, objective: str | None
+) -> Candidate:
+    options = {"objective": objective, "bootstrap": 0, "extrapolation": None}
+    log_errors = np.full(folds.decades.shape, np.nan)
     try:
-        for split in splits:
-            result = fit(
-                law,
-                runs.subset(split.train),
-                objective=objective,
-                bootstrap=0,
-                extrapolation=None,
-            )
+        flagged = _excluding(fit(law, runs, **options))
+        if flagged:
+            return Candidate(law.name, math.inf, 0, f"its fit on every run {flagged}")
+        for k, split in enumerate(splits):
+            result = fit(law, runs.subset(split.train), **options)
             held = runs.subset(split.heldout)
             predicted = result.predict(**{n: held.array(n) for n in law.inputs})
-            errors.append(np.abs(predicted / held.array("loss") - 1.0))
+            log_errors[k, split.heldout] = np.log(predicted / held.array("loss"))
     except ScalinglabError as why:
         return Candidate(law.name, math.inf, 0, str(why))
-    pooled = np.concatenate(errors)
-    if not np.all(np.isfinite(pooled)):
+    held = np.isfinite(folds.decades)
+    if not np.all(np.isfinite(log_errors[held])):
         return Candidate(law.name, math.inf, 0, "non-finite held-out predictions")
-    return Candidate(law.name, float(np.median(pooled)), int(pooled.size))
+    score = folds.score(log_errors, np.ones((1, log_errors.shape[1])))[0]
+    median = float(np.median(np.abs(np.expm1(log_errors[held]))))
+    return Candidate(law.name, float(score), int(held.sum()), None, median, log_errors)
 
 
-def _margin(ranking: Sequence[Candidate]) -> float | None:
+def _excluding(result: FitResult) -> str:
+    """Why the diagnostics of ``result`` exclude it from the ranking ('' when they do not)."""
+    found = [d.message for d in result.diagnostics if d.code in EXCLUDING]
+    return ("fails the diagnostics: " + " ".join(found)) if found else ""
+
+
+def _default(ranking: Sequence[Candidate], laws: dict[str, Law]) -> Candidate:
+    """:data:`DEFAULT` when scored, else the scored law with the fewest free parameters."""
     scored = [c for c in ranking if c.error is None]
-    if len(scored) < 2:
+    named = [c for c in scored if c.law == DEFAULT]
+    if named:
+        return named[0]
+    return min(scored, key=lambda c: len(laws[c.law].free_params))
+
+
+def _margin(ranking: Sequence[Candidate], chosen: Candidate) -> float | None:
+    others = [c for c in ranking if c.error is None and c.law != chosen.law]
+    if not others:
         return None
-    best, second = scored[0].holdout_error, scored[1].holdout_error
-    return math.inf if best == 0 else float(second / best - 1.0)
+    if chosen.holdout_error == 0:
+        return math.inf
+    return float(others[0].holdout_error / chosen.holdout_error - 1.0)
 
 
-def _notes(ranking: Sequence[Candidate], margin: float | None, levels: int) -> list:
+def _notes(ranking, chosen, default, margin, confidence, levels: int) -> list:
     notes = []
     if levels < FEW_LEVELS:
         notes.append(
             f"only {levels} compute levels: the ranking rests on few held-out points; "
             "treat the choice as a hint, not a finding"
         )
-    if margin is not None and margin < CLOSE:
+    best = ranking[0]
+    if confidence is not None and chosen.law == default.law:
         notes.append(
-            f"{ranking[0].law} and {ranking[1].law} extrapolated within {margin:.0%} "
-            "of each other: a near tie, either law is defensible"
+            f"{best.law} scored {1 - best.holdout_error / default.holdout_error:.0%} "
+            f"lower than {default.law} but beat it in only {confidence:.0%} of "
+            f"{RESAMPLES} run resamples (needs {CONFIDENT:.0%}): not beyond the "
+            f"noise of the folds, so the default {default.law} is kept"
+        )
+    elif confidence is not None:
+        notes.append(
+            f"{best.law} beat the default {default.law} in {confidence:.0%} of "
+            f"{RESAMPLES} run resamples"
+        )
+    if margin is not None and 0 <= margin < CLOSE:
+        notes.append(
+            f"{chosen.law} and the next law extrapolated within {margin:.0%} of each "
+            "other: a near tie, either law is defensible"
         )
     notes += [f"{c.law} not scored: {c.error}" for c in ranking if c.error]
     return notes
@@ -317,11 +477,11 @@ def check_choice(
 
 
 def inverse_error_weights(choice: LawChoice) -> dict[str, float]:
-    """``--average``'s weights: each scored law's 1 / holdout_error, normalised to sum to 1."""
+    """``--average``'s weights: each scored law's 1 / median_error, normalised to sum to 1."""
     inverse = {
-        c.law: 1.0 / max(c.holdout_error, 1e-12)
+        c.law: 1.0 / max(c.median_error, 1e-12)
         for c in choice.ranking
-        if c.error is None and math.isfinite(c.holdout_error)
+        if c.error is None and math.isfinite(c.median_error)
     }
     total = sum(inverse.values())
     return {name: value / total for name, value in inverse.items()}
@@ -338,3 +498,7 @@ def _heldout_prediction(law: Law, train, held) -> np.ndarray:
 def _median_error(predicted: np.ndarray, actual: np.ndarray) -> float:
     error = float(np.median(np.abs(predicted / actual - 1.0)))
     return error if math.isfinite(error) else math.inf
+
+
+def _finite_or_none(value: float) -> float | None:
+    return value if math.isfinite(value) else None

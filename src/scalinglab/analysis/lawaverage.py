@@ -1,8 +1,10 @@
 """``--law auto --average``: the candidate laws stacked by their held-out performance.
 
 Each candidate of :func:`~scalinglab.analysis.autolaw.choose_law` is fitted on
-every run and weighted by the inverse of its rolling-origin ``holdout_error``
-(laws that could not be scored get no weight):
+every run and weighted by the inverse of its rolling-origin ``median_error``, the
+median |relative error| of all its held-out predictions (laws that could not be
+scored or whose fit fails the diagnostics get no weight; the single choice ranks
+by ``holdout_error`` instead, the error per decade projected to the full fit):
 
 .. math::
 
@@ -26,8 +28,8 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from statistics import NormalDist
 from pathlib import Path
+from statistics import NormalDist
 
 import numpy as np
 
@@ -184,9 +186,11 @@ def load_average(path: str | Path) -> LawAverage:
         ranking=tuple(
             Candidate(
                 c["law"],
-                math.inf if c["holdout_error"] is None else c["holdout_error"],
+                _inf_if_none(c["holdout_error"]),
                 c["n_heldout"],
                 c["error"],
+                # Before median_error was stored, holdout_error was that median.
+                _inf_if_none(c.get("median_error", c["holdout_error"])),
             )
             for c in selection["ranking"]
         ),
@@ -194,6 +198,12 @@ def load_average(path: str | Path) -> LawAverage:
         folds=selection["folds"],
         levels=selection["levels"],
         notes=tuple(selection["notes"]),
+        default=selection.get("default"),
+        confidence=selection.get("confidence"),
     )
     fits = tuple(from_dict(f) for f in data["fits"])
     return LawAverage(fits, tuple(data["weights"][f.law.name] for f in fits), choice)
+
+
+def _inf_if_none(value: float | None) -> float:
+    return math.inf if value is None else value
