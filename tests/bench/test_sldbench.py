@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from scalinglab.bench.sldbench import _scores, run_sldbench
+from scalinglab.bench.sldbench import _groups_data_constrained, _scores, run_sldbench
 from scalinglab.errors import InputError
 from scalinglab.laws import get_law
 
@@ -54,18 +54,34 @@ def test_a_folder_without_tasks_is_an_input_error(tmp_path):
 
 
 @pytest.mark.realdata
+def test_data_constrained_columns_are_read_swapped(shared_data):
+    """Runs equal in the column "tokens" but not in "unique_tokens" differ in loss
+    (the 4.2B runs at tokens = 12B: 2.618 ... 2.527), so "unique_tokens" is D."""
+    [(train, test)] = _groups_data_constrained(shared_data / "sldbench_early")
+    D, U = (np.concatenate([train[k], test[k]]) for k in ("D", "U"))
+    assert np.all(D >= U) and np.sum(D > U) == 153
+    frame = pd.read_csv(
+        shared_data / "sldbench_early" / "data_constrained_scaling_law" / "data.csv"
+    )
+    same = frame[(frame["params"] == 4.2465e9) & (frame["tokens"] == 1.2e10)]
+    assert len(same) == 5 and np.all(np.diff(same["loss"]) < 0)
+
+
+@pytest.mark.realdata
 @pytest.mark.slow
 def test_every_early_task_against_its_human_law(shared_data):
-    """Measured: R^2 0.73 / 0.64 / 0.997 / 0.995 (data-constrained, MoE, mixture,
-    rectified); each is the human law itself, which we fit ourselves."""
+    """Measured R^2 ours / human: data-constrained 0.977 (chinchilla) / 0.960, MoE
+    0.640 / 0.640, mixture 0.997 / 0.997, rectified 0.995 / 0.995, lr_bsz 0.845
+    (lr_bsz) / 0.760 (steplaw_loss)."""
     tasks = {t.task: t for t in run_sldbench(shared_data / "sldbench_early")}
     assert len(tasks) == 5
     minimum = {
-        "data_constrained_scaling_law": 0.7,
+        "data_constrained_scaling_law": 0.95,
         "moe_scaling_law": 0.6,
         "domain_mixture_scaling_law": 0.99,
         "rectified_scaling_law": 0.99,
+        "lr_bsz_scaling_law": 0.7,
     }
     for name, floor in minimum.items():
         assert tasks[name].r2 >= tasks[name].human_r2 > floor, name
-    assert tasks["lr_bsz_scaling_law"].law is None
+    assert tasks["lr_bsz_scaling_law"].r2 > tasks["lr_bsz_scaling_law"].human_r2 + 0.05

@@ -6,21 +6,46 @@ on the training part with the default objective. We report, on the held-out
 part, R^2 (``1 - SSE / SST`` around the held-out mean, pooled over every
 held-out point of the task) and the median absolute relative error. ``law`` is
 our best law on the split; ``human_r2`` is the task's human-designed law, fitted
-the same way (it is in our registry for every task we run).
+the same way (from our registry, or :mod:`scalinglab.laws.lr_bsz` for lr_bsz).
 
 =========================  ==============================  ===================
 task                        split (held out)                human law
 =========================  ==============================  ===================
-data_constrained            U or N at or above its 2nd      data_constrained
-                            largest value                   (Muennighoff 2023)
+data_constrained            ``unique_tokens`` (D, see       data_constrained
+                            below) or N at or above its     (Muennighoff 2023)
+                            2nd largest value
 moe                         the largest dense size (1.3B),  clark2022
                             final checkpoints
 domain_mixture              each size's 6 ``eval`` mixtures mixing (Ye 2024), per
                                                             size and domain
 rectified                   819,200 examples, per model     rectified (Lin 2024)
-lr_bsz                      not run: no registered law of   Step Law (loss in
-                            the loss in lr and batch size   lr, bs, N, D)
+lr_bsz                      the largest size (1.07B), runs  steplaw_loss (Step
+                            within 10% of their (N, D)      Law's optimum in a
+                            cell's best loss                loss bowl)
 =========================  ==============================  ===================
+
+data_constrained: the file's ``unique_tokens`` and ``tokens`` columns are
+swapped. ``tokens`` never exceeds ``unique_tokens`` (182 of 182 rows), so read
+as labelled no run repeats data, the repetition half-life R_D* has no gradient
+(it stayed at its first start value, 2.0) and R_N* went to 0: the implausible
+fit. Yet runs that differ only in ``unique_tokens`` at equal ``tokens`` have
+different losses (4.2B params, ``tokens`` 12B: 2.618 at 36B down to 2.527 at
+84B; 14M params, ``tokens`` 100M: 7.28 at 100M down to 4.30 at 900B), which
+only fits ``unique_tokens`` being the tokens trained on: more epochs of the
+same unique data. Muennighoff's run names agree (``4b284b12b``: 4.2B params,
+84B tokens, 12B unique). We read D from ``unique_tokens`` and U from
+``tokens``; the split is SLDBench's, by the column named ``unique_tokens``.
+
+lr_bsz: the target is the smoothed final loss (Step Law's metric), the batch
+size is counted in tokens (sequences x 2048). Runs above 1.1x their cell's
+best loss are left out of training and scoring: they diverged or sit far up
+the walls, which a bowl around the optimum does not model (with them, every
+law scores R^2 near 0). The 117 rows the SLDBench copy adds to Step Law's
+data (1.07B at D = 1e13, no architecture) are left out: their losses are
+within 0.05 of the 1.07B model at 56.9B tokens, so D is not what it says
+(``sldbench_early/SOURCE.md``). SLDBench's own human law for this task is not
+in the shared data; ``steplaw_loss`` (:mod:`scalinglab.laws.lr_bsz`) stands in
+for it: Step Law's published optimum, floor and curvatures fitted.
 """
 
 from __future__ import annotations
@@ -35,11 +60,16 @@ import numpy as np
 
 from ..errors import InputError, ScalinglabError
 from ..fit.api import fit
+from ..laws.lr_bsz import lr_bsz_law, steplaw_loss_law
 
 __all__ = ["TASKS", "TaskScore", "run_sldbench"]
 
 # SLDBench's MoE split uses the final checkpoint of each model (step 249,000).
 MOE_FINAL_STEP = 249_000
+# lr_bsz: runs above this factor of their cell's best loss diverged (see above).
+LR_BSZ_WALL = 1.1
+# lr_bsz: the batch size column counts sequences of this many tokens.
+LR_BSZ_SEQUENCE = 2048
 # One fitting problem: (law inputs and loss for training, inputs and loss held out).
 Problem = tuple[dict[str, np.ndarray], dict[str, np.ndarray]]
 
@@ -51,22 +81,22 @@ class TaskScore:
     Attributes
     ----------
     task : the task's folder name.
-    law : our law with the best R^2 on the held-out split (None when not run).
+    law : our law with the best R^2 on the held-out split.
     r2, median_rel_error : that law's scores on the held-out split.
     human_law : the task's human-designed law.
     human_r2, human_median_rel_error : its scores, fitted the same way.
     scores : every law tried: name -> {"r2", "median_rel_error"}.
     n_train, n_heldout : points fitted and held out.
-    note : why the task was not run, or what the split pools.
+    note : what the split pools or leaves out.
     """
 
     task: str
-    law: str | None
-    r2: float | None
-    median_rel_error: float | None
+    law: str
+    r2: float
+    median_rel_error: float
     human_law: str
-    human_r2: float | None
-    human_median_rel_error: float | None
+    human_r2: float
+    human_median_rel_error: float
     scores: dict
     n_train: int
     n_heldout: int
@@ -80,9 +110,12 @@ def _groups_data_constrained(folder: Path) -> Iterator[Problem]:
     import pandas as pd
 
     frame = pd.read_csv(folder / "data_constrained_scaling_law" / "data.csv")
-    U, N = frame["unique_tokens"].to_numpy(float), frame["params"].to_numpy(float)
-    held = (U >= np.unique(U)[-2]) | (N >= np.unique(N)[-2])
-    arrays = {"N": N, "D": frame["tokens"].to_numpy(float), "U": U}
+    # The columns are swapped: "unique_tokens" holds the tokens trained on (D) and
+    # "tokens" the unique tokens (U); see the module notes. The split is SLDBench's,
+    # by the column it names.
+    D, N = frame["unique_tokens"].to_numpy(float), frame["params"].to_numpy(float)
+    held = (D >= np.unique(D)[-2]) | (N >= np.unique(N)[-2])
+    arrays = {"N": N, "D": D, "U": frame["tokens"].to_numpy(float)}
     yield _split(arrays, frame["loss"].to_numpy(float), held)
 
 
@@ -123,6 +156,25 @@ def _groups_rectified(folder: Path) -> Iterator[Problem]:
             yield _split({"D": sizes[keep]}, loss[keep], sizes[keep] == sizes.max())
 
 
+def _groups_lr_bsz(folder: Path) -> Iterator[Problem]:
+    import pandas as pd
+
+    frame = pd.read_csv(folder / "lr_bsz_scaling_law" / "dense_lr_bs_loss_sld.csv")
+    frame = frame[frame["h"].notna()]  # the 117 added rows (see the module notes)
+    loss = frame["smooth loss"].to_numpy(float)
+    best = frame.groupby(["N", "D"])["smooth loss"].transform("min").to_numpy()
+    near = loss <= LR_BSZ_WALL * best
+    frame, loss = frame[near], loss[near]
+    N = frame["N"].to_numpy(float)
+    arrays = {
+        "N": N,
+        "D": frame["D"].to_numpy(float),
+        "lr": frame["lr"].to_numpy(float),
+        "bs": frame["bs"].to_numpy(float) * LR_BSZ_SEQUENCE,
+    }
+    yield _split(arrays, loss, N == N.max())
+
+
 def _split(arrays: dict, loss: np.ndarray, held: np.ndarray) -> Problem:
     train = {k: v[~held] for k, v in arrays.items()} | {"loss": loss[~held]}
     test = {k: v[held] for k, v in arrays.items()} | {"loss": loss[held]}
@@ -132,7 +184,7 @@ def _split(arrays: dict, loss: np.ndarray, held: np.ndarray) -> Problem:
 @dataclass(frozen=True)
 class _Task:
     folder: str
-    groups: Callable[[Path], Iterator[Problem]] | None
+    groups: Callable[[Path], Iterator[Problem]]
     laws: tuple[str, ...]
     human: str
     note: str = ""
@@ -164,13 +216,15 @@ TASKS = {
     ),
     "lr_bsz_scaling_law": _Task(
         "lr_bsz_scaling_law",
-        None,
-        (),
-        "step_law",
-        "not run: the registry has no law of the loss in learning rate and batch "
-        "size (scalinglab hparams fits the optimal lr and batch size instead)",
+        _groups_lr_bsz,
+        ("lr_bsz", "steplaw_loss"),
+        "steplaw_loss",
+        "smoothed loss of runs within 10% of their cell's best; the 117 rows at "
+        "D = 1e13 left out",
     ),
 }
+# Laws of a task that are not in the registry (scalinglab.laws.lr_bsz).
+_LOCAL_LAWS = {"lr_bsz": lr_bsz_law, "steplaw_loss": steplaw_loss_law}
 
 
 def run_sldbench(folder: str | Path) -> list[TaskScore]:
@@ -193,10 +247,6 @@ def run_sldbench(folder: str | Path) -> list[TaskScore]:
 
 
 def _run_task(folder: Path, task: _Task) -> TaskScore:
-    if task.groups is None:
-        return TaskScore(
-            task.folder, None, None, None, task.human, None, None, {}, 0, 0, task.note
-        )
     problems = list(task.groups(folder))
     scores = {law: _score_law(law, problems) for law in task.laws}
     best = max(scores, key=lambda name: scores[name]["r2"])
@@ -222,7 +272,8 @@ def _score_law(law: str, problems: list[Problem]) -> dict:
         warnings.simplefilter("ignore")  # per-fit diagnostics; the scores say enough
         for train, test in problems:
             try:
-                result = fit(law, train, bootstrap=0)
+                spec = _LOCAL_LAWS[law]() if law in _LOCAL_LAWS else law
+                result = fit(spec, train, bootstrap=0)
             except ScalinglabError:
                 predicted.append(np.full(test["loss"].size, np.nan))
             else:
