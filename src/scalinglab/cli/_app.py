@@ -133,7 +133,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "mix": (
         "mix",
-        "Data mixtures: the proportions that minimise fitted mixing laws, within bounds.",
+        "Data mixtures: RegMix regressions (mix fit) and the proportions that minimise "
+        "fitted mixing laws or RegMix fits, within bounds (mix optimize).",
     ),
     "bench": (
         "bench",

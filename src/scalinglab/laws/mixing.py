@@ -52,6 +52,11 @@ def mixing_law(domains: tuple[str, ...] | list[str] = DEFAULT_DOMAINS) -> Law:
     Law
         Parameters ``c`` (loss floor), ``k`` and ``t_<domain>`` for all but the
         last domain (negative: more of that domain lowers this loss).
+
+    Notes
+    -----
+    No preset: the slopes depend on the domains and the target, and the shared
+    reference gives none of the paper's fitted values.
     """
     domains = tuple(domains)
     bad = [d for d in domains if not _NAME.match(d) or d in ("c", "k")]

@@ -38,7 +38,8 @@ def rectified_law() -> Law:
     ``D_l`` is the pre-learned data size: the fine-tuning data the pre-trained
     model is already worth, which flattens the curve at small ``D`` (the
     "pre-power phase") before the power law takes over. One fit per
-    pre-trained model and task. The paper gives no coefficients to preset.
+    pre-trained model and task. No preset: the shared reference (formulas.md,
+    SLDBench's SOURCE.md) gives none of the paper's coefficients.
     """
     return make_law(
         rectified,

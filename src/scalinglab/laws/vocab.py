@@ -38,7 +38,9 @@ def tao2024_law() -> Law:
     The loss is the unigram-normalised ``L_u``, which is negative, so the law's
     default objective is ``mse`` on the loss itself (log-loss objectives need
     positive losses). Data is counted in characters, not tokens, so that runs
-    with different vocabularies are comparable.
+    with different vocabularies are comparable. From the CLI, name the loss
+    unit so that negative losses are accepted: ``--loss-unit unigram_normalized``.
+    No preset: the approach-3 coefficients are not in the shared reference.
     """
     return make_law(
         tao2024,
