@@ -105,6 +105,34 @@ def test_many_tasks_and_their_average(invoke_json, table, tmp_path):
     assert found["tasks"]["average"]["metric"] == pytest.approx((a + b) / 2, abs=0.01)
 
 
+def test_many_tasks_draw_one_progress_count_over_every_tasks_bootstrap(
+    invoke, table, tmp_path, monkeypatch
+):
+    from contextlib import contextmanager
+
+    from scalinglab.cli import task as task_cli
+
+    seen = {"calls": []}
+
+    @contextmanager
+    def recording_bar(enabled, label):
+        seen["enabled"] = enabled
+        yield lambda done, total: seen["calls"].append((done, total))
+
+    monkeypatch.setattr(task_cli, "progress_bar", recording_bar)
+    _many_tasks(table, 2)
+    args = _fit_many(table, tmp_path / "tasks.json", "--bootstrap", "300")
+    code, _, err = invoke(*args)
+    assert code == 0 and seen["enabled"], err
+    # Each task: 2 steps x 300 replicates, refined in chunks of 250; task b's count
+    # follows task a's, over one total of 2 x 600.
+    assert seen["calls"] == [
+        (offset + done, 1200) for offset in (0, 600) for done in (250, 300, 550, 600)
+    ]
+    code, _, _ = invoke(*args, "--json")
+    assert code == 0 and seen["enabled"] is False
+
+
 def test_validate_scores_held_out_runs(invoke_json, table):
     found = invoke_json(
         "task",

@@ -161,7 +161,10 @@ def fit_cmd(
         payload = fits[metric].to_dict()
     else:
         names = [t.strip() for t in only.split(",") if t.strip()] if only else None
-        fits = _fit_many(data, tasks, task_loss, names, average, chances, options)
+        with progress_bar(not json_out, "task fit (joint bootstraps)") as progress:
+            fits = _fit_many(
+                data, tasks, task_loss, names, average, chances, options, progress
+            )
         payload = {
             "format": MULTI_FORMAT,
             "tasks": {k: f.to_dict() for k, f in fits.items()},
@@ -181,7 +184,9 @@ def fit_cmd(
     err_console().print(f"[dim]fit saved to {output}[/dim]")
 
 
-def _fit_many(data, tasks, task_loss, only, average, chances, options) -> dict:
+def _fit_many(
+    data, tasks, task_loss, only, average, chances, options, progress
+) -> dict:
     """One fit per task the glob matches (and their average), each at its chance."""
     from ..downstream._data import load_frame
     from ..downstream.many import (
@@ -200,7 +205,7 @@ def _fit_many(data, tasks, task_loss, only, average, chances, options) -> dict:
     levels = task_chances(pairs, table, default=options["chance"], error=error)
     if average:
         frame, pairs, levels[AVERAGE] = with_average(frame, pairs, levels)
-    return fit_tasks(frame, pairs, chances=levels, **options)
+    return fit_tasks(frame, pairs, chances=levels, progress=progress, **options)
 
 
 def _plot_first(fits: dict, data: Path, path: Path, *, many: bool) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -92,10 +93,15 @@ def fit_tasks(
     tasks: dict[str, tuple[str, str]],
     *,
     chances: dict[str, float | None] | None = None,
+    progress: Callable[[int, int], None] | None = None,
     **options: Any,
 ) -> dict[str, TaskFit]:
     """:func:`~scalinglab.downstream.fit_task` for every task ``name -> (task loss, metric)``
-    on one table, each with its chance level from ``chances`` (by name)."""
+    on one table, each with its chance level from ``chances`` (by name).
+
+    ``progress(done, total)`` counts joint-bootstrap refits over every task, one
+    monotone total (each task's count offset by the tasks before it).
+    """
     frame, _ = load_frame(data)
     chances = chances or {}
     return {
@@ -105,10 +111,20 @@ def fit_tasks(
             metric=m,
             chance=chances.get(name, options.get("chance")),
             name=name,
+            progress=_task_progress(progress, i, len(tasks)),
             **{k: v for k, v in options.items() if k != "chance"},
         )
-        for name, (tl, m) in tasks.items()
+        for i, (name, (tl, m)) in enumerate(tasks.items())
     }
+
+
+def _task_progress(
+    progress: Callable[[int, int], None] | None, index: int, tasks: int
+) -> Callable[[int, int], None] | None:
+    """Task ``index``'s ``(done, total)`` as a count over all ``tasks`` equal-sized fits."""
+    if progress is None:
+        return None
+    return lambda done, total: progress(index * total + done, tasks * total)
 
 
 def read_chances(path: Any) -> dict[str, float]:
