@@ -311,25 +311,26 @@ class _Folds:
         y = np.log(np.maximum(tau, TINY))
         w = np.where(drawn, self.shares[:, None], 0.0)
         x = self.shares[:, None]
-        x_mean = (w * x).sum(0) / w.sum(0)
-        y_mean = (w * y).sum(0) / w.sum(0)
-        spread = (w * (x - x_mean) ** 2).sum(0)
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with np.errstate(divide="ignore", invalid="ignore"):  # NaN: no fold drawn
+            x_mean = (w * x).sum(0) / w.sum(0)
+            y_mean = (w * y).sum(0) / w.sum(0)
+            spread = (w * (x - x_mean) ** 2).sum(0)
             slope = (w * (x - x_mean) * (y - y_mean)).sum(0) / spread
         slope = np.where(drawn.sum(0) >= TREND_FOLDS, slope, 0.0)
         return np.exp(y_mean + slope * (1.0 - x_mean))
 
     def confidence(self, challenger: Candidate, default: Candidate, seed: int) -> float:
         """Share of run resamples in which ``challenger`` scores below ``default``
-        (both laws' errors on the same resampled runs: a paired comparison)."""
+        (both laws' errors on the same resampled runs: a paired comparison). A
+        resample that draws no held-out row scores neither and is not counted."""
         rng = np.random.default_rng(seed)
         n_runs = int(self.runs.max()) + 1
         drawn = rng.multinomial(n_runs, np.full(n_runs, 1.0 / n_runs), RESAMPLES)
         counts = drawn[:, self.runs].astype(float)
-        ahead = self.score(challenger.log_errors, counts) < self.score(
-            default.log_errors, counts
-        )
-        return float(ahead.mean())
+        ours = self.score(challenger.log_errors, counts)
+        theirs = self.score(default.log_errors, counts)
+        scored = np.isfinite(ours) & np.isfinite(theirs)
+        return float(np.mean(ours[scored] < theirs[scored]))
 
 
 def _score(
