@@ -4,6 +4,7 @@ no row lost or duplicated)."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 from dataclasses import asdict, dataclass
@@ -156,3 +157,175 @@ def test_cli_executor_options_need_the_slurm_executor(tmp_path):
         ],
     )
     assert out.exit_code == 1 and "slurm executor only" in str(out.exception)
+
+
+@pytest.mark.parametrize(
+    ("options", "device"),
+    [
+        ({}, "cpu"),
+        ({"gpus_per_node": 1}, "cuda"),
+        ({"slurm_gpus_per_task": "2"}, "cuda"),
+        ({"slurm_gres": "gpu:a100:1"}, "cuda"),
+        ({"gpus_per_node": 0}, "cpu"),
+        ({"gpus_per_node": 1, "device": "auto"}, "auto"),
+    ],
+)
+def test_jobs_that_ask_for_gpus_train_on_cuda(options, device):
+    executor = make_executor("slurm", options={"cluster": "local", **options})
+    assert executor.device == device and "device" not in executor.options
+
+
+def test_an_unknown_device_is_refused():
+    with pytest.raises(ScalinglabError, match="device must be one of"):
+        make_executor("slurm", options={"device": "tpu"})
+
+
+def real_text(path):
+    import inspect
+    import json as json_module
+    import pathlib
+    import textwrap
+
+    sources = (inspect.getsource(m) for m in (json_module, pathlib, textwrap))
+    path.write_text("\n\n".join(sources))
+    return path
+
+
+def tiny_plan(tmp_path):
+    from scalinglab.plan import ladder
+
+    corpus = real_text(tmp_path / "text.txt")
+    return ladder(
+        (3e4, 4.5e4),
+        2,
+        (3, 6),
+        corpus=str(corpus),
+        eval_tokens=2048,
+        evals_per_run=4,
+        lr_scale=0.3,
+    )
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_a_gpu_job_without_a_gpu_fails_with_the_trainers_message(tmp_path):
+    torch = pytest.importorskip("torch")
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is visible: the job would train on it")
+    plan = tiny_plan(tmp_path)
+    plan = dataclasses.replace(plan, runs=plan.runs[:1])
+    report = run_study(
+        plan,
+        tmp_path / "s",
+        executor="slurm",
+        executor_options={**LOCAL, "gpus_per_node": 1},
+        progress=False,
+    )
+    (message,) = report.failed.values()
+    assert "device 'cuda' was requested but torch sees no CUDA GPU" in message
+
+
+def job_pids(folder):
+    """Process ids of the local jobs (submitit's local job id is the process id)."""
+    return {int(p.name.split("_")[0]) for p in folder.glob("*_submitted.pkl")}
+
+
+def running_steps(db_path):
+    import sqlite3
+
+    if not db_path.exists():
+        return {}
+    db = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=5)
+    try:
+        return dict(
+            db.execute(
+                "SELECT r.run_id, MAX(m.step) FROM runs r JOIN metrics m USING (run_id)"
+                " WHERE r.state = 'running' GROUP BY r.run_id"
+            )
+        )
+    except sqlite3.OperationalError:  # tables not created yet
+        return {}
+    finally:
+        db.close()
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_builtin_trainer_jobs_killed_mid_run_resume_to_the_local_pools_rows(tmp_path):
+    """The real trainer in Slurm jobs (submitit's local backend, job-array options
+    given): every job is SIGKILLed once a run has stored rows past its step-10
+    checkpoint (a node failure); running the plan again resumes the killed runs from
+    their checkpoints. The study then holds exactly the rows and final losses of the
+    same plan run by the local process pool, bit for bit."""
+    import os
+    import signal
+    import threading
+    import time
+
+    pytest.importorskip("torch")
+    plan = tiny_plan(tmp_path)
+    options = {**LOCAL, "slurm_array_parallelism": 4, "slurm_partition": "gpu"}
+    study = tmp_path / "slurm-study"
+    first = []
+    driver = threading.Thread(
+        target=lambda: first.append(
+            run_study(
+                plan,
+                study,
+                executor="slurm",
+                executor_options=options,
+                checkpoint_every=10,
+                progress=False,
+            )
+        )
+    )
+    driver.start()
+    deadline = time.monotonic() + 600
+    steps = {r.run_id: r.steps for r in plan.runs}
+    while time.monotonic() < deadline and driver.is_alive():
+        running = running_steps(study / "study.sqlite")
+        if any(15 <= step < steps[r] - 2 for r, step in running.items()):
+            break
+        time.sleep(0.05)
+    assert driver.is_alive(), "the sweep ended before any run reached step 15"
+    killed_at = running_steps(study / "study.sqlite")
+    for pid in job_pids(study / "slurm"):
+        os.kill(pid, signal.SIGKILL)  # finished jobs are unreaped children: no error
+    driver.join()
+    (report,) = first
+    assert report.failed and report.finished + len(report.failed) == len(plan.runs)
+
+    again = run_study(
+        plan, study, executor="slurm", executor_options=options, progress=False
+    )
+    assert (again.finished, again.failed) == (len(plan.runs), {})
+    reference = run_study(
+        plan,
+        tmp_path / "local",
+        workers=2,
+        threads=1,
+        checkpoint_every=10,
+        progress=False,
+    )
+    assert reference.finished == len(plan.runs)
+
+    def rows(path):
+        with Study.open(path) as s:
+            stored = [
+                {k: v for k, v in r.items() if k != "wall_time"}
+                for r in s.metric_rows()
+            ]
+            return stored, {r["run_id"]: r for r in s.runs()}
+
+    (slurm_rows, slurm_runs), (local_rows, local_runs) = (
+        rows(study),
+        rows(tmp_path / "local"),
+    )
+    assert slurm_rows == local_rows
+    for run_id in report.failed:
+        assert slurm_runs[run_id]["attempts"] == 2
+        resumed = slurm_runs[run_id]["result"]["resumed_from_step"]
+        if killed_at.get(run_id, 0) > 10:
+            assert resumed is not None and resumed >= 10
+    for run_id, run in slurm_runs.items():
+        assert run["final_loss"] == local_runs[run_id]["final_loss"]

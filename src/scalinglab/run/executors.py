@@ -73,6 +73,9 @@ class Task:
         External-command template, or None for the built-in trainer.
     study_dir
         The study directory (external commands write their metrics file there).
+    device
+        The built-in trainer's device ("cuda" in Slurm jobs that ask for GPUs);
+        None keeps the config's ("cpu").
     """
 
     run_id: str
@@ -84,6 +87,7 @@ class Task:
     checkpoint_every: int | None = None
     command: str | None = None
     study_dir: str | None = None
+    device: str | None = None
 
 
 def threads_per_worker(cores: int, workers: int) -> int:

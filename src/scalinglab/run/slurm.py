@@ -12,6 +12,13 @@ on a file system the compute nodes share.
 ``cluster`` picks submitit's backend (``"slurm"`` by default, ``"local"`` runs
 the jobs as local processes, which is how the tests exercise this executor).
 Job logs go to ``STUDY/slurm/``.
+
+GPU selection: a job that asks for GPUs (``gpus_per_node``, ``slurm_gpus_per_node``,
+``slurm_gpus_per_task`` > 0, or ``slurm_gres`` naming a gpu) trains the built-in
+model on ``cuda`` (the GPU Slurm assigned it through ``CUDA_VISIBLE_DEVICES``);
+others on the CPU. The key ``device`` (``cpu``, ``cuda`` or ``auto``) overrides.
+Job arrays: every call submits its runs as one array; ``slurm_array_parallelism``
+caps how many run at once (submitit's default is 256).
 """
 
 from __future__ import annotations
@@ -30,6 +37,9 @@ __all__ = ["SlurmExecutor"]
 
 #: Seconds between polls of the jobs and their journals.
 POLL_SECONDS = 0.5
+#: Options whose positive value asks for GPUs.
+_GPU_OPTIONS = ("gpus_per_node", "slurm_gpus_per_node", "slurm_gpus_per_task")
+_DEVICES = ("cpu", "cuda", "auto")
 
 
 def _job_body(trial: Trial, task: Task) -> dict:
@@ -44,7 +54,8 @@ class SlurmExecutor:
     ----------
     options
         Passed to ``submitit.AutoExecutor.update_parameters``; ``cluster`` (slurm,
-        local or debug) chooses the backend.
+        local or debug) chooses the backend and ``device`` the built-in trainer's
+        device (default: ``cuda`` when the options ask for GPUs, else ``cpu``).
     threads
         CPU threads per run (``cpus_per_task`` unless ``options`` sets it); default 1.
     """
@@ -56,6 +67,11 @@ class SlurmExecutor:
     ) -> None:
         self.options = dict(options or {})
         self.cluster = self.options.pop("cluster", None)
+        self.device = self.options.pop("device", None) or _default_device(self.options)
+        if self.device not in _DEVICES:
+            raise ScalinglabError(
+                f"--executor-options device must be one of {_DEVICES}; got {self.device!r}."
+            )
         self.threads = threads or int(self.options.get("cpus_per_task", 1))
 
     def plan_threads(self, n_tasks: int) -> tuple[int, int]:
@@ -66,7 +82,8 @@ class SlurmExecutor:
         """Submit the tasks as one job array and yield their events as they happen."""
         if not tasks:
             return
-        jobs = self._submit(trial, [replace(t, threads=self.threads) for t in tasks])
+        tasks = [replace(t, threads=self.threads, device=self.device) for t in tasks]
+        jobs = self._submit(trial, tasks)
         try:
             yield from _follow(jobs)
         finally:
@@ -91,6 +108,19 @@ class SlurmExecutor:
                 (executor.submit(_job_body, trial, task), task) for task in tasks
             ]
         return {task.run_id: (job, task) for job, task in submitted}
+
+
+def _default_device(options: dict[str, Any]) -> str:
+    """``cuda`` when the job asks for GPUs, else ``cpu``."""
+    gpus = any(_positive(options.get(k)) for k in _GPU_OPTIONS)
+    return "cuda" if gpus or "gpu" in str(options.get("slurm_gres", "")) else "cpu"
+
+
+def _positive(value: Any) -> bool:
+    try:
+        return int(value) > 0
+    except (TypeError, ValueError):
+        return False
 
 
 def _follow(jobs: dict[str, tuple[Any, Task]]) -> Iterator[Event]:

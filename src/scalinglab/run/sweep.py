@@ -258,6 +258,7 @@ def builtin_trial(task: Task, emit: Any) -> dict[str, Any]:
         emit=emit,
         checkpoint_path=task.checkpoint_path,
         checkpoint_every=task.checkpoint_every,
+        device=task.device,
         snapshots={
             s: snapshot_path(folder, task.run_id, s)
             for s in getattr(spec, "snapshot_steps", None) or ()
