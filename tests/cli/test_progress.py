@@ -93,6 +93,19 @@ def test_a_bar_is_drawn_on_a_terminal_once_the_work_outlasts_the_delay():
     assert "demo work" not in quick
 
 
+def test_a_call_may_rename_the_bar_for_work_in_named_steps():
+    steps = (
+        "import time\n"
+        "from scalinglab.cli._common import progress_bar\n"
+        "with progress_bar(True, 'steps', delay=0.0) as progress:\n"
+        "    for done, name in enumerate(('first', 'second')):\n"
+        "        progress(done, 2, label=f'work: {name}')\n"
+        "        time.sleep(0.3)\n"
+    )
+    _, shown = _under_pty([sys.executable, "-c", steps])
+    assert "work: first" in shown and "work: second" in shown and "━" in shown
+
+
 def test_fit_reports_monotone_progress_ending_at_the_replicates():
     calls = []
     fit(

@@ -178,6 +178,29 @@ def test_command_writes_the_report(invoke, ladder_csv, tmp_path):
     assert "Ranked by held-out median |error|" in section(html, "comparison")
 
 
+def test_command_counts_its_steps_on_the_shared_progress_bar(
+    invoke, ladder_csv, tmp_path, monkeypatch
+):
+    from contextlib import contextmanager
+
+    from scalinglab.cli import report as report_cli
+    from scalinglab.report.build import STEPS
+
+    seen = {"calls": []}
+
+    @contextmanager
+    def recording_bar(enabled, label, delay):
+        seen["enabled"] = enabled
+        yield lambda done, total, label: seen["calls"].append((done, total, label))
+
+    monkeypatch.setattr(report_cli, "progress_bar", recording_bar)
+    args = ["--N", "params", "--D", "tokens", "--loss", "loss", "--run", "name"]
+    args += ["--bootstrap", "20", "--validation-bootstrap", "20"]
+    code, _, err = invoke("report", ladder_csv, *args, "-o", str(tmp_path / "r.html"))
+    assert code == 0 and seen["enabled"], err
+    assert seen["calls"] == [(i, 5, f"report: {s}") for i, s in enumerate(STEPS)]
+
+
 def test_reading_warnings_are_shown_apart_from_notes(tmp_path):
     from scalinglab.report.build import render
     from scalinglab.report.sections import data_section

@@ -74,7 +74,8 @@ def progress_bar(
     Parameters
     ----------
     enabled : False for ``--json`` (and when the command has no long work).
-    label : the bar's description, e.g. ``"bootstrap"``.
+    label : the bar's description, e.g. ``"bootstrap"``; a call may replace it with
+        ``progress(done, total, label="report: validating")`` (work done in named steps).
     delay : seconds the work must last before the bar appears, so quick work prints nothing.
 
     Yields
@@ -91,7 +92,7 @@ def progress_bar(
 
     started, state = time.perf_counter(), {}
 
-    def update(done: int, total: int) -> None:
+    def update(done: int, total: int, label: str = label) -> None:
         if "bar" not in state and done < total:
             if time.perf_counter() - started < delay:
                 return
@@ -106,7 +107,9 @@ def progress_bar(
             state["bar"].start()
             state["task"] = state["bar"].add_task(label, total=total)
         if "bar" in state:
-            state["bar"].update(state["task"], completed=done, total=total)
+            state["bar"].update(
+                state["task"], completed=done, total=total, description=label
+            )
 
     try:
         yield update

@@ -11,7 +11,7 @@ import typer
 
 from ..errors import ScalinglabError
 from ._app import app
-from ._common import print_json
+from ._common import print_json, progress_bar
 from ._options import (
     COpt,
     DOpt,
@@ -164,13 +164,13 @@ def _quote(arg: str) -> str:
 
 @contextmanager
 def _steps(enabled: bool) -> Iterator[Callable[[str], None] | None]:
-    """A spinner on stderr naming the current step; off with --json or when stderr is not a
-    terminal."""
-    from rich.console import Console
+    """The shared progress bar (:func:`~scalinglab.cli._common.progress_bar`) counting
+    the report's steps and naming the current one; off with --json or when stderr is
+    not a terminal."""
+    from ..report.build import STEPS
 
-    console = Console(stderr=True)
-    if not (enabled and console.is_terminal):
-        yield None
-        return
-    with console.status("report") as status:
-        yield lambda name: status.update(f"report: {name}")
+    with progress_bar(enabled, "report", delay=0.0) as bar:
+        if bar is None:
+            yield None
+            return
+        yield lambda name: bar(STEPS.index(name), len(STEPS), label=f"report: {name}")

@@ -24,6 +24,8 @@ __all__ = ["Report", "build_report", "load_runs", "write_report"]
 
 # Bootstrap replicates of the IsoFLOP and envelope exponents (as `scalinglab envelope`).
 APPROACH_REPLICATES = 200
+#: The report's steps, in the order ``build_report`` reports them to ``progress``.
+STEPS = ("fitting", "fit figures", "validating", "frontier", "approaches")
 _NUMBER = re.compile(r"[-+0-9.,e%x\[\] ]+|inf|-inf|yes|no")
 
 
@@ -130,7 +132,7 @@ def build_report(
     read_warnings : warnings raised while reading the table (shown in the data section).
     study : ``{"path", "plan"}`` when the runs come from a study folder.
     command : the command line that made the report (for provenance).
-    progress : called with the name of each step as it starts.
+    progress : called with the name of each step (:data:`STEPS`, in order) as it starts.
 
     Returns
     -------
