@@ -19,6 +19,7 @@ from scalinglab import fit
 from scalinglab.analysis.chinchilla_approaches import chinchilla_approaches
 from scalinglab.analysis.compare import compare
 from scalinglab.analysis.envelope import envelope
+from scalinglab.analysis.isoflop import isoflop
 from scalinglab.analysis.lawaverage import fit_average
 from scalinglab.analysis.validation import compare_laws, make_splits, validate
 from scalinglab.cli._common import progress_bar
@@ -156,6 +157,39 @@ def test_cli_fit_draws_a_bar_on_a_terminal_and_json_stays_clean(tmp_path):
     out, quiet = _under_pty([*args, "--json"])
     assert "━" not in quiet
     assert json.loads(out)["law"]["name"] == "chinchilla"
+
+
+def test_isoflop_counts_its_budget_profiles(invoke, tmp_path, monkeypatch):
+    from contextlib import contextmanager
+
+    from scalinglab.cli import approaches
+
+    C = np.repeat([1e18, 1e19, 1e20, 1e21], 9)
+    N = np.concatenate(
+        [
+            np.geomspace(c**0.5 / 30, c**0.5 / 0.3, 9) / 4
+            for c in (1e18, 1e19, 1e20, 1e21)
+        ]
+    )
+    L = 1.7 + 400 * N**-0.34 + 410 * (C / (6 * N)) ** -0.34
+    calls = []
+    isoflop(N, C / (6 * N), C, L, draws=50, progress=lambda d, t: calls.append((d, t)))
+    assert calls == [(1, 4), (2, 4), (3, 4), (4, 4)]
+
+    seen = {"calls": []}
+
+    @contextmanager
+    def recording_bar(enabled, label):
+        seen["enabled"] = enabled
+        yield lambda done, total: seen["calls"].append((done, total))
+
+    monkeypatch.setattr(approaches, "progress_bar", recording_bar)
+    path = tmp_path / "iso.csv"
+    pd.DataFrame({"N": N, "C": C, "loss": L}).to_csv(path, index=False)
+    code, _, err = invoke("isoflop", str(path), "--draws", "50")
+    assert code == 0 and seen["enabled"] and seen["calls"] == calls, err
+    code, _, _ = invoke("isoflop", str(path), "--draws", "50", "--json")
+    assert code == 0 and seen["enabled"] is False
 
 
 def test_envelope_and_the_three_approaches_count_their_bootstraps():

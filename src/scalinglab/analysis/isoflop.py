@@ -32,6 +32,7 @@ seed-noise bootstrap; code: formll/resolving-scaling-law-discrepancies).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -418,6 +419,7 @@ def isoflop(
     noise: float = PORIAN_NOISE,
     draws: int = 1000,
     seed: int = 0,
+    progress: Callable[[int, int], None] | None = None,
 ) -> IsoFlopResult:
     """Chinchilla approach 2: per-budget loss profiles in log N, then N_opt ~ C^a, D_opt ~ C^b.
 
@@ -442,6 +444,7 @@ def isoflop(
         OpenWebText2). Measure it on your runs (repeat a size with other seeds).
     draws : stage-1 coefficient draws and stage-2 replicates.
     seed : seeds the draws; results are deterministic for a given seed.
+    progress : called as ``progress(done, total)`` with budget profiles fitted.
 
     Returns
     -------
@@ -468,8 +471,8 @@ def isoflop(
     N, D, C, loss = (np.asarray(v, dtype=float) for v in (N, D, C, loss))
     labels = group_budgets(C, rtol=rtol) if budget is None else _labels(budget)
     rng = np.random.default_rng(seed)
-    profiles = []
-    for label in np.unique(labels):
+    profiles, budgets = [], np.unique(labels)
+    for label in budgets:
         rows = _window(labels == label, N, loss, window)
         c = float(np.exp(np.mean(np.log(C[rows]))))
         logs = (np.log(N[rows]), np.log(D[rows]), loss[rows])
@@ -479,6 +482,8 @@ def isoflop(
             )
         else:
             profiles.append(_profile(c, *logs, profile=profile, draws=draws, rng=rng))
+        if progress is not None:
+            progress(len(profiles), budgets.size)
     profiles.sort(key=lambda p: p.C)
     used = [p for p in profiles if p.used]
     if len(used) < 3:

@@ -82,16 +82,18 @@ def isoflop(
 
     runs = load_runs(data, N, D, C, loss, run, N_kind, where).final()
     labels = runs.frame[budget].to_numpy() if budget else None
-    result = run_isoflop(
-        *(runs.array(k) for k in ("N", "D", "C", "loss")),
-        budget=labels,
-        rtol=rtol,
-        profile=profile,
-        window=window,
-        noise=noise,
-        draws=draws,
-        seed=seed,
-    )
+    with progress_bar(not as_json, "isoflop (budget profiles)") as progress:
+        result = run_isoflop(
+            *(runs.array(k) for k in ("N", "D", "C", "loss")),
+            budget=labels,
+            rtol=rtol,
+            profile=profile,
+            window=window,
+            noise=noise,
+            draws=draws,
+            seed=seed,
+            progress=progress,
+        )
     if plot is not None:
         from ..plot.approaches import isoflop_figure
 
