@@ -20,11 +20,13 @@ faster than the distance scores worse than one whose error stays in proportion,
 and ``holdout_error`` reads as the relative error one decade beyond the data.
 
 The default law (``chinchilla``, else the scored law with the fewest free
-parameters) is left only for a law that beats it beyond the noise of the
-folds: the runs are resampled (a paired run bootstrap of both laws' held-out
-errors, :data:`RESAMPLES` draws, seeded) and the challenger must score lower
-in at least :data:`CONFIDENT` of them. Otherwise the default is kept, and the
-notes say so. Candidates whose fit on every run is at a parameter bound or did
+parameters) is left only for a law that beats it clearly and beyond the noise
+of the folds: its error per decade must be at least :data:`CLOSE` lower (not a
+near tie), and when the runs are resampled (a paired run bootstrap of both
+laws' held-out errors, :data:`RESAMPLES` draws, seeded; the fold fits are not
+redone, so this is the noise of the held-out runs, not of the fits) it must
+score lower in at least :data:`CONFIDENT` of them. Otherwise the default is
+kept, and the notes say so. Candidates whose fit on every run is at a parameter bound or did
 not converge are not scored (the notes name why): their extrapolations rest on
 a fit the diagnostics already flag.
 
@@ -232,7 +234,7 @@ def choose_law(
     confidence = None
     if best.law != default.law:
         confidence = folds.confidence(best, default, seed)
-    chosen = best if confidence is not None and confidence >= CONFIDENT else default
+    chosen, kept = _decide(best, default, confidence)
     margin = _margin(ranking, chosen)
     return LawChoice(
         law=chosen.law,
@@ -240,7 +242,7 @@ def choose_law(
         margin=margin,
         folds=len(splits),
         levels=levels,
-        notes=tuple(_notes(ranking, chosen, default, margin, confidence, levels)),
+        notes=tuple(_notes(ranking, chosen, kept, margin, confidence, levels)),
         default=default.law,
         confidence=confidence,
     )
@@ -376,30 +378,52 @@ def _margin(ranking: Sequence[Candidate], chosen: Candidate) -> float | None:
     others = [c for c in ranking if c.error is None and c.law != chosen.law]
     if not others:
         return None
-    if chosen.holdout_error == 0:
-        return math.inf
-    return float(others[0].holdout_error / chosen.holdout_error - 1.0)
+    return float(_ratio(others[0].holdout_error, chosen.holdout_error) - 1.0)
 
 
-def _notes(ranking, chosen, default, margin, confidence, levels: int) -> list:
+def _decide(
+    best: Candidate, default: Candidate, confidence: float | None
+) -> tuple[Candidate, str | None]:
+    """The chosen law and, when ``default`` is kept against a better-scoring law, why.
+
+    ``best`` replaces ``default`` only when its error per decade is at least
+    :data:`CLOSE` lower (not a near tie) and it scored lower in at least
+    :data:`CONFIDENT` of the paired run resamples (beyond the noise of the folds).
+    """
+    if confidence is None:
+        return best, None
+    lead = _ratio(default.holdout_error, best.holdout_error) - 1.0
+    if lead < CLOSE:
+        return default, (
+            f"{default.law}'s error per decade is only {lead:.0%} above {best.law}'s, "
+            f"a near tie (leaving the default needs {CLOSE:.0%})"
+        )
+    if confidence < CONFIDENT:
+        return default, (
+            f"{best.law} scored {lead:.0%} better than {default.law} but in only "
+            f"{confidence:.0%} of {RESAMPLES} run resamples (needs {CONFIDENT:.0%}): "
+            "not beyond the noise of the folds"
+        )
+    return best, None
+
+
+def _ratio(value: float, other: float) -> float:
+    return math.inf if other == 0 else value / other
+
+
+def _notes(ranking, chosen, kept, margin, confidence, levels: int) -> list:
     notes = []
     if levels < FEW_LEVELS:
         notes.append(
             f"only {levels} compute levels: the ranking rests on few held-out points; "
             "treat the choice as a hint, not a finding"
         )
-    best = ranking[0]
-    if confidence is not None and chosen.law == default.law:
-        notes.append(
-            f"{best.law} scored {1 - best.holdout_error / default.holdout_error:.0%} "
-            f"lower than {default.law} but beat it in only {confidence:.0%} of "
-            f"{RESAMPLES} run resamples (needs {CONFIDENT:.0%}): not beyond the "
-            f"noise of the folds, so the default {default.law} is kept"
-        )
+    if kept is not None:
+        notes.append(f"{kept}, so the default {chosen.law} is kept")
     elif confidence is not None:
         notes.append(
-            f"{best.law} beat the default {default.law} in {confidence:.0%} of "
-            f"{RESAMPLES} run resamples"
+            f"{chosen.law} beat the default in {confidence:.0%} of {RESAMPLES} run "
+            "resamples"
         )
     if margin is not None and 0 <= margin < CLOSE:
         notes.append(
@@ -424,6 +448,7 @@ class ChoiceCheck:
     n_heldout : rows held out.
     average_error : the same error of ``--average`` (the candidates weighted by
         :func:`inverse_error_weights`).
+    choice : the ranking auto made from the other rows.
     """
 
     chosen: str
@@ -432,6 +457,7 @@ class ChoiceCheck:
     best: str
     n_heldout: int
     average_error: float
+    choice: LawChoice
 
     def to_dict(self) -> dict:
         return {
@@ -442,6 +468,9 @@ class ChoiceCheck:
             "errors": dict(self.errors),
             "n_heldout": self.n_heldout,
             "average_error": self.average_error,
+            "ranked_first": self.choice.ranking[0].law,
+            "default": self.choice.default,
+            "confidence": self.choice.confidence,
         }
 
 
@@ -474,6 +503,7 @@ def check_choice(
         best,
         int(split.heldout.sum()),
         _median_error(average, actual),
+        choice,
     )
 
 

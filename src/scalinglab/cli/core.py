@@ -64,7 +64,8 @@ def fit(
     law: str = typer.Option(
         "chinchilla",
         help="Law name (see `scalinglab laws`), a formula string, or 'auto': the "
-        "registered law that extrapolated best on these runs (rolling origin by C).",
+        "registered law that extrapolated best on these runs (rolling origin by C); "
+        "chinchilla unless another beats it in 95% of run resamples.",
     ),
     N: Optional[str] = NOpt,
     D: Optional[str] = DOpt,
@@ -108,8 +109,8 @@ def fit(
     ),
     average: bool = flag(
         "--average",
-        "With --law auto: stack the candidate laws weighted by inverse held-out error; "
-        "intervals include the spread between laws.",
+        "With --law auto: stack the candidate laws weighted by inverse median held-out "
+        "error; intervals include the spread between laws.",
     ),
     fix: Optional[list[str]] = typer.Option(
         None, "--fix", help="Hold a parameter: NAME=VALUE (repeatable)."
@@ -247,14 +248,28 @@ def _print_choice(choice) -> None:
     table = new_table(
         f"--law auto: laws ranked by rolling-origin extrapolation error "
         f"({choice.folds} folds over {choice.levels} compute levels)",
-        ["law", "held-out median |rel error|", "predictions"],
+        ["law", "error per decade", "median |rel error|", "predictions"],
     )
     for c in choice.ranking:
-        error = "not fitted" if c.error else f"{c.holdout_error:.2%}"
-        table.add_row(c.law, error, str(c.n_heldout))
+        scored = c.error is None
+        table.add_row(
+            c.law,
+            f"{c.holdout_error:.2%}" if scored else "not scored",
+            f"{c.median_error:.2%}" if scored else "",
+            str(c.n_heldout),
+        )
     console().print(table)
-    margin = "" if choice.margin is None else f" by a margin of {choice.margin:.0%}"
-    console().print(f"chosen: {choice.law}{margin} (fitted on every run below)")
+    margin = "" if choice.margin is None else f", margin {choice.margin:+.0%}"
+    confidence = (
+        ""
+        if choice.confidence is None
+        else f", {choice.ranking[0].law} beat it in {choice.confidence:.0%} of run "
+        "resamples"
+    )
+    console().print(
+        f"chosen: {choice.law} (default {choice.default}{confidence}{margin}; "
+        "fitted on every run below)"
+    )
     for note in choice.notes:
         console().print(f"[yellow]{note}[/yellow]")
 
