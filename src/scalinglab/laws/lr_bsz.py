@@ -59,8 +59,8 @@ def _settings(fixed_optimum: bool) -> dict:
         "alpha": dict(init=0.34, lower=0.0, upper=3.0, grid=EXPONENT_GRID),
         "B": dict(init=400.0, lower=0.0, log=True, grid=LOG_SCALE_GRID),
         "beta": dict(init=0.28, lower=0.0, upper=3.0, grid=EXPONENT_GRID),
-        "c": dict(init=0.02, lower=0.0, upper=10.0),
-        "d": dict(init=0.02, lower=0.0, upper=10.0),
+        "c": dict(init=0.02, lower=0.0, log=True),
+        "d": dict(init=0.02, lower=0.0, log=True),
         **optimum,
     }
 
