@@ -45,6 +45,10 @@ def test_domains_errors_exit_1_naming_the_column(tmp_path, invoke):
     data = str(tmp_path / "mixes.csv")
     code, _, err = invoke("fit", data, "--law", "mixing", "--domains", "code,wbe,books")
     assert code == 1 and "no column 'wbe'" in err
+    code, _, err = invoke(
+        "fit", data, "--law", "mixing", "--domains", "code,w-eb,books"
+    )
+    assert code == 1 and "'w-eb' not usable: rename the column" in err
     code, _, err = invoke("fit", data, "--law", "chinchilla", "--domains", DOMAINS)
     assert code == 1 and "--domains names the proportion columns" in err
 

@@ -190,8 +190,9 @@ def _with_domains(law: str, domains: str | None) -> str:
         raise ScalinglabError(
             f"--domains names the proportion columns of --law mixing; got --law {law}."
         )
-    names = [d.strip() for d in domains.split(",")]
-    return f"mixing({','.join(names)})"
+    from ..laws.mixing import mixing_law
+
+    return mixing_law([d.strip() for d in domains.split(",")]).name  # checks the names
 
 
 def _domain_columns(law: str, domains: str | None) -> dict[str, str]:

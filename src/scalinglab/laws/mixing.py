@@ -63,7 +63,13 @@ def mixing_law(domains: tuple[str, ...] | list[str] = DEFAULT_DOMAINS) -> Law:
     if len(domains) < 2 or len(set(domains)) != len(domains) or bad:
         raise ScalinglabError(
             "mixing_law needs two or more distinct column names (not c or k) for the "
-            f"domain proportions; got {list(domains)}."
+            f"domain proportions, each of letters, digits and _ not starting with a "
+            f"digit; got {list(domains)}"
+            + (
+                f" ({', '.join(map(repr, bad))} not usable: rename the column)."
+                if bad
+                else "."
+            )
         )
     function, slopes = _mixing_function(domains)
     settings = {
