@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 import pytest
 
@@ -118,3 +120,9 @@ def test_regmix_ranks_unseen_mixtures_at_1m_60m_and_1b(shared_data, method):
     for scale, rho in MEASURED[method].items():
         measured = rank_correlation(fit, *_regmix_data(folder, scale, "test"))
         assert measured == pytest.approx(rho, abs=0.005), scale
+
+
+def test_lightgbm_missing_says_how_to_install(monkeypatch):
+    monkeypatch.setitem(sys.modules, "lightgbm", None)  # import raises ImportError
+    with pytest.raises(ScalinglabError, match=r"pip install 'scalinglab\[regmix\]'"):
+        fit_regmix(*_runs(10, seed=0), method="lightgbm")
