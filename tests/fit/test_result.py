@@ -4,6 +4,7 @@ their own estimate (or a diagnostic that says they do not)."""
 from __future__ import annotations
 
 import dataclasses
+import warnings
 
 import numpy as np
 import pytest
@@ -45,6 +46,29 @@ def test_optimal_of_one_budget_is_plain_floats(result):
         assert type(low) is float and low <= getattr(allocation, name) <= high
     several = result.optimal(np.array([1e20, 1e22]))
     assert several.N.shape == (2,)
+
+
+def test_draws_without_a_finite_optimum_are_left_out_and_said(result):
+    # A = 0 in some draws (the quick demo's degenerate fit): the closed-form N* is 0
+    # and D* infinite there. No numpy warning (warnings are errors here), a
+    # diagnostic, and intervals over the other draws exactly.
+    draws = result.draws.copy()
+    draws[::4, result.law.param_names.index("A")] = 0.0
+    degenerate = dataclasses.replace(result, draws=draws)
+    budgets = np.array([1e20, 1e22])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        allocation = degenerate.optimal(budgets)
+    (found,) = [d for d in allocation.diagnostics if d.code == "degenerate_optimum"]
+    count = len(draws[::4])
+    assert found.details == {"draws": count, "of": len(draws)}
+    assert f"{count}/{len(draws)} bootstrap draws" in found.message
+    kept = dataclasses.replace(result, draws=np.delete(draws, np.s_[::4], axis=0))
+    expected = kept.optimal(budgets)
+    for name in ("N", "D", "loss", "tokens_per_param"):
+        for got, want in zip(allocation.ci95[name], expected.ci95[name]):
+            assert np.all(np.isfinite(got))
+            assert got == pytest.approx(want, rel=1e-12)
 
 
 def test_an_interval_that_misses_its_estimate_is_diagnosed(result):

@@ -200,9 +200,10 @@ def optimal_allocation(
         fixed_inputs=fixed_inputs,
         method=method,
     )
-    N = N[0]
+    N = _finite_optimum(N[0])
     D = flat / fpt(N)
     loss = law.predict(result.params, **_inputs(N, D, fixed_inputs))
+    found = _degenerate_optima(N, None, flat)
     ci = None
     if getattr(result, "draws", None) is not None:
         values = {
@@ -216,6 +217,8 @@ def optimal_allocation(
             fixed_inputs=fixed_inputs,
             method=method,
         )
+        Ns = _finite_optimum(Ns)
+        found += _degenerate_optima(None, Ns, flat)
         Ds = flat[None, :] / fpt(Ns)
         with np.errstate(all="ignore"):
             Ls = np.asarray(
@@ -233,7 +236,8 @@ def optimal_allocation(
         ):
             low, high = percentile_interval(samples, level, axis=0)
             ci[name] = (_shaped(low, C.shape), _shaped(high, C.shape))
-    found = result.extrapolation(N=N, D=D) if hasattr(result, "extrapolation") else []
+    if hasattr(result, "extrapolation"):
+        found += result.extrapolation(N=N, D=D)
     if ci is not None:
         estimates = {"N": N, "D": D, "loss": loss, "tokens_per_param": D / N}
         found += _interval_misses(estimates, ci, flat)
@@ -252,6 +256,39 @@ def optimal_allocation(
     )
 
 
+def _finite_optimum(N: np.ndarray) -> np.ndarray:
+    """N* with NaN where the law has no finite optimum (N* = 0 or infinite: its N or D
+    term vanishes, e.g. A = 0, so one input should take the whole budget)."""
+    N = np.asarray(N, dtype=float)
+    return np.where(np.isfinite(N) & (N > 0), N, np.nan)
+
+
+def _degenerate_optima(N, Ns, compute: np.ndarray) -> list:
+    """A diagnostic when the fit (``N``) or some bootstrap draws (``Ns``, one row per
+    draw) have no finite optimum; those draws are left out of the intervals."""
+    from ..fit.diagnostics import Diagnostic
+
+    why = (
+        "its N or D term vanishes (A or B = 0, or an exponent at its bound) and the "
+        "law puts the whole budget into one input"
+    )
+    if N is not None and np.isnan(N).any():
+        at = ", ".join(f"{c:.3g}" for c in compute[np.isnan(N)])
+        message = f"the fit has no finite compute-optimal N at C = {at}: {why}."
+        details = {"budgets": compute[np.isnan(N)].tolist()}
+    elif Ns is not None and np.isnan(Ns).any():
+        count = int(np.isnan(Ns).any(axis=1).sum())
+        message = (
+            f"{count}/{len(Ns)} bootstrap draws have no finite compute-optimal N: {why}. "
+            "They are left out of the intervals of N*, D* and L*, which are then too "
+            "narrow; the N or D term is weakly identified."
+        )
+        details = {"draws": count, "of": len(Ns)}
+    else:
+        return []
+    return [Diagnostic("degenerate_optimum", message, details=details)]
+
+
 def _interval_misses(estimates: dict, ci: dict, compute: np.ndarray) -> list:
     """A diagnostic for budgets whose interval does not contain its own estimate."""
     from ..fit.diagnostics import interval_excludes_estimate
@@ -260,6 +297,8 @@ def _interval_misses(estimates: dict, ci: dict, compute: np.ndarray) -> list:
     for name, estimate in estimates.items():
         low, high = (np.ravel(b) for b in ci[name])
         for i, c in enumerate(compute):
+            if not np.isfinite(estimate[i]):  # no optimum: said by _degenerate_optima
+                continue
             key = name if compute.size == 1 else f"{name} at C={c:.3g}"
             values[key], bounds[key] = float(estimate[i]), (low[i], high[i])
     return interval_excludes_estimate(values, bounds, "compute-optimal")
