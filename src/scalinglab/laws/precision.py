@@ -78,20 +78,18 @@ def kumar2024_ptq_law() -> Law:
     more when quantised. For the unquantised model give a large ``P_post`` (e.g.
     16): the term vanishes. Map the column with ``--input P_post=bits``.
     """
-    small = (
-        dict(init=1.0, lower=0.0, log=True, grid=_SCALE_GRID),
-        dict(init=0.5, lower=0.0, upper=3.0, grid=(0.2, 0.6)),
-    )
+    # Coarser grids than kumar2024's: nine parameters, so 3,888 starts.
+    exponent = dict(init=0.5, lower=0.0, upper=3.0, grid=(0.2, 0.6))
     return make_law(
         kumar2024_ptq,
         {
-            **{k: v for k, v in _BASE.items() if k != "A" and k != "B"},
+            **_BASE,
             "A": dict(init=400.0, lower=0.0, log=True, grid=_SCALE_GRID),
             "B": dict(init=400.0, lower=0.0, log=True, grid=_SCALE_GRID),
             "E": dict(init=1.8, lower=0.0, log=True, grid=_E_GRID),
-            "C_T": small[0],
-            "gamma_D": small[1],
-            "gamma_N": small[1],
+            "C_T": dict(init=1.0, lower=0.0, log=True, grid=_SCALE_GRID),
+            "gamma_D": exponent,
+            "gamma_N": exponent,
             "gamma_post": dict(
                 init=1.0, lower=0.0, upper=50.0, log=True, grid=(0.5, 2.0)
             ),
