@@ -86,8 +86,9 @@ def test_a_law_better_beyond_the_noise_replaces_the_default():
 
     choice = choose_law(_ladder(0.003, truth=compute_law), ["chinchilla", "power"])
     assert (choice.law, choice.default) == ("power", "chinchilla")
+    assert choice.needed == CONFIDENT  # one challenger: no correction
     assert choice.confidence >= CONFIDENT and choice.margin > 1
-    assert any("power beat the default in 100%" in note for note in choice.notes)
+    assert any("power beat the default in 100.0%" in note for note in choice.notes)
 
 
 def test_the_default_is_kept_when_the_best_law_is_not_beyond_the_noise():
@@ -96,7 +97,9 @@ def test_the_default_is_kept_when_the_best_law_is_not_beyond_the_noise():
     runs = _ladder(0.02, seed=2, ratios=(10.0, 20.0, 40.0))
     choice = choose_law(runs, ["chinchilla", "power", "kaplan"])
     assert choice.ranking[0].law == "kaplan"
-    assert choice.law == "chinchilla" and choice.confidence < CONFIDENT
+    # Two challengers: Bonferroni asks for 1 - 0.05 / 2 of the resamples.
+    assert choice.needed == pytest.approx(0.975)
+    assert choice.law == "chinchilla" and choice.confidence < choice.needed
     assert choice.margin < 0  # a law scored better, not by enough
     assert any(
         "noise of the folds, so the default chinchilla is kept" in n

@@ -1,12 +1,14 @@
 """--law auto on the shared ladders, the largest 20% of compute held out (issue 12's measurement).
 
 Measured (benchmarks/bench_autolaw.py): auto's median held-out error over 11 ladders
-0.71%, against 0.51% for the best law per ladder in hindsight, 0.55% for chinchilla
-(the best single law in hindsight) and auto at least as good as chinchilla on 6 of
-11: the issue's goal (within 10% of the best in hindsight) is not met by choosing
-one law, since a law that extrapolated best inside the data (kaplan on the Gadre and
-OLMo ladders) can be worst beyond it. --average (inverse-error weights) meets it:
-0.42%, at least as good as chinchilla on 9 of 11. This test guards those numbers.
+0.556%, against 0.510% for the best law per ladder in hindsight (+9.1%, the goal is
++10%) and 0.551% for chinchilla (the best single law in hindsight); auto is better
+than chinchilla on 3 ladders, equal (it kept chinchilla) on 6, worse on 2. Before
+the trend, the margin rule and the diagnostics (median |rel error| pooled over the
+folds, the lowest taken) it was 0.71% (+40%): kaplan extrapolated best inside the
+Gadre and OLMo ladders and worst beyond them. --average (inverse median-error
+weights, unchanged): 0.42%, better than chinchilla on 9 of 11. This test guards
+those numbers.
 """
 
 from __future__ import annotations
@@ -40,9 +42,12 @@ def test_auto_on_the_shared_ladders(shared_data):
         np.median([r["errors"][law] for r in ladders.values()])
         for law in ("chinchilla", "kaplan", "overtraining", "power")
     )
-    assert result["median_auto_error"] <= 1.5 * single
+    assert result["median_auto_error"] <= 1.1 * result["median_best_error"]
+    assert result["median_auto_error"] <= 1.05 * single
     wins = sum(r["auto_error"] <= r["errors"]["chinchilla"] for r in ladders.values())
-    assert wins >= 5
+    assert wins >= 8
+    # kaplan, best inside the OLMo and Gadre ladders and worst beyond, is not taken.
+    assert "kaplan" not in {r["chosen"] for r in ladders.values()}
     # --average meets the issue's goal: within 10% of the best law per ladder in
     # hindsight, and at least as good as chinchilla on most ladders.
     assert result["median_average_error"] <= 1.1 * result["median_best_error"]

@@ -21,6 +21,7 @@ def test_cli_auto_json_contract_and_predict_on_the_saved_fit(tmp_path, invoke_js
     assert len(payload["ranking"]) == 4
     selection = payload["law_selection"]
     assert selection["default"] == "chinchilla" and selection["margin"] < 0
+    assert selection["needed"] == pytest.approx(1 - 0.05 / 3)
     assert any("near tie" in note for note in selection["notes"])
     assert sl.load_fit(saved).settings["law_selection"]["default"] == "chinchilla"
     predicted = invoke_json(

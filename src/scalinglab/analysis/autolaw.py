@@ -25,10 +25,12 @@ of the folds: its error per decade must be at least :data:`CLOSE` lower (not a
 near tie), and when the runs are resampled (a paired run bootstrap of both
 laws' held-out errors, :data:`RESAMPLES` draws, seeded; the fold fits are not
 redone, so this is the noise of the held-out runs, not of the fits) it must
-score lower in at least :data:`CONFIDENT` of them. Otherwise the default is
-kept, and the notes say so. Candidates whose fit on every run is at a parameter bound or did
-not converge are not scored (the notes name why): their extrapolations rest on
-a fit the diagnostics already flag.
+score lower in at least :data:`CONFIDENT` of them, Bonferroni-corrected for the
+number of challengers (the best of three is the best of three draws: 98.3%).
+Otherwise the default is kept, and the notes say so. Candidates whose fit on
+every run is at a parameter bound or did not converge are not scored (the
+notes name why): their extrapolations rest on a fit the diagnostics already
+flag.
 
 When it is trustworthy: the choice is itself an extrapolation, from the
 largest levels inside the data to those beyond them. With fewer than
@@ -127,8 +129,8 @@ class LawChoice:
 
     Attributes
     ----------
-    law : name of the chosen law: the best-scoring one when it beat ``default`` in
-        at least :data:`CONFIDENT` of the run resamples, else ``default``.
+    law : name of the chosen law: the best-scoring one when it beat ``default``
+        clearly in at least ``needed`` of the run resamples, else ``default``.
     ranking : every candidate, best ``holdout_error`` first; unscored laws last.
     margin : the best other scored law's error over the chosen law's, minus 1
         (0.25: the next law is 25% worse; negative: a law scored better, but not
@@ -139,6 +141,8 @@ class LawChoice:
     default : the law kept unless another beats it beyond the noise.
     confidence : share of the run resamples in which the best-scoring law beat
         ``default``; None when ``default`` scored best.
+    needed : the confidence needed to leave ``default``: :data:`CONFIDENT`,
+        Bonferroni-corrected for the number of other scored laws.
     """
 
     law: str
@@ -149,6 +153,7 @@ class LawChoice:
     notes: tuple[str, ...]
     default: str | None = None
     confidence: float | None = None
+    needed: float = CONFIDENT
 
     def to_dict(self) -> dict:
         return {
@@ -157,7 +162,7 @@ class LawChoice:
             "margin": self.margin,
             "default": self.default,
             "confidence": self.confidence,
-            "confident_at": CONFIDENT,
+            "needed": self.needed,
             "by": BY,
             "folds": self.folds,
             "levels": self.levels,
@@ -234,7 +239,9 @@ def choose_law(
     confidence = None
     if best.law != default.law:
         confidence = folds.confidence(best, default, seed)
-    chosen, kept = _decide(best, default, confidence)
+    challengers = sum(c.error is None for c in ranking) - 1
+    needed = 1.0 - (1.0 - CONFIDENT) / max(challengers, 1)
+    chosen, kept = _decide(best, default, confidence, needed)
     margin = _margin(ranking, chosen)
     return LawChoice(
         law=chosen.law,
@@ -245,6 +252,7 @@ def choose_law(
         notes=tuple(_notes(ranking, chosen, kept, margin, confidence, levels)),
         default=default.law,
         confidence=confidence,
+        needed=needed,
     )
 
 
@@ -382,13 +390,13 @@ def _margin(ranking: Sequence[Candidate], chosen: Candidate) -> float | None:
 
 
 def _decide(
-    best: Candidate, default: Candidate, confidence: float | None
+    best: Candidate, default: Candidate, confidence: float | None, needed: float
 ) -> tuple[Candidate, str | None]:
     """The chosen law and, when ``default`` is kept against a better-scoring law, why.
 
     ``best`` replaces ``default`` only when its error per decade is at least
-    :data:`CLOSE` lower (not a near tie) and it scored lower in at least
-    :data:`CONFIDENT` of the paired run resamples (beyond the noise of the folds).
+    :data:`CLOSE` lower (not a near tie) and it scored lower in at least ``needed``
+    of the paired run resamples (beyond the noise of the folds).
     """
     if confidence is None:
         return best, None
@@ -398,10 +406,10 @@ def _decide(
             f"{default.law}'s error per decade is only {lead:.0%} above {best.law}'s, "
             f"a near tie (leaving the default needs {CLOSE:.0%})"
         )
-    if confidence < CONFIDENT:
+    if confidence < needed:
         return default, (
             f"{best.law} scored {lead:.0%} better than {default.law} but in only "
-            f"{confidence:.0%} of {RESAMPLES} run resamples (needs {CONFIDENT:.0%}): "
+            f"{confidence:.1%} of {RESAMPLES} run resamples (needs {needed:.1%}): "
             "not beyond the noise of the folds"
         )
     return best, None
@@ -422,7 +430,7 @@ def _notes(ranking, chosen, kept, margin, confidence, levels: int) -> list:
         notes.append(f"{kept}, so the default {chosen.law} is kept")
     elif confidence is not None:
         notes.append(
-            f"{chosen.law} beat the default in {confidence:.0%} of {RESAMPLES} run "
+            f"{chosen.law} beat the default in {confidence:.1%} of {RESAMPLES} run "
             "resamples"
         )
     if margin is not None and 0 <= margin < CLOSE:

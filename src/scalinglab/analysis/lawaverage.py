@@ -42,7 +42,13 @@ from ..fit.intervals import percentile_interval
 from ..fit.result import FitResult, from_dict
 from ..laws.base import Law
 from ..laws.registry import get_law
-from .autolaw import LawChoice, candidate_laws, choose_law, inverse_error_weights
+from .autolaw import (
+    CONFIDENT,
+    LawChoice,
+    candidate_laws,
+    choose_law,
+    inverse_error_weights,
+)
 
 __all__ = ["AVERAGE_FORMAT", "LawAverage", "fit_average", "load_average"]
 
@@ -200,6 +206,7 @@ def load_average(path: str | Path) -> LawAverage:
         notes=tuple(selection["notes"]),
         default=selection.get("default"),
         confidence=selection.get("confidence"),
+        needed=selection.get("needed", CONFIDENT),
     )
     fits = tuple(from_dict(f) for f in data["fits"])
     return LawAverage(fits, tuple(data["weights"][f.law.name] for f in fits), choice)
