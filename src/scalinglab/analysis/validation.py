@@ -467,6 +467,8 @@ def _notes(
         )
     if widening is not None:
         notes.append(f"the intervals cover bootstrap spread, run scatter and {COVERS}.")
+        if widening.shape_note:
+            notes.append(widening.shape_note)
     if abs(summary.bias) > 0.5 * error and error > 0:
         side = "over" if summary.bias > 0 else "under"
         notes.append(

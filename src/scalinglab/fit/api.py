@@ -276,7 +276,7 @@ def _extrapolation_error(problem, table, method, theta, starts, residuals):
         )
     except ScalinglabError as why:
         return None, diag.extrapolation_not_estimated(str(why))
-    return spread, []
+    return spread, diag.shape_drift(spread.shape_note)
 
 
 def _configure(law: Law, fixed, bounds, init) -> Law:

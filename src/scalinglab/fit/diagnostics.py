@@ -228,6 +228,12 @@ def extrapolation_not_estimated(reason: str) -> list[Diagnostic]:
     ]
 
 
+def shape_drift(note: str | None) -> list[Diagnostic]:
+    """The rolling-origin folds err more the more data they had: intervals beyond the
+    data miss a drift that continues (see ExtrapolationError.shape_note)."""
+    return [] if note is None else [Diagnostic("shape_drift", note)]
+
+
 def bootstrap_failures(failed: int, total: int) -> list[Diagnostic]:
     """Replicates that did not converge, left out of every interval (they bias it)."""
     if failed == 0:
