@@ -294,7 +294,8 @@ def _trends(fits: list[TradeOff], bootstrap: int):
     ):
         draws = None
         if bootstrap:
-            logs = np.log(np.column_stack([f.draws for f in fits]))  # (R, targets)
+            with np.errstate(invalid="ignore", divide="ignore"):  # B_crit <= 0: dropped
+                logs = np.log(np.column_stack([f.draws for f in fits]))  # (R, targets)
             design = np.column_stack([np.ones(x.size), np.log(x)])
             ok = np.all(np.isfinite(logs), axis=1)
             draws = np.linalg.lstsq(design, logs[ok].T, rcond=None)[0].T
