@@ -22,11 +22,14 @@ blocks within each curve, the block length chosen from the curve's residual
 autocorrelation (Politis & White 2004; single points, Efron's residual bootstrap,
 for white noise). Every replicate is warm-started at the converged point estimate.
 Replicates that do not converge within ``REPLICATE_OPTIONS["max_iter"]`` iterations
-are left out and counted in a diagnostic. Prediction intervals (``ci95``) are
-percentiles of the replicates' predicted curves: parameter uncertainty only, not
-run-to-run noise. An interval that does not contain its own estimate is reported,
-never printed silently. docs/calibration.md has the coverage of these bands and
-why a bootstrap over blocks of points ran 0.8x too narrow.
+are left out and counted in a diagnostic. Prediction intervals (``ci95``) are basic
+(reflected) bootstrap intervals of the replicates' predicted curves: parameter
+uncertainty only, not run-to-run noise. A Huber fit's residuals sit in its quadratic
+zone more often than its noise does, so the redrawn residuals are scaled by a factor
+measured on a first batch of replicates (:func:`_noise_factor`). An interval that
+does not contain its own estimate is reported, never printed silently.
+docs/calibration.md has the coverage of these bands, why a bootstrap over blocks of
+points ran 0.8x too narrow and why the bands are reflected and scaled.
 """
 
 from __future__ import annotations
@@ -365,7 +368,7 @@ class CurveFit:
         loss = self._evaluate(schedule, steps, point)[0]
         band, notes = None, self._notes(schedule, steps)
         if self.draws is not None:
-            band = percentile_interval(self.draw_predictions(schedule, steps), level)
+            band = _basic_band(self.draw_predictions(schedule, steps), loss, level)
             notes += _band_misses(steps, loss, band, level)
         return CurvePrediction(schedule.name, steps, loss, band, notes)
 
@@ -439,6 +442,19 @@ def load_curve_fit(path: str | Path) -> CurveFit:
         diagnostics=tuple(Diagnostic.from_dict(d) for d in data.get("diagnostics", [])),
         settings=dict(data.get("settings", {})),
     )
+
+
+def _basic_band(draws: np.ndarray, loss: np.ndarray, level: float):
+    """Basic (reflected) bootstrap band: ``2 loss - q_high, 2 loss - q_low`` of the
+    replicates' percentiles (Davison & Hinkley 1997, eq. 5.6).
+
+    A replicate is displaced from the estimate as the estimate is from the truth: on
+    the calibration design the replicates' median shift from the estimate correlates
+    0.25-0.40 with the estimate's own error (200-300 seeds), so percentiles, which
+    add the shift, move the band away from the truth; reflecting them takes it off.
+    """
+    low, high = percentile_interval(draws, level)
+    return 2.0 * loss - high, 2.0 * loss - low
 
 
 def _band_misses(steps, loss, band, level: float) -> tuple[str, ...]:
@@ -569,8 +585,8 @@ def fit_curves(
     options = {"objective": objective, "weights": weights, "fixed": fixed}
     result = _converged_fit(built, data, options, refine_starts)
     found = [d for d in result.diagnostics if d.code not in ("few_runs", "outliers")]
-    found += _outliers(used, result.params, law, design)
-    draws, counts, failures = _bootstrap_draws(
+    found += _outliers(used, result.params, law, design, len(result.law.free_params))
+    draws, resampling, failures = _bootstrap_draws(
         result, used, blocks, bootstrap, seed, progress
     )
     found += failures
@@ -584,8 +600,9 @@ def fit_curves(
         "max_points": max_points,
         "skip_warmup": skip_warmup,
         "bootstrap": bootstrap,
-        "bootstrap_method": "circular block bootstrap of leverage-corrected log residuals",
-        "blocks": counts,
+        "bootstrap_method": "circular block bootstrap of leverage-corrected log "
+        "residuals, scaled by noise_factor",
+        **resampling,
         "seed": seed,
         "objective": result.objective_spec.to_dict(),
         "replicate_options": dict(REPLICATE_OPTIONS),
@@ -697,20 +714,23 @@ def block_length(residuals: np.ndarray) -> int:
 
 def _bootstrap_draws(result, curves, blocks, replicates, seed, progress):
     """Draws (None without a bootstrap or when more than 20 % of replicates failed),
-    blocks per curve (None without a bootstrap) and the failure diagnostics."""
+    the bootstrap's ``blocks`` per curve and ``noise_factor`` (None without a
+    bootstrap) and the failure diagnostics."""
     if replicates <= 0:
-        return None, None, []
-    draws, failed, ran, counts = _residual_bootstrap(
+        return None, {"blocks": None, "noise_factor": None}, []
+    draws, failed, ran, counts, kappa = _residual_bootstrap(
         result, curves, blocks, replicates, seed, progress
     )
     if failed > _MAX_FAILED * ran:
         draws = None
-    return draws, counts, _replicate_failures(failed, ran, replicates)
+    design = {"blocks": counts, "noise_factor": kappa}
+    return draws, design, _replicate_failures(failed, ran, replicates)
 
 
 def _residual_bootstrap(result, curves, blocks, replicates, seed, progress):
     """Parameter draws of the converged replicates of a residual block bootstrap, how
-    many replicates did not converge, how many ran, and the blocks per curve.
+    many replicates did not converge, how many ran, the blocks per curve and the
+    noise scale ``kappa`` of the replicates.
 
     The logged steps are a fixed design, so every replicate keeps them all: its log
     losses are the fitted curve plus residuals drawn in circular blocks within each
@@ -721,10 +741,12 @@ def _residual_bootstrap(result, curves, blocks, replicates, seed, progress):
     the replicates and lost the noise the fit absorbs into its smooth terms: its bands
     ran 0.8x the estimate's spread (docs/calibration.md).
 
-    A first batch of ``_PILOT`` replicates runs alone: when more than half of it fails,
-    the rest is not run (were at most 20 % of all replicates to fail, 6 or more of 10
-    would happen with probability 0.6 %), which spares the minutes a law the curves
-    do not identify would cost.
+    A first batch of ``_PILOT`` replicates runs alone at ``kappa = 1``: when more than
+    half of it fails, the rest is not run (were at most 20 % of all replicates to
+    fail, 6 or more of 10 would happen with probability 0.6 %), which spares the
+    minutes a law the curves do not identify would cost. Otherwise it measures
+    ``kappa`` (:func:`_noise_factor`) and all ``replicates`` run with their redrawn
+    residuals times ``kappa``.
     """
     loss = np.concatenate([c.loss for c in curves])
     weights = np.concatenate([c.weights for c in curves])
@@ -740,23 +762,76 @@ def _residual_bootstrap(result, curves, blocks, replicates, seed, progress):
     )
     residuals = raw / np.sqrt(1.0 - _leverage(base, theta))
     rng = np.random.default_rng(seed)
-    thetas, converged = [], []
-    for done in range(replicates):
-        if done == _PILOT and sum(converged) < _PILOT / 2:
-            break
-        noise = _resampled_residuals(curves, residuals, counts, rng)
-        target = fitted * np.exp(noise)
-        out = refine(replace(base, target=target), theta[None], **REPLICATE_OPTIONS)
-        thetas.append(out.theta[0])
-        converged.append(bool(out.converged[0]))
-        if progress is not None and (done + 1) % _chunk(replicates) == 0:
-            progress(done + 1, replicates)
-    converged = np.array(converged)
-    values = result.law.unpack(np.array(thetas)[converged])
+
+    def refits(count: int, kappa: float, report=None):
+        outs = []
+        for done in range(count):
+            noise = kappa * _resampled_residuals(curves, residuals, counts, rng)
+            problem = replace(base, target=fitted * np.exp(noise))
+            out = refine(problem, theta[None], **REPLICATE_OPTIONS)
+            outs.append((problem, out))
+            if report is not None and (done + 1) % _chunk(count) == 0:
+                report(done + 1, count)
+        return outs
+
+    outs = pilot = refits(min(_PILOT, replicates), 1.0)
+    kappa = 1.0
+    if sum(bool(out.converged[0]) for _, out in pilot) >= _PILOT / 2:
+        own = np.concatenate(_unit_residuals(curves, residuals))
+        kappa = _noise_factor(base, theta, own, pilot)
+        outs = refits(replicates, kappa, progress)
+    converged = np.array([bool(out.converged[0]) for _, out in outs])
+    thetas = np.array([out.theta[0] for _, out in outs])
+    values = result.law.unpack(thetas[converged])
     draws = np.column_stack([values[n][:, 0] for n in result.law.param_names])
     ran = converged.size
     failed = int(ran - converged.sum())
-    return (draws if draws.shape[0] >= 2 else None), failed, ran, list(counts)
+    return (draws if draws.shape[0] >= 2 else None), failed, ran, list(counts), kappa
+
+
+def _noise_factor(base: Problem, theta: np.ndarray, own: np.ndarray, pilot) -> float:
+    """Factor on the redrawn residuals that gives replicates the noise of the data.
+
+    A robust fit's residuals are not its noise: a Huber fit with delta below the noise
+    pulls about one residual per parameter into the quadratic zone (an L1 fit sets
+    them to zero), so resampled residuals sit there more often than the noise does,
+    and the fit looks more efficient on them than it is on the data. An M-estimate's
+    spread scales as the square root of the sandwich factor ``c`` of its noise
+    (:func:`_sandwich_factor`). Each pilot replicate shows what fitting does: the
+    ``c`` of its residuals over that of the noise it was given, ``f`` on average. The
+    data's noise then has ``c(r) / f`` from the data's residuals ``r``, the redrawn
+    residuals have ``c`` of ``own`` (each point's own redrawable residual), so
+
+    .. math:: \\kappa = \\sqrt{c(r) / (f\\, c(\\mathrm{own}))}
+
+    (one step of a double bootstrap). For least squares the leverage correction
+    already makes it 1. Where ``c`` is not measured (no point in Huber's quadratic
+    zone) ``kappa`` is 1.
+    """
+    ratios = [
+        _sandwich_factor(problem, out.theta[0]) / _sandwich_factor(problem, theta)
+        for problem, out in pilot
+        if out.converged[0]
+    ]
+    data = _sandwich_factor(base, theta)
+    fitted = _loss_scale(base.objective, predictions(base, theta[None])[0])
+    redrawn = _sandwich_factor(replace(base, target=fitted * np.exp(own)), theta)
+    ratio = data / (np.mean(ratios) * redrawn) if ratios else np.nan
+    return float(np.sqrt(ratio)) if np.isfinite(ratio) and ratio > 0 else 1.0
+
+
+def _sandwich_factor(problem: Problem, theta: np.ndarray) -> float:
+    """Sandwich factor of an M-estimate's residuals at ``theta`` (fit space):
+    :math:`\\overline{(w \\psi(r))^2} / \\overline{w \\psi'(r)}^2`, residuals in
+    the objective's space (the variance of the noise for least squares). NaN when no
+    point has :math:`\\psi' > 0` (all outside Huber's quadratic zone)."""
+    objective, w = problem.objective, problem.weights
+    r = predictions(problem, theta[None])[0] - problem.observed
+    slope = (objective.exact_curvature or objective.curvature)(r)
+    gain = float(np.mean(w * slope))
+    if gain <= 0:
+        return np.nan
+    return float(np.mean((w * objective.psi(r)) ** 2)) / gain**2
 
 
 def _block_counts(curves: Sequence[Curve], residuals: np.ndarray) -> list[int]:
@@ -793,17 +868,26 @@ def _resampled_residuals(curves, residuals, blocks: Sequence[int], rng) -> np.nd
     variance / weight), so blocks are drawn on residuals times sqrt(weight) and
     divided back at their new place.
     """
-    out, start = [], 0
-    for c, count in zip(curves, blocks):
+    out = []
+    for c, count, own in zip(curves, blocks, _unit_residuals(curves, residuals)):
         n, root = c.steps.size, np.sqrt(c.weights)
-        unit = residuals[start : start + n] * root
-        unit = unit - unit.mean()
         length = -(-n // max(1, min(count, n)))
         heads = rng.integers(0, n, size=-(-n // length))
         picks = (heads[:, None] + np.arange(length)).ravel()[:n] % n
-        out.append(unit[picks] / root)
-        start += n
+        out.append(own[picks] * root[picks] / root)
     return np.concatenate(out)
+
+
+def _unit_residuals(curves, residuals) -> list[np.ndarray]:
+    """Per curve, its residuals centred in unit-weight space (residual times
+    sqrt(weight), mean removed) and divided back by sqrt(weight) at their place."""
+    ends = np.cumsum([c.steps.size for c in curves])
+    out = []
+    for c, part in zip(curves, np.split(residuals, ends[:-1])):
+        root = np.sqrt(c.weights)
+        unit = part * root
+        out.append((unit - unit.mean()) / root)
+    return out
 
 
 def _chunk(replicates: int) -> int:
@@ -850,12 +934,21 @@ def interval_checks(result: CurveFit, level: float = 0.95) -> list[Diagnostic]:
 
 
 def _outliers(
-    curves: Sequence[Curve], params: dict, law: str, design
+    curves: Sequence[Curve], params: dict, law: str, design, n_params: int
 ) -> list[Diagnostic]:
-    """Points more than 4 robust SDs from the fit, named by curve, file, step and data row."""
-    residuals = [np.log(_fitted(c, params, law, design) / c.loss) for c in curves]
+    """Points more than 4 robust SDs from the fit, named by curve, file, step and data row.
+
+    The SD is :func:`~scalinglab.fit.diagnostics.residual_scale` (Huber's proposal 2
+    with ``n - n_params`` degrees of freedom), the scale loss-law fits flag outliers
+    with, of residuals times sqrt(weight): an aggregated point of ``w`` raw points
+    scatters 1/sqrt(w) as much as one raw point.
+    """
+    residuals = [
+        np.log(_fitted(c, params, law, design) / c.loss) * np.sqrt(c.weights)
+        for c in curves
+    ]
     pooled = np.concatenate(residuals)
-    scale = diag.robust_scale(pooled)
+    scale = diag.residual_scale(pooled, n_params)
     if scale == 0:
         return []
     center = np.median(pooled)
