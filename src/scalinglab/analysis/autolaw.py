@@ -235,13 +235,8 @@ def choose_law(
             "the diagnostics: " + "; ".join(f"{c.law}: {c.error}" for c in ranking)
         )
     default = _default(ranking, {law.name: law for law in candidates})
-    best = ranking[0]
-    confidence = None
-    if best.law != default.law:
-        confidence = folds.confidence(best, default, seed)
-    challengers = sum(c.error is None for c in ranking) - 1
-    needed = 1.0 - (1.0 - CONFIDENT) / max(challengers, 1)
-    chosen, kept = _decide(best, default, confidence, needed)
+    confidence, needed = _confidence(ranking, default, folds, seed)
+    chosen, kept = _decide(ranking[0], default, confidence, needed)
     margin = _margin(ranking, chosen)
     return LawChoice(
         law=chosen.law,
@@ -387,6 +382,19 @@ def _margin(ranking: Sequence[Candidate], chosen: Candidate) -> float | None:
     if not others:
         return None
     return float(_ratio(others[0].holdout_error, chosen.holdout_error) - 1.0)
+
+
+def _confidence(
+    ranking: Sequence[Candidate], default: Candidate, folds: _Folds, seed: int
+) -> tuple[float | None, float]:
+    """How often the best law beat ``default`` over the run resamples (None when it is
+    ``default``), and how often it must: :data:`CONFIDENT`, Bonferroni-corrected for
+    the other scored laws, each a challenger."""
+    challengers = sum(c.error is None for c in ranking) - 1
+    needed = 1.0 - (1.0 - CONFIDENT) / max(challengers, 1)
+    if ranking[0].law == default.law:
+        return None, needed
+    return folds.confidence(ranking[0], default, seed), needed
 
 
 def _decide(
