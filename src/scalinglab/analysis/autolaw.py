@@ -6,18 +6,24 @@ fits on the k smallest levels of ``C`` (:func:`~scalinglab.analysis.validation.
 split_rolling`) and predicts every larger level. Each prediction gives a log
 error ``e`` at a distance ``d``, the decades of compute between it and the
 fold's largest fitted run (the same for every law, so the scores compare). As
-for the interval estimator (:mod:`scalinglab.fit.extrapolation`), a fold's
-error is its root-mean-square log error per decade, and the folds are weighted
-by the share of the rows they were fitted on:
+in the interval estimator (:mod:`scalinglab.fit.extrapolation`; here the run
+scatter is kept, it is part of the error), a fold's error is its
+root-mean-square log error per decade, and folds count by the share ``s_k`` of
+the rows they were fitted on. The score is the trend of those errors read at
+the fit on every row (``s = 1``):
 
 .. math::
 
     \\tau_k = \\sqrt{\\frac{\\sum_{i \\in k} e_i^2}{\\sum_{i \\in k} d_i^2}},
-    \\qquad \\text{holdout\\_error} = \\frac{\\sum_k s_k \\tau_k}{\\sum_k s_k}.
+    \\qquad \\log \\tau_k \\approx a + b\\, s_k \\ \\text{(least squares, weights } s_k),
+    \\qquad \\text{holdout\\_error} = e^{a + b}.
 
 So a fold fitted on two small levels counts for little, a law whose error grows
 faster than the distance scores worse than one whose error stays in proportion,
-and ``holdout_error`` reads as the relative error one decade beyond the data.
+a law whose fold errors grow as its fits get more data (its shape fails further
+out) scores worse than its average fold, and ``holdout_error`` reads as the
+relative error one decade beyond the data. With fewer than :data:`TREND_FOLDS`
+folds ``b = 0``.
 
 The default law (``chinchilla``, else the scored law with the fewest free
 parameters) is left only for a law that beats it clearly and beyond the noise
