@@ -159,7 +159,10 @@ def fit_average(runs, laws: list[str | Law] | None = None, **options) -> LawAver
     chosen = [get_law(law) for law in laws] if laws else candidate_laws(runs)
     candidates = {law.name: law for law in chosen}
     choice = choose_law(
-        runs, list(candidates.values()), objective=options.get("objective")
+        runs,
+        list(candidates.values()),
+        objective=options.get("objective"),
+        seed=options.get("seed", 0),
     )
     weights = inverse_error_weights(choice)
     progress, replicates = options.pop("progress", None), options.get("bootstrap", 1000)
