@@ -72,9 +72,15 @@ def test_median_final_error_not_above_published(fits):
     at or below the published parameters' within our fit's own measured noise: twice the
     standard deviation of that median across the fit's bootstrap replicates.
 
-    Measured (2026-12-01): ours 0.305 %, published 0.288 %, sd of ours 0.031 pp (50
-    residual-bootstrap replicates per size; 0.027 pp with the earlier run bootstrap
-    over blocks of points), so the tolerance is 0.061 pp.
+    Measured (2026-12-02): ours 0.305 %, published 0.288 %, sd of ours 0.035 pp (50
+    residual-bootstrap replicates per size, reflected and noise-scaled; 0.031 pp
+    before, 0.027 pp with the run bootstrap over blocks of points), so the tolerance is
+    0.070 pp. Data, split, LR schedules (linear warmup) and objective are the authors';
+    what differs is the optimiser: theirs is AdamW stopped after 67-94 steps, short of
+    the optimum of their own objective (2.3-6.3x ours on the training curves), which
+    holds the loss-drop parameters near its start; re-run here it gives 0.178 %
+    (benchmarks/exp_multipower_procedure.py). Ours converges, so "at or below" is not
+    met: the gap, 0.017 pp, is half the noise.
     """
     ours, theirs, replicates = [], [], []
     for size in SIZES:
