@@ -317,16 +317,6 @@ def extrapolation(
     return found
 
 
-def robust_scale(values: np.ndarray) -> float:
-    """Median absolute deviation scaled to a normal SD."""
-    values = np.asarray(values, dtype=float)
-    return (
-        float(1.4826 * np.median(np.abs(values - np.median(values))))
-        if values.size
-        else 0.0
-    )
-
-
 # Huber's proposal 2 clips standardized residuals at HUBER_K sds (MASS::hubers' default).
 HUBER_K = 1.5
 
