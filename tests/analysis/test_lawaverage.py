@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -55,3 +57,18 @@ def test_saved_average_reloads_and_predicts_identically(stacked, tmp_path):
         np.array(reloaded.predict_interval(0.9, **AT)),
         np.array(stacked.predict_interval(0.9, **AT)),
     )
+
+
+def test_an_average_saved_before_median_error_reloads(stacked, tmp_path):
+    # Older files: no median_error (their holdout_error was that median), no
+    # default, confidence or needed in law_selection.
+    data = json.loads(stacked.save(tmp_path / "avg.json").read_text())
+    for entry in data["ranking"] + data["law_selection"]["ranking"]:
+        entry["holdout_error"] = entry.pop("median_error")
+    for key in ("default", "confidence", "needed"):
+        data["law_selection"].pop(key)
+    (tmp_path / "old.json").write_text(json.dumps(data))
+    reloaded = load_average(tmp_path / "old.json")
+    medians = {c.law: c.median_error for c in stacked.choice.ranking}
+    assert {c.law: c.median_error for c in reloaded.choice.ranking} == medians
+    np.testing.assert_array_equal(reloaded.predict(**AT), stacked.predict(**AT))
