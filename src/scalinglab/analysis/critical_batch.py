@@ -358,10 +358,23 @@ def noise_scale_at_target(steps, loss, noise, target: float) -> float:
     """The logged noise scale at the first step a curve's running-minimum loss reaches ``target``.
 
     McCandlish et al. compare B_crit at a target with the noise scale measured
-    where training reaches it. ``noise`` is the trainer's ``noise_scale`` column
-    (NaN where not logged); the value at the last logged row at or before the
-    step (:func:`steps_to_target`) is returned, NaN if the target is never
-    reached or no value was logged by then.
+    where training reaches it.
+
+    Parameters
+    ----------
+    steps, loss : array_like
+        One curve, in step order (NaN loss: a row that was not evaluated).
+    noise : array_like
+        The trainer's ``noise_scale`` column (NaN where not logged).
+    target : float
+        Target loss.
+
+    Returns
+    -------
+    float
+        ``noise`` at the last logged row at or before the step that reaches the
+        target (:func:`steps_to_target`); NaN if the target is never reached or no
+        value was logged by then.
     """
     steps, noise = np.asarray(steps, float), np.asarray(noise, float)
     reached = steps_to_target(steps, loss, target)
