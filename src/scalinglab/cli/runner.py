@@ -387,8 +387,9 @@ def demo(
 ) -> None:
     """Plan, train and fit a small ladder on this CPU, then predict its largest run.
 
-    Fits the Chinchilla law on every run but the largest model size, predicts the
-    held-out runs, and prints predicted vs actual loss with a 95% interval.
+    Fits the Chinchilla law (--quick: loss in tokens alone, the law its ladder
+    supports) on every run but the largest model size, predicts the held-out runs,
+    and prints predicted vs actual loss with a 95% interval.
 
     Example: scalinglab demo --plot demo.png
     """

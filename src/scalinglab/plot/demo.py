@@ -73,7 +73,7 @@ def demo_figure(
     ax.set_xlabel("training tokens D (bytes)")
     ax.set_ylabel("held-out loss (nats per byte)")
     ax.set_title(
-        f"Chinchilla fit on {int((~held_out).sum())} runs, "
+        f"{result.law.name} fitted on {int((~held_out).sum())} runs, "
         f"{int(held_out.sum())} held out ({level:.0%} prediction intervals)"
     )
     ax.legend(fontsize=8)
