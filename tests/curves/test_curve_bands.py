@@ -47,17 +47,19 @@ def _noise_factors(objective: str) -> list[float]:
 
 def test_noise_factor_is_one_for_least_squares():
     """Least squares: leverage-corrected residuals already carry the noise's variance,
-    so the factor is 1 up to the pilot's Monte Carlo error (measured 0.988-1.013)."""
-    assert _noise_factors("msle") == pytest.approx([1.0] * 6, abs=0.03)
+    so the factor is 1 up to the pilot's Monte Carlo error (measured 0.988-1.013
+    before the floor at 1)."""
+    assert all(1.0 <= f < 1.03 for f in _noise_factors("msle"))
 
 
 def test_noise_factor_widens_a_huber_bootstrap():
     """Huber with delta (1e-3) below the noise (2e-3): the fit pulls residuals into its
     quadratic zone, so unscaled replicates are too efficient. Measured over 200 seeds:
-    factor 1.05 on average (sd 0.07 per fit); these six give 0.99-1.26, mean 1.08."""
+    factor 1.05 on average (sd 0.07 per fit); these six give 1.0-1.26, mean 1.08. It is
+    never below 1: fitting only pulls residuals in."""
     factors = _noise_factors("huber")
     assert np.mean(factors) > 1.03
-    assert all(0.8 < f < 1.5 for f in factors), factors
+    assert all(1.0 <= f < 1.5 for f in factors), factors
 
 
 def test_band_is_the_reflected_percentile_interval():
