@@ -16,31 +16,30 @@ predicts the held-out run's final held-out loss with a 95% prediction interval.
 Compute is what the store recorded: each run's training FLOPs from its first to its
 last metric row (a branch's rows start after its trunk step), trunks included.
 The result goes to ``benchmarks/exp_cooldown.json``; docs/hparams.md quotes it.
-``--quick`` runs the reduced ladder the slow test guards (3 sizes, 2 horizons).
+``--quick`` runs the reduced version the slow test guards: 2 sizes x 2 horizons,
+branches and scratch only (no held-out run, no fits).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-FULL = {"N": (2e4, 1e5), "sizes": 4, "tpp": (4.0, 8.0, 16.0), "held_out": (2e5, 16.0)}
-QUICK = {"N": (1e4, 3e4), "sizes": 3, "tpp": (4.0, 16.0), "held_out": (6e4, 16.0)}
+FULL = {"N": (2e4, 1e5), "sizes": 4, "tpp": (4.0, 8.0, 16.0), "held_out": (2e5, 8.0)}
+QUICK = {"N": (1e4, 2e4), "sizes": 2, "tpp": (4.0, 8.0), "held_out": None}
 LR_SCALE = 0.3  # Step Law's lr overshoots on models this small (see run/demo.py)
 COOLDOWN = 0.2
 LEVEL = 0.95
 
 
 def plans(design: dict, seed: int) -> dict:
-    """The three plans: ``branches``, ``scratch`` and ``held_out``."""
+    """The plans ``branches``, ``scratch`` and (unless quick) ``held_out``."""
     from scalinglab.plan import ladder
 
     common = {"lr_scale": LR_SCALE, "evals_per_run": 1, "seed": seed}
-    n_held, tpp_held = design["held_out"]
-    return {
+    out = {
         "branches": ladder(
             design["N"],
             design["sizes"],
@@ -50,8 +49,23 @@ def plans(design: dict, seed: int) -> dict:
             **common,
         ),
         "scratch": ladder(design["N"], design["sizes"], design["tpp"], **common),
-        "held_out": ladder((n_held, n_held), 1, (tpp_held,), **common),
     }
+    if design["held_out"]:
+        n_held, tpp_held = design["held_out"]
+        out["held_out"] = ladder((n_held, n_held), 1, (tpp_held,), **common)
+    return out
+
+
+def study_seconds(study: Path) -> float:
+    """Wall seconds from the study's first run start to its last run end (as stored,
+    so a resumed study reports its original training time)."""
+    from scalinglab.run.store import Study
+
+    with Study.open(study) as store:
+        runs = store.runs()
+    return round(
+        max(r["finished_at"] for r in runs) - min(r["started_at"] for r in runs), 1
+    )
 
 
 def executed_flops(study: Path) -> float:
@@ -67,6 +81,25 @@ def executed_flops(study: Path) -> float:
     return float(total)
 
 
+def rungs(branches: Path, scratch: Path) -> list[dict]:
+    """Each (N, D) rung's final loss as a cooldown branch and from scratch."""
+    from scalinglab.run.export import run_table
+
+    b = run_table(branches).sort_values(["N", "D"])
+    s = run_table(scratch).sort_values(["N", "D"])
+    return [
+        {
+            "N": float(n),
+            "D_branch": float(db),
+            "D_scratch": float(ds),
+            "branch": float(lb),
+            "scratch": float(ls),
+            "difference": float(lb / ls - 1.0),
+        }
+        for n, db, ds, lb, ls in zip(b["N"], b["D"], s["D"], b["loss"], s["loss"])
+    ]
+
+
 def fit_and_predict(study: Path, held: dict, seed: int) -> dict:
     """Chinchilla fitted on the study's run table; its prediction of ``held``."""
     import numpy as np
@@ -77,7 +110,7 @@ def fit_and_predict(study: Path, held: dict, seed: int) -> dict:
     table = run_table(study)
     runs = {c: table[c].to_numpy(float) for c in ("N", "D", "loss")}
     result = fit("chinchilla", runs, bootstrap=1000, seed=seed)
-    predicted = float(result.predict(N=held["N"], D=held["D"])[0])
+    predicted = float(np.ravel(result.predict(N=held["N"], D=held["D"]))[0])
     low, high = (
         float(np.ravel(v)[0])
         for v in result.predict_interval(LEVEL, N=held["N"], D=held["D"])
@@ -107,24 +140,16 @@ def main(argv: list[str] | None = None) -> dict:
     args = parser.parse_args(argv)
 
     design = QUICK if args.quick else FULL
-    start = time.perf_counter()
-    studies, seconds = {}, {}
-    for name, plan in plans(design, args.seed).items():
+    studies = {}
+    planned = plans(design, args.seed)
+    planned_ratio = planned["branches"].settings["compute_ratio"]
+    for name, plan in planned.items():
         studies[name] = args.study / name
-        begun = time.perf_counter()
         report = run_study(
             plan, studies[name], workers=args.workers, threads=1, progress=False
         )
         if report.failed:
             raise SystemExit(f"{name}: runs failed: {report.failed}")
-        seconds[name] = round(time.perf_counter() - begun, 1)
-    held = run_table(studies["held_out"]).iloc[0]
-    held = {
-        "run": held["run"],
-        "N": float(held["N"]),
-        "D": float(held["D"]),
-        "loss": float(held["loss"]),
-    }
     flops = {name: executed_flops(path) for name, path in studies.items()}
     result = {
         "command": "python benchmarks/exp_cooldown.py"
@@ -136,22 +161,24 @@ def main(argv: list[str] | None = None) -> dict:
             "cooldown": COOLDOWN,
             "seed": args.seed,
         },
-        "held_out": held,
         "flops": flops,
         "compute_ratio": flops["branches"] / flops["scratch"],
-        "train_seconds": seconds,
-        "wall_seconds": round(time.perf_counter() - start, 1),
-        **{
-            name: fit_and_predict(studies[name], held, args.seed)
-            for name in ("branches", "scratch")
-        },
+        "planned_compute_ratio": planned_ratio,
+        "train_seconds": {name: study_seconds(path) for name, path in studies.items()},
+        "rungs": rungs(studies["branches"], studies["scratch"]),
     }
+    if "held_out" in studies:
+        row = run_table(studies["held_out"]).iloc[0]
+        held = {"run": row["run"], **{k: float(row[k]) for k in ("N", "D", "loss")}}
+        result["held_out"] = held
+        for name in ("branches", "scratch"):
+            result[name] = fit_and_predict(studies[name], held, args.seed)
     args.output.write_text(json.dumps(result, indent=1, default=str) + "\n")
-    summary = {k: result[k] for k in ("held_out", "compute_ratio")}
+    summary = {k: result.get(k) for k in ("held_out", "compute_ratio", "rungs")}
     for name in ("branches", "scratch"):
-        summary[name] = {
-            k: result[name][k] for k in ("predicted", "interval", "error", "covers")
-        }
+        if name in result:
+            keys = ("predicted", "interval", "error", "covers")
+            summary[name] = {k: result[name][k] for k in keys}
     print(json.dumps(summary, indent=1))
     return result
 
