@@ -220,10 +220,14 @@ def test_reading_warnings_are_shown_apart_from_notes(tmp_path):
 
 @pytest.mark.slow
 def test_the_demo_writes_its_studys_report(ladder_study):
-    from scalinglab.run.demo import _write_report
+    from scalinglab.run.demo import DEMO_LAWS, _write_report
 
-    path = _write_report(ladder_study, 0, 20)
+    path = _write_report(ladder_study, 0, 20, DEMO_LAWS["quick"])
     html = (ladder_study / "report.html").read_text(encoding="utf-8")
     assert path == str(ladder_study / "report.html")
     assert f"read from study {ladder_study} (ladder)" in html
-    assert f"scalinglab report {ladder_study} -o {path} --bootstrap 20 --seed 0" in html
+    command = (
+        f"scalinglab report {ladder_study} -o {path} --law &#39;E + B / D**beta&#39; "
+        "--bootstrap 20 --seed 0"
+    )
+    assert command in html
