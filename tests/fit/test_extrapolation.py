@@ -163,3 +163,24 @@ def test_a_drift_that_moves_with_the_folds_data_is_said():
     assert _drifting(-0.012, -0.004, 0.008).shape_note is None  # 3 folds: chance
     saved = ExtrapolationError.from_dict(_drifting(0.01, 0.02, 0.03, 0.04).to_dict())
     assert saved.drift == _drifting(0.01, 0.02, 0.03, 0.04).drift
+
+
+def test_intervals_reach_further_on_the_side_the_law_drifts_to():
+    # Over-predicting more with more data (+0.8% per decade at the largest fold):
+    # draws below the estimate (z < 0) get hypot(tau, 0.008) per decade, above tau.
+    rising = ExtrapolationError(
+        0.01,
+        10,
+        "C",
+        {"N": (1e7, 1e9)},
+        drift=tuple(zip([0.2, 0.4, 0.6, 0.8], [-0.012, -0.004, 0.002, 0.008])),
+    )
+    z = np.array([-1.0, 1.0])
+    sd = rising.extra_sd(z, N=1e10)
+    assert sd == pytest.approx([np.hypot(0.01, 0.008), 0.01])
+    assert rising.extra_sd(N=1e10) == pytest.approx(0.01)  # no z: symmetric
+    falling = _drifting(0.01, -0.01, -0.02, -0.05)
+    assert (
+        falling.drift_rate == -0.05
+        and _drifting(0.01, 0.02, 0.01, 0.03).drift_rate == 0
+    )

@@ -353,4 +353,5 @@ def _with_extrapolation_error(
     if spread is None:
         return loss_draws
     z = result.noise(len(loss_draws))
-    return loss_draws * np.exp(spread.extra_sd(N=N, D=D)[None, :] * z[:, None])
+    z = z[:, None]
+    return loss_draws * np.exp(spread.extra_sd(z, N=N, D=D) * z)

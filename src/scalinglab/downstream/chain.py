@@ -122,7 +122,7 @@ class TaskFit:
             ).reshape(shape)
             if kind == "prediction":
                 z1, z2 = self._normals(shape)
-                task_loss = task_loss * np.exp(self.step1.new_run_sd(N=N, D=D) * z1)
+                task_loss = task_loss * np.exp(self.step1.new_run_sd(z1, N=N, D=D) * z1)
             values2 = {
                 n: self.draws2[:, i : i + 1].reshape(-1, *([1] * N.ndim))
                 for i, n in enumerate(law2.param_names)

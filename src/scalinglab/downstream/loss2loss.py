@@ -121,7 +121,7 @@ class Loss2LossFit:
             n: self.draws_x[:, i : i + 1] for i, n in enumerate(law_x.param_names)
         }
         z = seeded_normals(self.seed, len(self.draws), streams=2)[:, :, None]
-        sd = self.fit_x.new_run_sd(N=N.ravel(), D=D.ravel())
+        sd = self.fit_x.new_run_sd(z[0], N=N.ravel(), D=D.ravel())
         with np.errstate(all="ignore"):
             x = law_x.evaluate({"N": N.ravel(), "D": D.ravel()}, values) * np.exp(
                 sd * z[0]

@@ -34,6 +34,14 @@ is reported beside it as ``bias``. Prediction intervals add a log-normal term
 of sd ``tau * d``. They cover the error the law made when extrapolating inside
 the data; a change of the law's shape beyond the data is not covered.
 
+When the folds' signed error per decade moves strictly one way with the share of
+rows they were fitted on (at least ``MIN_DRIFT_FOLDS`` folds), the law's fitted
+shape is still changing with scale and a fit on all the data is likely to err
+further that way: :attr:`ExtrapolationError.shape_note` says so, and on that side
+only the term's sd is ``hypot(tau, b) * d``, ``b`` the largest fold's signed
+error per decade (:meth:`ExtrapolationError.extra_sd`). A drift that speeds up
+beyond the data is still not covered.
+
 Every fold is refitted in one batched call: each starts from the full-data
 optimum and from the best few starts of the grid screened on the fold's rows
 (the screen of the whole grid is shared by all folds), instead of a full
@@ -88,7 +96,8 @@ class ExtrapolationError:
     drift : tuple of (float, float)
         Each fold's share of the rows and its signed log error per decade, by share:
         when it moves steadily with the share (:attr:`shape_note`), the law's fitted
-        shape is still changing with scale.
+        shape is still changing with scale, and intervals reach further on the side
+        the law drifts to (:meth:`extra_sd`).
     decades, log_errors, fold : numpy.ndarray
         The estimate's data, each prediction with its fold's index (empty after a reload).
     """
@@ -105,6 +114,16 @@ class ExtrapolationError:
     fold: np.ndarray = field(default_factory=lambda: np.empty(0, int), repr=False)
 
     @property
+    def drift_rate(self) -> float:
+        """Signed log error per decade of the largest fold when the folds drift steadily
+        (:attr:`shape_note`), else 0: how fast the law was still drifting at the most data."""
+        bias = np.array([b for _, b in self.drift])
+        steps = np.diff(bias)
+        if bias.size < MIN_DRIFT_FOLDS or not (np.all(steps > 0) or np.all(steps < 0)):
+            return 0.0
+        return float(bias[-1])
+
+    @property
     def shape_note(self) -> str | None:
         """What the interval misses when the folds' signed error per decade moves
         steadily (strictly monotone over at least ``MIN_DRIFT_FOLDS`` folds) with the
@@ -115,27 +134,39 @@ class ExtrapolationError:
         estimate) does not cover. With the right law and 6 folds this happens by
         chance in about 4% of data sets (tests/calibration/test_extrapolation.py).
         """
-        bias = np.array([b for _, b in self.drift])
-        steps = np.diff(bias)
-        if bias.size < MIN_DRIFT_FOLDS or not (np.all(steps > 0) or np.all(steps < 0)):
+        if not self.drift_rate:
             return None
         (first_share, first), (last_share, last) = self.drift[0], self.drift[-1]
-        side = "over" if steps[0] > 0 else "under"
+        side = "over" if last > first else "under"
+        reach = "down" if self.drift_rate > 0 else "up"
         return (
             f"the rolling-origin folds' signed error moved steadily with the data they "
             f"were fitted on ({first:+.2%} per decade on {first_share:.0%} of the rows to "
             f"{last:+.2%} on {last_share:.0%}): the law's fitted shape still changes with "
-            f"scale, so beyond the data it is likely to {side}-predict by more than the "
-            "intervals allow."
+            f"scale, so beyond the data it is likely to {side}-predict. Intervals reach "
+            f"further {reach} by the largest fold's {abs(last):.2%} per decade; a drift "
+            "that speeds up beyond the data is not covered."
         )
 
     def decades_beyond(self, **inputs: np.ndarray | float) -> np.ndarray:
         """Decades beyond the fitted range (0 inside it), the largest over the inputs."""
         return decades_beyond(self.ranges, inputs)
 
-    def extra_sd(self, **inputs: np.ndarray | float) -> np.ndarray:
-        """The log-error sd this estimate adds at ``inputs``: ``tau * decades``."""
-        return self.tau * self.decades_beyond(**inputs)
+    def extra_sd(
+        self, z: np.ndarray | None = None, **inputs: np.ndarray | float
+    ) -> np.ndarray:
+        """The log-error sd this estimate adds at ``inputs``: ``tau * decades``.
+
+        Given the standard normals ``z`` an interval scales it by (``exp(sd * z)``),
+        the sd per draw: on the side the folds drift to (z < 0 when the law
+        over-predicts more with more data) it is ``hypot(tau, drift_rate) * decades``.
+        """
+        decades = self.decades_beyond(**inputs)
+        rate = self.drift_rate
+        if z is None or not rate:
+            return self.tau * decades
+        toward = np.sign(z) == -np.sign(rate)
+        return np.where(toward, np.hypot(self.tau, rate), self.tau) * decades
 
     def to_dict(self) -> dict:
         return {

@@ -151,19 +151,23 @@ class FitResult(Display):
         scales its run scatter and extrapolation error by, so intervals repeat bit for bit."""
         return seeded_normals(self.settings.get("seed", 0), count)[0]
 
-    def new_run_sd(self, **inputs: np.ndarray | float) -> np.ndarray:
+    def new_run_sd(
+        self, z: np.ndarray | None = None, **inputs: np.ndarray | float
+    ) -> np.ndarray:
         """Log-scale SD of a new run's loss about the law at ``inputs``: the run
-        scatter plus, beyond the fitted range, the measured extrapolation error."""
+        scatter plus, beyond the fitted range, the measured extrapolation error
+        (per draw of the normals ``z`` when given: wider on the side the law drifts to,
+        see :meth:`ExtrapolationError.extra_sd`)."""
         scatter = self.residual_scale
         if self.objective_spec.space != "log":
             scatter = scatter / np.abs(self.predict(**inputs))
         spread = self.extrapolation_error
-        extra = 0.0 if spread is None else spread.extra_sd(**inputs)
+        extra = 0.0 if spread is None else spread.extra_sd(z, **inputs)
         return np.sqrt(scatter**2 + extra**2)
 
     def _add_noise(self, draws: np.ndarray, inputs) -> np.ndarray:
         z = self.noise(draws.shape[0]).reshape(-1, *([1] * (draws.ndim - 1)))
-        return draws * np.exp(self.new_run_sd(**inputs) * z)
+        return draws * np.exp(self.new_run_sd(z, **inputs) * z)
 
     def extrapolation(self, **inputs: np.ndarray | float) -> list[Diagnostic]:
         """Diagnostics for inputs outside the fitted range (how far, in factors)."""
