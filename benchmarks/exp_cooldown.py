@@ -1,6 +1,7 @@
 """Cooldown-branch ladder against a from-scratch ladder, both predicting a held-out larger run.
 
-Run ``python benchmarks/exp_cooldown.py`` (about 20-30 min on 2 shared cores).
+Run ``python benchmarks/exp_cooldown.py`` (measured: 30-39 min of wall time per study,
+three studies, at load averages 13-22 on 2 shared cores).
 Three studies, trained on this CPU with the built-in trainer:
 
 - *branches*: 4 sizes x 3 horizons (4, 8, 16 tokens per parameter) as WSD cooldown
@@ -8,7 +9,7 @@ Three studies, trained on this CPU with the built-in trainer:
   per size (``ladder(..., schedule="wsd", cooldowns=(0.2,))``);
 - *scratch*: the same 12 (N, D) rungs, each trained from scratch with a cosine
   schedule (the usual ladder);
-- *held-out*: one larger model (about 2x the largest N, 16 tokens per parameter),
+- *held-out*: one larger model (about 2x the largest N, 8 tokens per parameter),
   trained once from scratch with a cosine schedule.
 
 The Chinchilla law is fitted to each ladder (1,000 run-bootstrap replicates) and

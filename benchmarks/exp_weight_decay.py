@@ -1,6 +1,7 @@
 """A real weight-decay sweep on this CPU, fitted with the Power Lines timescale law.
 
-Run ``python benchmarks/exp_weight_decay.py`` (about 15-25 min on 2 shared cores).
+Run ``python benchmarks/exp_weight_decay.py`` (measured: 51 min of wall time at load
+averages 13-22 on 2 shared cores).
 It plans an AdamW weight-decay grid at two model sizes and three token budgets
 (``scalinglab.plan.sweep``; the learning rate and batch size are Step Law's times
 0.3, as in the demo), trains every run with the built-in trainer through
@@ -9,7 +10,8 @@ It plans an AdamW weight-decay grid at two model sizes and three token budgets
 ``scalinglab hparams fit STUDY --wd weight_decay --json``. The result (every run's
 final held-out loss, the fitted ``wd_law`` with intervals, wall time) is written to
 ``benchmarks/exp_weight_decay.json``; docs/hparams.md quotes it.
-``--quick`` runs the reduced version the slow test guards (one size, two budgets).
+``--quick`` runs the reduced version the slow test guards (one size, two budgets,
+four weight decays).
 """
 
 from __future__ import annotations
