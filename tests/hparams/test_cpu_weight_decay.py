@@ -61,7 +61,7 @@ def test_every_run_of_the_sweep_is_stored():
 
 
 @pytest.mark.slow
-def test_reduced_sweep_reproduces_its_measured_optima(tmp_path, monkeypatch):
+def test_reduced_sweep_reproduces_its_measured_losses(tmp_path, monkeypatch):
     monkeypatch.syspath_prepend(str(BENCHMARKS))
     experiment = importlib.import_module("exp_weight_decay")
     result = experiment.main(
