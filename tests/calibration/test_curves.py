@@ -12,7 +12,7 @@ chunks of 100 seeds 0.0078-0.0100 and 0.0051-0.0061; seeds 0-99 give 0.0099 and
 0.0073, so their errors run large and their coverage low (docs/calibration.md).
 
 Measured (reflected bands, replicates' noise scaled by the measured factor): seeds
-0-99 (this test) 93% at 0.88x (cosine) and 88% at 0.79x (WSD); seeds 100-299 92% at
+0-99 (this test) 93% at 0.88x (cosine) and 88% at 0.80x (WSD); seeds 100-299 92% at
 0.96x and 94% at 1.11x. Percentile bands without the factor gave 86%/84% and 90%/94%.
 """
 
