@@ -80,6 +80,18 @@ def test_noisy_sweep_interval_covers_true_exponent():
     assert again.law.ci95 == fit.law.ci95
 
 
+def test_bootstrapped_point_is_the_fit_on_every_line_not_the_replicate_mean():
+    frame = _sweep(noise=3e-3, seed=2)
+    frame = frame[frame["N"] < 8e8]  # few cells: replicates with extreme slopes
+    fit = fit_timescale(*_arrays(frame), bootstrap=300, seed=0)
+    used = [line for line in fit.lines if line.bracketed]
+    slope, intercept = np.polyfit(
+        np.log([x.D / x.N for x in used]), np.log([x.tau for x in used]), 1
+    )
+    assert fit.law.params["TPP"] == pytest.approx(slope, rel=1e-9)
+    assert fit.law.params["coef"] == pytest.approx(np.exp(intercept), rel=1e-9)
+
+
 def test_fit_hparams_with_wd_keeps_lr_and_batch_laws_and_suggests_weight_decay(
     tmp_path,
 ):

@@ -28,7 +28,7 @@ and left out of the law. The law is OLS of ``log tau_opt`` on ``log(D / N)``
 over the lines; its intervals come from the same cell bootstrap as the
 learning-rate and batch-size laws (:mod:`scalinglab.analysis.hparams`):
 resample the (N, D) cells with all their lines, refit, widen the spread by
-``sqrt(G / (G - p))``, point estimate the mean of the replicates.
+``sqrt(G / (G - p))`` around the point estimate, the fit on every line.
 
 References
 ----------
@@ -256,7 +256,10 @@ def _timescale_law(lines: list[TimescaleOptimum], bootstrap: int, rng) -> PowerL
         counts = _resample_counts(cell.max() + 1, bootstrap, rng)[:, cell]
         design = np.column_stack([np.ones(tpp.size), np.log(tpp)])
         draws = _batched_ols(design, np.log(tau), counts)
-        point = draws.mean(axis=0)
+        # The point is the fit on every line, not the replicates' mean: with few cells a
+        # replicate that draws lines of nearly one D/N has an extreme slope and would drag
+        # a mean far from what the data say.
+        point = _batched_ols(design, np.log(tau), np.ones((1, tpp.size)))[0]
         draws = point + _cluster_factor(cell.max() + 1, 2) * (draws - point)
     return fit_power_law("tau", {TPP: tpp}, tau, draws=draws, point=point)
 
