@@ -6,6 +6,7 @@ others (72k-step runs, WSD variants, other two-stage schedules).
 
 from __future__ import annotations
 
+import importlib
 import warnings
 from dataclasses import replace
 
@@ -142,3 +143,36 @@ def test_two_curves_intervals_contain_estimates_or_are_withheld(shared_data):
         return
     for name, (low, high) in fit.conf_int().items():
         assert low <= fit.params[name] <= high, name
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("size", ["25", "400"])
+def test_authors_procedure_gives_the_published_parameters(
+    shared_data, size, monkeypatch
+):
+    """The published parameters are the authors' AdamW procedure stopped early, not the
+    optimum of their objective (benchmarks/exp_multipower_procedure.py): re-run on the
+    same curves it lands within 3 % of every published parameter (measured 0.1-2.9 %),
+    while our converged fit reaches a training objective below half of theirs
+    (measured 2.3x and 6.3x lower)."""
+    from scalinglab.laws.curves import build_design
+    from tests.conftest import REPO_ROOT
+
+    monkeypatch.syspath_prepend(str(REPO_ROOT / "benchmarks"))
+    procedure = importlib.import_module("exp_multipower_procedure")
+    curves = _curves(shared_data, size)
+    train = [curves[n] for n in TRAIN]
+    design = build_design([c.schedule.lr for c in train], [c.steps for c in train])
+    loss = np.concatenate([c.loss for c in train])
+    rerun, _ = procedure.authors_adamw(
+        design, loss, procedure.authors_init(design, loss)
+    )
+    published = MULTIPOWER_PUBLISHED[f"{size}M"]
+    assert rerun == pytest.approx(published, rel=0.03)
+
+    def objective(params):
+        theta = np.array([params[n] for n in procedure.NAMES])
+        return procedure.objective_and_gradient(design, loss, theta)[0]
+
+    ours = fit_curves(train, bootstrap=0)
+    assert objective(ours.params) < 0.5 * objective(published)
