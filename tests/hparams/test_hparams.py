@@ -9,7 +9,11 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from scalinglab.analysis.critical_batch import fit_critical_batch, fit_tradeoff, steps_to_target
+from scalinglab.analysis.critical_batch import (
+    fit_critical_batch,
+    fit_tradeoff,
+    steps_to_target,
+)
 from scalinglab.analysis.hparams import cell_optima, fit_hparams
 from scalinglab.analysis.hparams_presets import suggest_hparams
 from scalinglab.cli import app
@@ -29,8 +33,12 @@ def _sweep(noise=0.0, seed=0):
             for lr in lr_opt * 2.0 ** np.arange(-3, 3.5, 0.5):
                 for bs in bs_opt * 2.0 ** np.arange(-3, 3.5, 1.0):
                     x, y = np.log(lr / lr_opt), np.log(bs / bs_opt)
-                    loss = (2.0 + 1e9 / N * 0.3) * (1 + 0.01 * x * x + 0.004 * x * y + 0.006 * y * y)
-                    rows.append((N, D, lr, bs, loss * (1 + noise * rng.standard_normal())))
+                    loss = (2.0 + 1e9 / N * 0.3) * (
+                        1 + 0.01 * x * x + 0.004 * x * y + 0.006 * y * y
+                    )
+                    rows.append(
+                        (N, D, lr, bs, loss * (1 + noise * rng.standard_normal()))
+                    )
     return pd.DataFrame(rows, columns=["N", "D", "lr", "bs", "loss"])
 
 
@@ -39,7 +47,9 @@ def _arrays(frame):
 
 
 def test_quadratic_method_recovers_exact_laws():
-    fit = fit_hparams(*_arrays(_sweep()), method="quadratic", fit_band=0.2, bootstrap=50)
+    fit = fit_hparams(
+        *_arrays(_sweep()), method="quadratic", fit_band=0.2, bootstrap=50
+    )
     for law, truth in ((fit.lr_law, LR_TRUTH), (fit.bs_law, BS_TRUTH)):
         for name, value in truth.items():
             assert law.params[name] == pytest.approx(value, rel=1e-6), name
@@ -49,8 +59,12 @@ def test_quadratic_method_recovers_exact_laws():
 def test_cell_optimum_interval_covers_truth_under_noise():
     frame = _sweep(noise=1e-3, seed=3)
     cells = cell_optima(*_arrays(frame), fit_band=0.1, bootstrap=200, seed=0)
-    covered = [c.lr_ci[0] < LR_TRUTH["coef"] * c.N ** LR_TRUTH["N"] * c.D ** LR_TRUTH["D"] < c.lr_ci[1]
-               for c in cells]
+    covered = [
+        c.lr_ci[0]
+        < LR_TRUTH["coef"] * c.N ** LR_TRUTH["N"] * c.D ** LR_TRUTH["D"]
+        < c.lr_ci[1]
+        for c in cells
+    ]
     assert np.mean(covered) >= 0.75
 
 
@@ -82,7 +96,28 @@ def test_tradeoff_recovers_critical_batch():
     assert fit.S_min == pytest.approx(S_min, rel=1e-10)
     # the defining identity at every batch size: (S/S_min - 1)(E/E_min - 1) = 1
     E = batch * steps
-    np.testing.assert_allclose((steps / fit.S_min - 1) * (E / fit.E_min - 1), 1.0, rtol=1e-8)
+    np.testing.assert_allclose(
+        (steps / fit.S_min - 1) * (E / fit.E_min - 1), 1.0, rtol=1e-8
+    )
+
+
+def test_tradeoff_interval_leaves_out_refits_the_model_cannot_describe():
+    # noisy steps at batch sizes mostly above B_crit: a few resamples see no trade-off
+    rng = np.random.default_rng(3)
+    batch = np.array([256, 512, 1024, 2048, 4096], float)
+    steps = 1.5e4 * (1 + 300.0 / batch) * np.exp(0.08 * rng.standard_normal(5))
+    fit = fit_tradeoff(batch, steps, bootstrap=400, seed=0)
+    picks = np.random.default_rng(0).integers(0, 5, size=(400, 5))
+    outside = 0
+    for pick in picks:  # each resample refitted by plain least squares
+        X = np.column_stack([1 / steps[pick], 1 / (batch[pick] * steps[pick])])
+        S_min, E_min = np.linalg.lstsq(X, np.ones(5), rcond=None)[0]
+        outside += np.unique(pick).size < 2 or S_min <= 0 or E_min <= 0
+    assert fit.dropped == outside > 0
+    assert np.isnan(fit.draws).sum() == outside
+    low, high = fit.ci95["B_crit"]
+    assert 0 < low < fit.B_crit < high
+    assert fit.ci95["S_min"][0] > 0 and fit.ci95["E_min"][0] > 0
 
 
 def test_critical_batch_trend_against_loss_from_curves():
@@ -97,7 +132,9 @@ def test_critical_batch_trend_against_loss_from_curves():
             rows.append((B, s, t))
     batch, steps, goal = map(np.array, zip(*rows))
     result = fit_critical_batch(batch, steps, goal, bootstrap=50)
-    np.testing.assert_allclose([t.B_crit for t in result.tradeoffs], b_crit, rtol=1e-8)  # highest target first
+    np.testing.assert_allclose(
+        [t.B_crit for t in result.tradeoffs], b_crit, rtol=1e-8
+    )  # highest target first
     assert result.vs_loss.params["loss"] == pytest.approx(-4.0, rel=1e-8)
     # steps_to_target interpolates between logged steps
     assert steps_to_target([0, 10, 20], [4.0, 3.0, 2.0], 2.5) == pytest.approx(15.0)
@@ -111,26 +148,71 @@ def test_cli_hparams_fit_and_suggest(tmp_path):
     frame.to_csv(path, index=False)
     runner = CliRunner()
     saved = tmp_path / "hp.json"
-    result = runner.invoke(app, ["hparams", "fit", str(path), "--N", "N", "--D", "D", "--lr", "lr",
-                                 "--bs", "bs_seq", "--seq-len", "2048", "--loss", "loss",
-                                 "--method", "quadratic", "--fit-band", "0.2", "--bootstrap", "50",
-                                 "-o", str(saved), "--json"])
+    result = runner.invoke(
+        app,
+        [
+            "hparams",
+            "fit",
+            str(path),
+            "--N",
+            "N",
+            "--D",
+            "D",
+            "--lr",
+            "lr",
+            "--bs",
+            "bs_seq",
+            "--seq-len",
+            "2048",
+            "--loss",
+            "loss",
+            "--method",
+            "quadratic",
+            "--fit-band",
+            "0.2",
+            "--bootstrap",
+            "50",
+            "-o",
+            str(saved),
+            "--json",
+        ],
+    )
     assert result.exit_code == 0, result.output
     payload = json.loads(result.output)
     assert payload["lr_law"]["params"]["N"] == pytest.approx(LR_TRUTH["N"], rel=1e-6)
     assert payload["bs_law"]["params"]["D"] == pytest.approx(BS_TRUTH["D"], rel=1e-6)
     assert set(payload["lr_law"]["ci95"]) == {"coef", "N", "D"}
-    out = runner.invoke(app, ["hparams", "suggest", "--N", "1e9", "--D", "2e10", "--fit", str(saved),
-                              "--json"])
+    out = runner.invoke(
+        app,
+        [
+            "hparams",
+            "suggest",
+            "--N",
+            "1e9",
+            "--D",
+            "2e10",
+            "--fit",
+            str(saved),
+            "--json",
+        ],
+    )
     suggestion = json.loads(out.output)
     assert suggestion["lr"] == pytest.approx(1.79 * 1e9**-0.713 * 2e10**0.307, rel=1e-6)
     bad = runner.invoke(app, ["hparams", "fit", str(path), "--lr", "eta"])
-    assert bad.exit_code == 1 and "no column 'eta'" in str(bad.exception)  # main() prints it
+    assert bad.exit_code == 1 and "no column 'eta'" in str(
+        bad.exception
+    )  # main() prints it
 
 
 def test_cli_critical_batch(tmp_path):
     batch = np.array([32, 64, 128, 256, 512, 1024], float)
-    pd.DataFrame({"bs": batch, "steps": 2e4 * (1 + 200 / batch)}).to_csv(tmp_path / "cb.csv", index=False)
-    out = CliRunner().invoke(app, ["critical-batch", str(tmp_path / "cb.csv"), "--json"])
+    pd.DataFrame({"bs": batch, "steps": 2e4 * (1 + 200 / batch)}).to_csv(
+        tmp_path / "cb.csv", index=False
+    )
+    out = CliRunner().invoke(
+        app, ["critical-batch", str(tmp_path / "cb.csv"), "--json"]
+    )
     assert out.exit_code == 0, out.output
-    assert json.loads(out.output)["tradeoffs"][0]["B_crit"] == pytest.approx(200.0, rel=1e-8)
+    assert json.loads(out.output)["tradeoffs"][0]["B_crit"] == pytest.approx(
+        200.0, rel=1e-8
+    )

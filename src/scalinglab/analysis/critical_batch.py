@@ -74,6 +74,11 @@ class TradeOff:
         Batch sizes that reached the target.
     max_rel_residual : float
         Largest |fitted S / observed S - 1|.
+    draws : ndarray or None
+        Bootstrap B_crit per replicate, NaN for a dropped one.
+    dropped : int
+        Replicates left out of the intervals: their refit has S_min or E_min <= 0
+        or saw a single batch size, which the model cannot describe.
     """
 
     target: float | None
@@ -83,7 +88,8 @@ class TradeOff:
     ci95: dict
     n_batch_sizes: int
     max_rel_residual: float
-    draws: np.ndarray | None = None  # (replicates,) B_crit
+    draws: np.ndarray | None = None  # (replicates,) B_crit; NaN where dropped
+    dropped: int = 0
 
     def steps(self, batch: np.ndarray | float) -> np.ndarray:
         """Steps to reach the target at batch size ``batch``: S_min (1 + B_crit / B)."""
@@ -98,6 +104,7 @@ class TradeOff:
             "ci95": {k: list(v) for k, v in self.ci95.items()},
             "n_batch_sizes": self.n_batch_sizes,
             "max_rel_residual": self.max_rel_residual,
+            "bootstrap_dropped": self.dropped,
         }
 
 
@@ -158,7 +165,7 @@ def fit_tradeoff(
             "fall with batch size the way the model needs (both must be > 0). Use batch sizes on "
             "both sides of the critical batch size."
         )
-    ci95, draws = {}, None
+    ci95, draws, dropped = {}, None, 0
     if bootstrap:
         rng = np.random.default_rng(seed)
         picks = rng.integers(0, batch.size, size=(bootstrap, batch.size))
@@ -166,8 +173,9 @@ def fit_tradeoff(
             float
         )
         rep = _solve(1.0 / batch, steps, counts)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            draws = rep[:, 1] / rep[:, 0]
+        rep[~_inside_model(rep, counts, batch)] = np.nan
+        dropped = int(np.isnan(rep[:, 0]).sum())
+        draws = rep[:, 1] / rep[:, 0]
         for name, values in (
             ("B_crit", draws),
             ("S_min", rep[:, 0]),
@@ -184,7 +192,21 @@ def fit_tradeoff(
         int(np.unique(batch).size),
         float(np.max(np.abs(fitted / steps - 1))),
         draws,
+        dropped,
     )
+
+
+def _inside_model(rep: np.ndarray, counts: np.ndarray, batch: np.ndarray) -> np.ndarray:
+    """Replicates the model can describe: S_min, E_min > 0 from 2+ distinct batch sizes.
+
+    The point fit refuses S_min or E_min <= 0; a replicate there (B_crit <= 0 or
+    infinite) would put impossible values into the interval, and one that drew a
+    single batch size has no trade-off to fit.
+    """
+    _, size = np.unique(batch, return_inverse=True)
+    distinct = np.zeros((counts.shape[0], size.max() + 1))
+    np.add.at(distinct.T, size.ravel(), counts.T)
+    return (rep > 0).all(axis=1) & ((distinct > 0).sum(axis=1) >= 2)
 
 
 def steps_to_target(steps, loss, target: float) -> float:
@@ -294,8 +316,7 @@ def _trends(fits: list[TradeOff], bootstrap: int):
     ):
         draws = None
         if bootstrap:
-            with np.errstate(invalid="ignore", divide="ignore"):  # B_crit <= 0: dropped
-                logs = np.log(np.column_stack([f.draws for f in fits]))  # (R, targets)
+            logs = np.log(np.column_stack([f.draws for f in fits]))  # (R, targets)
             design = np.column_stack([np.ones(x.size), np.log(x)])
             ok = np.all(np.isfinite(logs), axis=1)
             draws = np.linalg.lstsq(design, logs[ok].T, rcond=None)[0].T

@@ -324,6 +324,11 @@ def _print_tradeoff(t, noise: dict | None) -> None:
         f"target {t.target}: B_crit {t.B_crit:.4g}{band}, S_min {t.S_min:.4g}, "
         f"E_min {t.E_min:.4g} ({t.n_batch_sizes} batch sizes)"
     )
+    if t.dropped:
+        console.print(
+            f"  {t.dropped} of {t.draws.size} bootstrap refits left out of the interval: "
+            "S_min or E_min <= 0 (no trade-off in that resample)"
+        )
     if noise is not None:
         console.print(
             f"  gradient noise scale B_simple where runs reach it: median "
