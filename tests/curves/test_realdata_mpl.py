@@ -6,7 +6,6 @@ others (72k-step runs, WSD variants, other two-stage schedules).
 
 from __future__ import annotations
 
-import importlib
 import warnings
 from dataclasses import replace
 
@@ -145,34 +144,83 @@ def test_two_curves_intervals_contain_estimates_or_are_withheld(shared_data):
         assert low <= fit.params[name] <= high, name
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("size", ["25", "400"])
-def test_authors_procedure_gives_the_published_parameters(
-    shared_data, size, monkeypatch
-):
-    """The published parameters are the authors' AdamW procedure stopped early, not the
-    optimum of their objective (benchmarks/exp_multipower_procedure.py): re-run on the
-    same curves it lands within 3 % of every published parameter (measured 0.1-2.9 %),
-    while our converged fit reaches a training objective below half of theirs
-    (measured 2.3x and 6.3x lower)."""
-    from scalinglab.laws.curves import build_design
-    from tests.conftest import REPO_ROOT
+@pytest.fixture(scope="module")
+def luo_fits(shared_data):
+    """Per size: the curves and the ``luo2025`` profile's fit on the authors' split
+    (30 bootstrap draws, each rerunning the procedure: about 1 s a replicate)."""
+    out = {}
+    for size in SIZES:
+        curves = _curves(shared_data, size)
+        train = [curves[n] for n in TRAIN]
+        out[size] = (
+            curves,
+            fit_curves(train, bootstrap=30, seed=0, profile="luo2025"),
+        )
+    return out
 
-    monkeypatch.syspath_prepend(str(REPO_ROOT / "benchmarks"))
-    procedure = importlib.import_module("exp_multipower_procedure")
-    curves = _curves(shared_data, size)
+
+@pytest.mark.slow
+@pytest.mark.parametrize("size, within", [("25", 0.03), ("100", 0.2), ("400", 0.03)])
+def test_luo2025_profile_gives_the_published_parameters(luo_fits, size, within):
+    """The published parameters are the authors' AdamW procedure stopped early, not the
+    optimum of their objective: ``profile="luo2025"`` on the same curves lands within
+    3 % of every published parameter at 25M and 400M (measured 0.02-2.9 %; at 100M
+    within 20 %, measured up to 18 % for C), stops after 94, 67 and 87 AdamW steps,
+    while our converged fit reaches a training objective below half of theirs
+    (measured 2.3x and 6.3x lower at 25M and 400M)."""
+    from scalinglab.analysis.luo2025 import NAMES, objective_and_gradient
+    from scalinglab.laws.curves import build_design
+
+    curves, rerun = luo_fits[size]
+    published = MULTIPOWER_PUBLISHED[f"{size}M"]
+    assert rerun.params == pytest.approx(published, rel=within)
+    (stop,) = (d for d in rerun.diagnostics if d.code == "early_stopped")
+    assert stop.details["steps"] == {"25": 94, "100": 67, "400": 87}[size]
     train = [curves[n] for n in TRAIN]
     design = build_design([c.schedule.lr for c in train], [c.steps for c in train])
     loss = np.concatenate([c.loss for c in train])
-    rerun, _ = procedure.authors_adamw(
-        design, loss, procedure.authors_init(design, loss)
-    )
-    published = MULTIPOWER_PUBLISHED[f"{size}M"]
-    assert rerun == pytest.approx(published, rel=0.03)
 
     def objective(params):
-        theta = np.array([params[n] for n in procedure.NAMES])
-        return procedure.objective_and_gradient(design, loss, theta)[0]
+        theta = np.array([params[n] for n in NAMES])
+        return objective_and_gradient(design, loss, theta)[0]
 
+    assert rerun.objective == pytest.approx(objective(rerun.params), rel=1e-9)
     ours = fit_curves(train, bootstrap=0)
-    assert objective(ours.params) < 0.5 * objective(published)
+    assert ours.objective < rerun.objective
+    if size != "100":
+        assert objective(ours.params) < 0.5 * objective(published)
+
+
+@pytest.mark.slow
+def test_luo2025_median_final_error_at_or_below_published(luo_fits):
+    """Issue 8's claim, with the authors' procedure: on the 18 held-out schedules the
+    median |final-loss error| of ``profile="luo2025"`` is at or below the published
+    parameters'. Measured (2026-12-02): 0.178 % against 0.288 %; its sd over the
+    profile's own bootstrap replicates (30 per size, each rerunning the procedure)
+    bounds how far the measured value may move.
+    """
+    ours, theirs, replicates = [], [], []
+    for size in SIZES:
+        curves, fit = luo_fits[size]
+        assert fit.draws is not None, [d.message for d in fit.diagnostics]
+        reference = replace(fit, params=dict(MULTIPOWER_PUBLISHED[f"{size}M"]))
+        for name, curve in curves.items():
+            if name in TRAIN:
+                continue
+            mine = evaluate_curve(fit, curve)
+            ours.append(abs(mine["final_rel_err"]))
+            theirs.append(abs(evaluate_curve(reference, curve)["final_rel_err"]))
+            step = np.array([curve.steps[-1]])
+            drawn = fit.draw_predictions(curve.schedule, step)[:, 0]
+            replicates.append(np.abs(drawn / mine["final_loss"] - 1.0))
+    assert len(ours) == 18
+    ours_median, theirs_median = np.median(ours), np.median(theirs)
+    kept = min(r.size for r in replicates)
+    medians = np.median(np.vstack([r[:kept] for r in replicates]), axis=0)
+    noise = float(np.std(medians, ddof=1))
+    print(
+        f"median |final error|: luo2025 {ours_median:.4%}, published "
+        f"{theirs_median:.4%}, sd of luo2025's over replicates {noise:.4%}"
+    )
+    assert ours_median <= theirs_median
+    assert ours_median == pytest.approx(0.00178, abs=2 * noise)

@@ -20,7 +20,8 @@ may be correlated, so the bootstrap keeps every point and perturbs the residuals
 log residuals, corrected for their leverage, redrawn in circular
 blocks within each curve, the block length chosen from the curve's residual
 autocorrelation (Politis & White 2004; single points, Efron's residual bootstrap,
-for white noise). Every replicate is warm-started at the converged point estimate.
+for white noise). Every replicate is warm-started at the converged point estimate
+(with ``profile="luo2025"`` it reruns the authors' whole procedure instead).
 Replicates that do not converge within ``REPLICATE_OPTIONS["max_iter"]`` iterations
 are left out and counted in a diagnostic. Prediction intervals (``ci95``) are basic
 (reflected) bootstrap intervals of the replicates' predicted curves: parameter
@@ -45,7 +46,14 @@ from ..errors import ScalinglabError
 from ..fit import diagnostics as diag
 from ..fit import fit
 from ..fit.diagnostics import Diagnostic
-from ..fit.engine import Problem, jacobian, predictions, refine
+from ..fit.engine import (
+    Problem,
+    Refined,
+    jacobian,
+    objective_values,
+    predictions,
+    refine,
+)
 from ..fit.intervals import percentile_interval
 from ..laws.curves import (
     CURVE_LAWS,
@@ -270,7 +278,8 @@ class CurveFit:
     objective : float
         Summed Huber objective at ``params``.
     converged : bool
-        Whether the engine met its tolerances.
+        Whether the engine met its tolerances (always False with profile luo2025,
+        which stops early by design).
     draws : numpy.ndarray or None
         (replicates, params) bootstrap parameter draws in ``param_names`` order,
         converged replicates only; None without a bootstrap or when more than 20 % of
@@ -502,6 +511,7 @@ def fit_curves(
     fixed: dict[str, float] | None = None,
     bounds: dict[str, tuple[float, float]] | None = None,
     refine_starts: int = 4,
+    profile: str = "converged",
     progress: Callable[[int, int], None] | None = None,
 ) -> CurveFit:
     """Fit a loss-curve law to training curves.
@@ -536,6 +546,14 @@ def fit_curves(
         ``{name: (low, high)}`` replacing a parameter's bounds.
     refine_starts : int
         Best screened starts refined by the engine (each costs a full LM run).
+    profile : {"converged", "luo2025"}
+        ``"converged"``: the engine's multi-start Levenberg-Marquardt run to a
+        stationary point. ``"luo2025"`` (multi-power law only, default objective,
+        no ``fixed``/``bounds``): the authors' procedure
+        (:mod:`scalinglab.analysis.luo2025`), AdamW stopped early from their
+        initialisation; a higher training objective, closer to their published
+        parameters and, on their held-out schedules, a lower final-loss error.
+        Its bootstrap replicates rerun the whole procedure.
     progress : callable, optional
         Called as ``progress(done, total)`` during the bootstrap.
 
@@ -560,6 +578,7 @@ def fit_curves(
         )
     if not curves:
         raise ScalinglabError("fit_curves needs at least one curve.")
+    _check_profile(profile, law, objective, fixed, bounds)
     used = [_prepare(c, max_points, skip_warmup) for c in curves]
     design = build_design(
         [c.schedule.lr for c in used],
@@ -580,14 +599,17 @@ def fit_curves(
             str
         ),
     }
-    if law == "multipower":
-        built = _warm_start(built, design, data, loss, weights, objective, fixed)
-    options = {"objective": objective, "weights": weights, "fixed": fixed}
-    result = _converged_fit(built, data, options, refine_starts)
+    if profile == "luo2025":
+        result, refit = _luo2025_fit(built, design, data, loss, weights, objective)
+    else:
+        if law == "multipower":
+            built = _warm_start(built, design, data, loss, weights, objective, fixed)
+        options = {"objective": objective, "weights": weights, "fixed": fixed}
+        result, refit = _converged_fit(built, data, options, refine_starts), None
     found = [d for d in result.diagnostics if d.code not in ("few_runs", "outliers")]
     found += _outliers(used, result.params, law, design, len(result.law.free_params))
     draws, resampling, failures = _bootstrap_draws(
-        result, used, blocks, bootstrap, seed, progress
+        result, used, blocks, bootstrap, seed, progress, refit
     )
     found += failures
     summary = tuple(
@@ -597,6 +619,7 @@ def fit_curves(
     settings = {
         "bins_per_octave": bins_per_octave,
         "tissue_decay": tissue_decay,
+        "profile": profile,
         "max_points": max_points,
         "skip_warmup": skip_warmup,
         "bootstrap": bootstrap,
@@ -605,7 +628,9 @@ def fit_curves(
         **resampling,
         "seed": seed,
         "objective": result.objective_spec.to_dict(),
-        "replicate_options": dict(REPLICATE_OPTIONS),
+        "replicate_options": dict(REPLICATE_OPTIONS)
+        if refit is None
+        else "the luo2025 procedure, rerun from its initialisation",
         "aggregation": "groups of consecutive points (linear + geometric step "
         "boundaries): mean step, mean loss, weight = group size",
     }
@@ -623,6 +648,74 @@ def fit_curves(
     return replace(
         fitted, diagnostics=fitted.diagnostics + tuple(interval_checks(fitted))
     )
+
+
+PROFILES = ("converged", "luo2025")
+
+
+def _check_profile(profile, law, objective, fixed, bounds) -> None:
+    """Refuse a profile the law or options do not allow, saying what to do."""
+    if profile not in PROFILES:
+        raise ScalinglabError(
+            f"unknown curve-fit profile {profile!r}; choose one of {', '.join(PROFILES)}."
+        )
+    if profile != "luo2025":
+        return
+    if law != "multipower":
+        raise ScalinglabError(
+            f"profile luo2025 is the multi-power law authors' procedure; it does not fit "
+            f"the {law} law. Use --law multipower, or the default profile (converged)."
+        )
+    if objective != "huber" or fixed or bounds:
+        raise ScalinglabError(
+            "profile luo2025 fits the authors' objective (summed Huber on log loss) with "
+            "all seven parameters free; drop --fix/--bound/objective or use the default "
+            "profile (converged)."
+        )
+
+
+def _luo2025_fit(built, design, data, loss, weights, objective):
+    """The authors' procedure as an engine result (``converged`` False: it stops
+    early by design), and the refit its bootstrap replicates run."""
+    from ..fit.objectives import get_objective
+    from ..fit.result import FitResult
+    from .luo2025 import fit_luo2025
+
+    params, steps = fit_luo2025(design, loss, weights)
+    spec = get_objective(objective, None)
+    problem = Problem(built, {"point": data["point"]}, loss, spec, weights)
+    theta = built.pack(params)
+    value = float(objective_values(problem, theta[None])[0])
+    note = Diagnostic(
+        "early_stopped",
+        f"profile luo2025: AdamW stopped after {steps} steps (the authors' early stop), "
+        f"short of the objective's optimum; objective {value:.4g}.",
+        severity="info",
+        details={"steps": steps},
+    )
+
+    def refit(replicate: Problem) -> Refined:
+        drawn, _ = fit_luo2025(design, replicate.target, replicate.weights)
+        packed = built.pack(drawn)[None]
+        ok = np.all(np.isfinite(packed), axis=1)
+        return Refined(packed, np.full(1, np.nan), ok, np.zeros(1, int), np.zeros(1))
+
+    residuals = (predictions(problem, theta[None]) - problem.observed)[0]
+    result = FitResult(
+        law=built,
+        params=params,
+        objective=value,
+        objective_spec=spec,
+        converged=False,
+        gradient=float("nan"),
+        n_points=int(loss.size),
+        n_runs=int(np.unique(data["run"]).size),
+        diagnostics=(note,),
+        draws=None,
+        residual_scale=diag.residual_scale(residuals, len(params)),
+        input_ranges={},
+    )
+    return result, refit
 
 
 def _converged_fit(built, data, options, refine_starts):
@@ -712,14 +805,14 @@ def block_length(residuals: np.ndarray) -> int:
     return int(np.clip(np.ceil(length), 1, n))
 
 
-def _bootstrap_draws(result, curves, blocks, replicates, seed, progress):
+def _bootstrap_draws(result, curves, blocks, replicates, seed, progress, refit=None):
     """Draws (None without a bootstrap or when more than 20 % of replicates failed),
     the bootstrap's ``blocks`` per curve and ``noise_factor`` (None without a
     bootstrap) and the failure diagnostics."""
     if replicates <= 0:
         return None, {"blocks": None, "noise_factor": None}, []
     draws, failed, ran, counts, kappa = _residual_bootstrap(
-        result, curves, blocks, replicates, seed, progress
+        result, curves, blocks, replicates, seed, progress, refit
     )
     if failed > _MAX_FAILED * ran:
         draws = None
@@ -727,7 +820,7 @@ def _bootstrap_draws(result, curves, blocks, replicates, seed, progress):
     return draws, design, _replicate_failures(failed, ran, replicates)
 
 
-def _residual_bootstrap(result, curves, blocks, replicates, seed, progress):
+def _residual_bootstrap(result, curves, blocks, replicates, seed, progress, refit):
     """Parameter draws of the converged replicates of a residual block bootstrap, how
     many replicates did not converge, how many ran, the blocks per curve and the
     noise scale ``kappa`` of the replicates.
@@ -747,6 +840,12 @@ def _residual_bootstrap(result, curves, blocks, replicates, seed, progress):
     minutes a law the curves do not identify would cost. Otherwise it measures
     ``kappa`` (:func:`_noise_factor`) and all ``replicates`` run with their redrawn
     residuals times ``kappa``.
+
+    A ``refit`` other than the engine's (profile luo2025, which reruns the authors'
+    procedure) keeps ``kappa = 1`` and the pilot among the replicates: the factor
+    corrects what a converged M-estimate does to its residuals, while an early-stopped
+    fit's residuals still carry the misfit it stopped at (with the factor, 14 of 30
+    replicates at 100M went non-finite).
     """
     loss = np.concatenate([c.loss for c in curves])
     weights = np.concatenate([c.weights for c in curves])
@@ -762,13 +861,18 @@ def _residual_bootstrap(result, curves, blocks, replicates, seed, progress):
     )
     residuals = raw / np.sqrt(1.0 - _leverage(base, theta))
     rng = np.random.default_rng(seed)
+    scaled = refit is None
+    if scaled:
+
+        def refit(problem):
+            return refine(problem, theta[None], **REPLICATE_OPTIONS)
 
     def refits(count: int, kappa: float, report=None):
         outs = []
         for done in range(count):
             noise = kappa * _resampled_residuals(curves, residuals, counts, rng)
             problem = replace(base, target=fitted * np.exp(noise))
-            out = refine(problem, theta[None], **REPLICATE_OPTIONS)
+            out = refit(problem)
             outs.append((problem, out))
             if report is not None and (done + 1) % _chunk(count) == 0:
                 report(done + 1, count)
@@ -776,10 +880,13 @@ def _residual_bootstrap(result, curves, blocks, replicates, seed, progress):
 
     outs = pilot = refits(min(_PILOT, replicates), 1.0)
     kappa = 1.0
-    if sum(bool(out.converged[0]) for _, out in pilot) >= _PILOT / 2:
+    enough = sum(bool(out.converged[0]) for _, out in pilot) >= _PILOT / 2
+    if enough and scaled:
         own = np.concatenate(_unit_residuals(curves, residuals))
         kappa = _noise_factor(base, theta, own, pilot)
         outs = refits(replicates, kappa, progress)
+    elif enough:
+        outs = pilot + refits(replicates - len(pilot), kappa, progress)
     converged = np.array([bool(out.converged[0]) for _, out in outs])
     thetas = np.array([out.theta[0] for _, out in outs])
     values = result.law.unpack(thetas[converged])

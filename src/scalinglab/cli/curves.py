@@ -74,6 +74,13 @@ def fit_cmd(
         1000, help="Points kept per curve (longer ones are aggregated)."
     ),
     seed: int = typer.Option(0, help="Seed of the bootstrap."),
+    profile: str = typer.Option(
+        "converged",
+        help="Fitting procedure: converged (multi-start Levenberg-Marquardt to the "
+        "objective's optimum) or luo2025 (multi-power only: the authors' AdamW, "
+        "stopped early from their initialisation; it reproduces their published "
+        "parameters; its bootstrap reruns it, about 1 s a replicate).",
+    ),
     fix: list[str] | None = typer.Option(
         None, "--fix", help="Hold a parameter: NAME=VALUE (repeatable)."
     ),
@@ -100,6 +107,7 @@ def fit_cmd(
             bootstrap=bootstrap,
             seed=seed,
             max_points=max_points,
+            profile=profile,
             fixed=parse_assignments(fix, "--fix"),
             bounds=parse_bounds(bound),
             progress=progress,
