@@ -143,8 +143,10 @@ def fit_luo2025(
 ) -> tuple[dict[str, float], int]:
     """The whole procedure on one data set: parameters by name and AdamW steps taken.
 
-    Deterministic (no random starts). About 1-2 s on the authors' three training
-    curves (about 440 points).
+    Deterministic (no random starts). About 0.5-1 s on the authors' three training
+    curves (about 450 points), nearly all of it the 135 L-BFGS-B fits; on a machine
+    whose cores are all busy, OpenBLAS threads made those 40x slower (30 s) until
+    ``OPENBLAS_NUM_THREADS=1`` was set.
     """
     w = np.ones(loss.size) if weights is None else np.asarray(weights, float)
     theta, steps = adamw(design, loss, initial_params(design, loss, w), w)
