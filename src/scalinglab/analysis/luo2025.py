@@ -145,7 +145,8 @@ def fit_luo2025(
 
     Deterministic (no random starts). About 0.5-1 s on the authors' three training
     curves (about 450 points), nearly all of it the 135 L-BFGS-B fits; on a machine
-    whose cores are all busy, OpenBLAS threads made those 40x slower (30 s) until
+    whose cores are all busy, OpenBLAS threads made them 40x slower (30 s on 282
+    synthetic points) until
     ``OPENBLAS_NUM_THREADS=1`` was set.
     """
     w = np.ones(loss.size) if weights is None else np.asarray(weights, float)
