@@ -226,8 +226,26 @@ def test_a_gpu_job_without_a_gpu_fails_with_the_trainers_message(tmp_path):
 
 
 def job_pids(folder):
-    """Process ids of the local jobs (submitit's local job id is the process id)."""
-    return {int(p.name.split("_")[0]) for p in folder.glob("*_submitted.pkl")}
+    """Process ids of the local jobs: each job's controller (submitit's local job id is
+    its process id) and the task processes it started, which run the training."""
+    controllers = {int(p.name.split("_")[0]) for p in folder.glob("*_submitted.pkl")}
+    return controllers | {
+        pid for pid, parent in _parents().items() if parent in controllers
+    }
+
+
+def _parents() -> dict[int, int]:
+    """Parent process id of every process (Linux /proc)."""
+    from pathlib import Path
+
+    parents = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the process ended while listed
+            continue
+        parents[int(stat.parent.name)] = int(fields[1])
+    return parents
 
 
 def running_steps(db_path):
@@ -290,7 +308,10 @@ def test_builtin_trainer_jobs_killed_mid_run_resume_to_the_local_pools_rows(tmp_
     assert driver.is_alive(), "the sweep ended before any run reached step 15"
     killed_at = running_steps(study / "study.sqlite")
     for pid in job_pids(study / "slurm"):
-        os.kill(pid, signal.SIGKILL)  # finished jobs are unreaped children: no error
+        try:
+            os.kill(pid, signal.SIGKILL)  # a node failure: controller and task die
+        except ProcessLookupError:  # a task that had already ended
+            pass
     driver.join()
     (report,) = first
     assert report.failed and report.finished + len(report.failed) == len(plan.runs)
