@@ -80,8 +80,14 @@ def test_formula_law_fits_like_the_registered_one():
         assert formula.params[name] == pytest.approx(registered.params[name], rel=1e-4)
 
 
+# The five original laws have the stricter two-sided check (coverage 88-99% and width
+# at most 2x the oracle's) in tests/calibration/test_loss_laws.py; running both would
+# spend CI minutes on the same claim.
+CALIBRATED = ("chinchilla", "kaplan", "overtraining", "data_constrained", "power")
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("law", LAWS, ids=str)
+@pytest.mark.parametrize("law", [x for x in LAWS if x not in CALIBRATED], ids=str)
 def test_intervals_cover_the_truth_in_90_of_100_repetitions(law):
     truth = example(law)
     covered = {name: 0 for name in truth.params}
