@@ -90,10 +90,15 @@ CALIBRATED = ("chinchilla", "kaplan", "overtraining", "data_constrained", "power
 @pytest.mark.parametrize("law", [x for x in LAWS if str(x) not in CALIBRATED], ids=str)
 def test_intervals_cover_the_truth_in_90_of_100_repetitions(law):
     truth = example(law)
+    # The 448-point MoE designs cost 2-3 min at 200 replicates; at 100 their worst
+    # parameter still covers 93 (ludziejewski2025) and 92 (krajewski2024) of 100.
+    points = len(next(iter(truth.inputs.values())))
+    replicates = 100 if points > 300 else 200
     covered = {name: 0 for name in truth.params}
     for seed in range(100):
         data = simulate(law, truth.params, truth.inputs, noise=0.01, seed=seed)
-        ci = sl.fit(law, data, bootstrap=200, seed=seed, extrapolation=None).conf_int()
+        fitted = sl.fit(law, data, bootstrap=replicates, seed=seed, extrapolation=None)
+        ci = fitted.conf_int()
         for name, value in truth.params.items():
             covered[name] += ci[name][0] <= value <= ci[name][1]
     assert min(covered.values()) >= 90, covered
