@@ -422,8 +422,9 @@ def _decide(
         )
     if confidence < needed:
         return default, (
-            f"{best.law} scored {lead:.0%} better than {default.law} but in only "
-            f"{confidence:.1%} of {RESAMPLES} run resamples (needs {needed:.1%}): "
+            f"{default.law}'s error per decade is {lead:.0%} above {best.law}'s, but "
+            f"{best.law} scored lower in only {confidence:.1%} of {RESAMPLES} run "
+            f"resamples (needs {needed:.1%}): "
             "not beyond the noise of the folds"
         )
     return best, None
