@@ -174,26 +174,13 @@ def test_critical_batch_cli_shows_the_noise_scale_beside_b_crit(tmp_path):
     path = tmp_path / "curves.csv"
     columns = ["batch_tokens", "step", "eval_loss", "noise_scale"]
     pd.DataFrame(rows, columns=columns).to_csv(path, index=False)
-    out = CliRunner().invoke(
-        app,
-        [
-            "critical-batch",
-            str(path),
-            "--bs",
-            "batch_tokens",
-            "--steps",
-            "step",
-            "--loss",
-            "eval_loss",
-            "--targets",
-            "3.4,3.2,3.0",
-            "--noise-scale",
-            "noise_scale",
-            "--bootstrap",
-            "0",
-            "--json",
-        ],
-    )
+
+    def critical_batch(targets: str, noise: str, *extra: str):
+        args = ["critical-batch", str(path), "--bs", "batch_tokens", "--steps", "step"]
+        args += ["--loss", "eval_loss", "--targets", targets, "--noise-scale", noise]
+        return CliRunner().invoke(app, [*args, *extra])
+
+    out = critical_batch("3.4,3.2,3.0", "noise_scale", "--bootstrap", "0", "--json")
     assert out.exit_code == 0, out.output
     payload = json.loads(out.output)
     for tradeoff in payload["tradeoffs"]:
@@ -202,43 +189,9 @@ def test_critical_batch_cli_shows_the_noise_scale_beside_b_crit(tmp_path):
         assert tradeoff["B_crit"] == pytest.approx(1e4 * target**-4.0, rel=1e-6)
         assert noise["median"] == pytest.approx(tradeoff["B_crit"], rel=1e-6)
         assert noise["runs"] == 5
-    text = CliRunner().invoke(
-        app,
-        [
-            "critical-batch",
-            str(path),
-            "--bs",
-            "batch_tokens",
-            "--steps",
-            "step",
-            "--loss",
-            "eval_loss",
-            "--targets",
-            "3.4",
-            "--noise-scale",
-            "noise_scale",
-            "--bootstrap",
-            "0",
-        ],
-    )
+    text = critical_batch("3.4", "noise_scale", "--bootstrap", "0")
     assert "gradient noise scale B_simple" in text.output
-    bad = CliRunner().invoke(
-        app,
-        [
-            "critical-batch",
-            str(path),
-            "--bs",
-            "batch_tokens",
-            "--steps",
-            "step",
-            "--loss",
-            "eval_loss",
-            "--targets",
-            "3.4",
-            "--noise-scale",
-            "gns",
-        ],
-    )
+    bad = critical_batch("3.4", "gns")
     assert bad.exit_code == 1 and "--noise-scale" in str(
         bad.output + str(bad.exception)
     )
