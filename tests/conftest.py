@@ -6,7 +6,15 @@ import json
 import os
 from pathlib import Path
 
-import pytest
+# Under pytest-xdist (`-n auto`, what CI runs) each worker is a process sharing the
+# cores with the others: one BLAS/OpenMP thread per worker, else they oversubscribe
+# (the luo2025 bootstrap test ran 6x slower with two workers of two threads each).
+# Set before any test module imports numpy or torch.
+if "PYTEST_XDIST_WORKER" in os.environ:
+    for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(variable, "1")
+
+import pytest  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(
