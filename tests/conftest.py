@@ -14,12 +14,23 @@ if "PYTEST_XDIST_WORKER" in os.environ:
     for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(variable, "1")
 
-import pytest  # noqa: E402
+import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(
     os.environ.get("SCALINGLAB_SHARED_DATA", REPO_ROOT.parent / "shared" / "data")
 )
+
+
+def run_quick_experiment(script: str, tmp_path: Path, monkeypatch) -> dict:
+    """Run ``benchmarks/<script>.py --quick`` on one worker into ``tmp_path``; its result."""
+    import importlib
+
+    monkeypatch.syspath_prepend(str(REPO_ROOT / "benchmarks"))
+    experiment = importlib.import_module(script)
+    study, output = str(tmp_path / "study"), str(tmp_path / "quick.json")
+    args = ["--quick", "--workers", "1", "--study", study, "--output", output]
+    return experiment.main(args)
 
 
 @pytest.fixture(scope="session")

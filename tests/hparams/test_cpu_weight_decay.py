@@ -10,13 +10,12 @@ spread gives.
 
 from __future__ import annotations
 
-import importlib
 import json
 
 import numpy as np
 import pytest
 
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, run_quick_experiment
 
 BENCHMARKS = REPO_ROOT / "benchmarks"
 STORED = json.loads((BENCHMARKS / "exp_weight_decay.json").read_text())
@@ -62,19 +61,7 @@ def test_every_run_of_the_sweep_is_stored():
 
 @pytest.mark.slow
 def test_reduced_sweep_reproduces_its_measured_losses(tmp_path, monkeypatch):
-    monkeypatch.syspath_prepend(str(BENCHMARKS))
-    experiment = importlib.import_module("exp_weight_decay")
-    result = experiment.main(
-        [
-            "--quick",
-            "--workers",
-            "1",
-            "--study",
-            str(tmp_path / "study"),
-            "--output",
-            str(tmp_path / "quick.json"),
-        ]
-    )
+    result = run_quick_experiment("exp_weight_decay", tmp_path, monkeypatch)
     losses = {r["run"]: float(r["loss"]) for r in result["runs"]}
     assert set(losses) == set(QUICK_LOSSES)
     for run, seeds in QUICK_LOSSES.items():

@@ -10,12 +10,11 @@ numbers measured for seeds 0 and 1, with tolerances from their spread.
 
 from __future__ import annotations
 
-import importlib
 import json
 
 import pytest
 
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, run_quick_experiment
 
 BENCHMARKS = REPO_ROOT / "benchmarks"
 STORED = json.loads((BENCHMARKS / "exp_cooldown.json").read_text())
@@ -78,19 +77,7 @@ def test_docs_quote_the_stored_numbers():
 
 @pytest.mark.slow
 def test_reduced_experiment_reproduces_its_measured_numbers(tmp_path, monkeypatch):
-    monkeypatch.syspath_prepend(str(BENCHMARKS))
-    experiment = importlib.import_module("exp_cooldown")
-    result = experiment.main(
-        [
-            "--quick",
-            "--workers",
-            "1",
-            "--study",
-            str(tmp_path / "study"),
-            "--output",
-            str(tmp_path / "quick.json"),
-        ]
-    )
+    result = run_quick_experiment("exp_cooldown", tmp_path, monkeypatch)
     assert result["compute_ratio"] == pytest.approx(QUICK_RATIO, rel=1e-9)
     assert result["compute_ratio"] == pytest.approx(
         result["planned_compute_ratio"], rel=1e-9
