@@ -8,6 +8,7 @@ Published numbers and their provenance:
 
 from __future__ import annotations
 
+import importlib
 import warnings
 
 import numpy as np
@@ -343,3 +344,25 @@ def test_a_law_still_drifting_with_scale_is_said(calibration):
         assert note in v.notes and "shape_drift" in {
             d.code for d in v.fits[-1].diagnostics
         }
+
+
+@pytest.mark.slow
+def test_the_per_ladder_goal_is_a_coin_flip_even_for_the_right_law(
+    shared_data, monkeypatch
+):
+    """Simulated from chinchilla fitted to loss_to_loss starcoder (a world where the law
+    is right; benchmarks/exp_goal_noise.py, 200 simulations): our intervals cover 96.9%
+    at 1.21x the oracle width, yet meet the per-ladder goal in 26% of the simulations
+    and the oracle's interval in 56%. The test's 100 simulations (their first 100) gave
+    96.8% at 1.15x, 30% and 47%; the bounds sit 4 binomial sds (5%) from the 200's, and
+    the suite's calibration bounds (88-99%, at most 2x the oracle width) hold."""
+    from tests.conftest import REPO_ROOT
+
+    monkeypatch.syspath_prepend(str(REPO_ROOT / "benchmarks"))
+    experiment = importlib.import_module("exp_goal_noise")
+    runs, split = _ladders(shared_data)["loss_to_loss_starcoder"]
+    result = experiment.simulate_pair(runs, split, "chinchilla", reps=100)
+    assert 0.88 <= result["coverage"] <= 0.99
+    assert result["width_over_oracle"] <= 2
+    assert result["oracle_meet"] == pytest.approx(0.56, abs=0.2)
+    assert result["ours_meet"] == pytest.approx(0.26, abs=0.2)
