@@ -70,3 +70,4 @@ def test_cli_auto_prints_the_ranking_the_default_and_the_margin(tmp_path, invoke
     assert "error per decade" in out and "kaplan" in out
     assert "chosen: chinchilla (default chinchilla, overtraining beat it in" in out
     assert "so the default chinchilla is kept" in out
+    assert "--average (the laws weighted by their held-out error)" in out

@@ -442,7 +442,11 @@ def _notes(ranking, chosen, kept, margin, confidence, levels: int) -> list:
             "treat the choice as a hint, not a finding"
         )
     if kept is not None:
-        notes.append(f"{kept}, so the default {chosen.law} is kept")
+        notes.append(
+            f"{kept}, so the default {chosen.law} is kept; where no law wins beyond "
+            "the noise, --average (the laws weighted by their held-out error) "
+            "predicted better than any single law on the shared ladders (docs/laws.md)"
+        )
     elif confidence is not None:
         notes.append(
             f"{chosen.law} beat the default in {confidence:.1%} of {RESAMPLES} run "
