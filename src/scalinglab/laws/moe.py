@@ -62,6 +62,22 @@ def krajewski2024(N, D, G, *, c, g, gamma, a, alpha, b, beta):
     return c + (g * G**-gamma + a) * N**-alpha + b * D**-beta
 
 
+def _krajewski2024_log_jacobian(N, D, G, *, c, g, gamma, a, alpha, b, beta):
+    granular = G**-gamma * N**-alpha
+    model = N**-alpha
+    data = D**-beta
+    loss = c + (g * G**-gamma + a) * model + b * data
+    return {
+        "c": 1.0 / loss,
+        "g": granular / loss,
+        "gamma": -g * granular * np.log(G) / loss,
+        "a": model / loss,
+        "alpha": -(g * G**-gamma + a) * model * np.log(N) / loss,
+        "b": data / loss,
+        "beta": -b * data * np.log(D) / loss,
+    }
+
+
 def krajewski2024_law() -> Law:
     """Fine-grained MoE: active parameters ``N``, tokens ``D`` and granularity ``G``.
 
@@ -82,6 +98,7 @@ def krajewski2024_law() -> Law:
         },
         name="krajewski2024",
         formula="L = c + (g/G**gamma + a)/N**alpha + b/D**beta",
+        log_jacobian=_krajewski2024_log_jacobian,
         reference="Krajewski et al. 2024, arXiv 2402.07871 (Scaling Laws for "
         "Fine-Grained Mixture of Experts); form recalled in reference/formulas.md "
         "12.3, UNVERIFIED",
@@ -93,6 +110,27 @@ def ludziejewski2025(N, D, E_hat, *, a, alpha, gamma, delta, b, beta, zeta, omeg
     log_E = np.log(E_hat)
     model = a * E_hat**delta * N ** (alpha + gamma * log_E)
     return model + b * E_hat**omega * D ** (beta + zeta * log_E) + c
+
+
+def _ludziejewski2025_log_jacobian(
+    N, D, E_hat, *, a, alpha, gamma, delta, b, beta, zeta, omega, c
+):
+    log_E, log_N, log_D = np.log(E_hat), np.log(N), np.log(D)
+    model_shape = E_hat**delta * N ** (alpha + gamma * log_E)
+    data_shape = E_hat**omega * D ** (beta + zeta * log_E)
+    model, data = a * model_shape, b * data_shape
+    loss = model + data + c
+    return {
+        "a": model_shape / loss,
+        "alpha": model * log_N / loss,
+        "gamma": model * log_N * log_E / loss,
+        "delta": model * log_E / loss,
+        "b": data_shape / loss,
+        "beta": data * log_D / loss,
+        "zeta": data * log_D * log_E / loss,
+        "omega": data * log_E / loss,
+        "c": 1.0 / loss,
+    }
 
 
 def ludziejewski2025_law() -> Law:
@@ -120,6 +158,7 @@ def ludziejewski2025_law() -> Law:
             "c": dict(init=1.8, lower=0.0, log=True, grid=(0.8, 1.8, 3.0)),
         },
         name="ludziejewski2025",
+        log_jacobian=_ludziejewski2025_log_jacobian,
         formula="L = a*E_hat**delta*N**(alpha + gamma*log(E_hat)) "
         "+ b*E_hat**omega*D**(beta + zeta*log(E_hat)) + c",
         reference="Ludziejewski et al. 2025, arXiv 2502.05172 (Joint MoE Scaling "

@@ -36,6 +36,26 @@ def kumar2024_ptq(
     return E + A * N**-alpha + B * D**-beta + degradation
 
 
+def _kumar2024_ptq_log_jacobian(
+    N, D, P_post, *, E, A, alpha, B, beta, C_T, gamma_D, gamma_N, gamma_post
+):
+    shape = D**gamma_D * N**-gamma_N * np.exp(-P_post / gamma_post)
+    degradation = C_T * shape
+    model, data = N**-alpha, D**-beta
+    loss = E + A * model + B * data + degradation
+    return {
+        "E": 1.0 / loss,
+        "A": model / loss,
+        "alpha": -A * model * np.log(N) / loss,
+        "B": data / loss,
+        "beta": -B * data * np.log(D) / loss,
+        "C_T": shape / loss,
+        "gamma_D": degradation * np.log(D) / loss,
+        "gamma_N": -degradation * np.log(N) / loss,
+        "gamma_post": degradation * P_post / gamma_post**2 / loss,
+    }
+
+
 _BASE = {
     "E": dict(init=1.8, lower=0.0, log=True, grid=LOG_E_GRID),
     "A": dict(init=400.0, lower=0.0, log=True, grid=LOG_SCALE_GRID),
@@ -98,4 +118,5 @@ def kumar2024_ptq_law() -> Law:
         formula="L = E + A*N**-alpha + B*D**-beta "
         "+ C_T * D**gamma_D / N**gamma_N * exp(-P_post/gamma_post)",
         reference=_REFERENCE,
+        log_jacobian=_kumar2024_ptq_log_jacobian,
     )
