@@ -22,12 +22,17 @@ SHARED_DATA = Path(
 )
 
 
-def run_quick_experiment(script: str, tmp_path: Path, monkeypatch) -> dict:
-    """Run ``benchmarks/<script>.py --quick`` on one worker into ``tmp_path``; its result."""
+def import_benchmark(script: str, monkeypatch):
+    """The module ``benchmarks/<script>.py``, importable for this test only."""
     import importlib
 
     monkeypatch.syspath_prepend(str(REPO_ROOT / "benchmarks"))
-    experiment = importlib.import_module(script)
+    return importlib.import_module(script)
+
+
+def run_quick_experiment(script: str, tmp_path: Path, monkeypatch) -> dict:
+    """Run ``benchmarks/<script>.py --quick`` on one worker into ``tmp_path``; its result."""
+    experiment = import_benchmark(script, monkeypatch)
     study, output = str(tmp_path / "study"), str(tmp_path / "quick.json")
     args = ["--quick", "--workers", "1", "--study", study, "--output", output]
     return experiment.main(args)

@@ -8,7 +8,6 @@ Published numbers and their provenance:
 
 from __future__ import annotations
 
-import importlib
 import warnings
 
 import numpy as np
@@ -356,10 +355,9 @@ def test_the_per_ladder_goal_is_a_coin_flip_even_for_the_right_law(
     and the oracle's interval in 56%. The test's 100 simulations (their first 100) gave
     96.8% at 1.15x, 30% and 47%; the bounds sit 4 binomial sds (5%) from the 200's, and
     the suite's calibration bounds (88-99%, at most 2x the oracle width) hold."""
-    from tests.conftest import REPO_ROOT
+    from tests.conftest import import_benchmark
 
-    monkeypatch.syspath_prepend(str(REPO_ROOT / "benchmarks"))
-    experiment = importlib.import_module("exp_goal_noise")
+    experiment = import_benchmark("exp_goal_noise", monkeypatch)
     runs, split = _ladders(shared_data)["loss_to_loss_starcoder"]
     result = experiment.simulate_pair(runs, split, "chinchilla", reps=100)
     assert 0.88 <= result["coverage"] <= 0.99

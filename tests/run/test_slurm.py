@@ -236,8 +236,6 @@ def job_pids(folder):
 
 def _parents() -> dict[int, int]:
     """Parent process id of every process (Linux /proc)."""
-    from pathlib import Path
-
     parents = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:

@@ -63,16 +63,15 @@ def krajewski2024(N, D, G, *, c, g, gamma, a, alpha, b, beta):
 
 
 def _krajewski2024_log_jacobian(N, D, G, *, c, g, gamma, a, alpha, b, beta):
-    granular = G**-gamma * N**-alpha
-    model = N**-alpha
-    data = D**-beta
-    loss = c + (g * G**-gamma + a) * model + b * data
+    granule, model, data = G**-gamma, N**-alpha, D**-beta
+    amplitude = g * granule + a
+    loss = c + amplitude * model + b * data
     return {
         "c": 1.0 / loss,
-        "g": granular / loss,
-        "gamma": -g * granular * np.log(G) / loss,
+        "g": granule * model / loss,
+        "gamma": -g * granule * model * np.log(G) / loss,
         "a": model / loss,
-        "alpha": -(g * G**-gamma + a) * model * np.log(N) / loss,
+        "alpha": -amplitude * model * np.log(N) / loss,
         "b": data / loss,
         "beta": -b * data * np.log(D) / loss,
     }
