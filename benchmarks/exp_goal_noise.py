@@ -38,7 +38,9 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from scalinglab.analysis.validation import make_splits, validate
+from scalinglab.errors import ScalinglabError
 from scalinglab.fit.api import fit
+from scalinglab.laws.registry import get_law
 from tests.analysis.test_realdata_analysis import _ladders
 
 DATA = REPO.parent / "shared" / "data"
@@ -112,7 +114,16 @@ def main(argv=None) -> dict:
     ladders = _ladders(args.data)
     table = {}
     for pair in args.pairs.split(","):
-        name, law = pair.split(":")
+        name, _, law = pair.partition(":")
+        if name not in ladders or not law:
+            parser.error(
+                f"--pairs: {pair!r} is not LADDER:LAW with LADDER one of "
+                f"{', '.join(ladders)}"
+            )
+        try:
+            get_law(law)
+        except ScalinglabError as error:
+            parser.error(f"--pairs: {error}")
         runs, split = ladders[name]
         started = time.perf_counter()
         table[pair] = simulate_pair(runs, split, law, args.reps)
